@@ -1,0 +1,109 @@
+//! VMM child processes: `lego` runs every component guest in its own `lego vmm` process and
+//! follows it through the JSON events it prints on stdout.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use vmm::{VmConfig, VmEvent};
+
+/// A running VMM process.
+#[derive(Debug)]
+pub struct VmmChild {
+    child: Child,
+    events: mpsc::Receiver<VmEvent>,
+    /// When it was spawned.
+    pub spawned: Instant,
+}
+
+/// What waiting for an event gave.
+#[derive(Debug)]
+pub enum Next {
+    /// An event.
+    Event(VmEvent),
+    /// The process closed its stdout (exited) without a terminal event.
+    Gone,
+    /// Nothing within the timeout.
+    Timeout,
+}
+
+impl VmmChild {
+    /// Starts `lego vmm` for `cfg`. The child's stderr (console lines, errors) is inherited.
+    pub fn spawn(cfg: &VmConfig) -> Result<VmmChild> {
+        let exe = std::env::current_exe().context("cannot find the lego executable")?;
+        let json = serde_json::to_string(cfg).context("encoding the guest configuration")?;
+        let spawned = Instant::now();
+        let mut child = Command::new(exe)
+            .arg("vmm")
+            .arg("--config")
+            .arg(json)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("cannot start the VMM process")?;
+        let stdout = child.stdout.take().context("VMM stdout")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                match serde_json::from_str::<VmEvent>(&line) {
+                    Ok(e) => {
+                        if tx.send(e).is_err() {
+                            break;
+                        }
+                    }
+                    Err(_) => tracing::debug!("ignoring VMM output line: {line}"),
+                }
+            }
+        });
+        Ok(VmmChild { child, events: rx, spawned })
+    }
+
+    /// The VMM's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `timeout` for the next event.
+    pub fn next(&self, timeout: Duration) -> Next {
+        match self.events.recv_timeout(timeout) {
+            Ok(e) => Next::Event(e),
+            Err(mpsc::RecvTimeoutError::Timeout) => Next::Timeout,
+            Err(mpsc::RecvTimeoutError::Disconnected) => Next::Gone,
+        }
+    }
+
+    /// Asks the VMM to stop its guest (SIGTERM).
+    pub fn terminate(&self) {
+        // SAFETY: kill(2) on our own child's pid; it is not reaped until `wait`, so the pid is
+        // still ours.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+    }
+
+    /// Kills the VMM outright (SIGKILL): a hardware failure of the component.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+    }
+
+    /// Waits for the process to exit; returns its exit code (`None` if killed by a signal).
+    pub fn wait(mut self) -> Option<i32> {
+        self.child.wait().ok().and_then(|s| s.code())
+    }
+
+    /// Stops the VMM: SIGTERM, then SIGKILL if it has not exited within `grace`.
+    pub fn shutdown(mut self, grace: Duration) -> Option<i32> {
+        self.terminate();
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return s.code();
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        self.kill();
+        self.wait()
+    }
+}

@@ -1,0 +1,166 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use lego_abi::Role;
+
+use crate::size;
+
+/// LegoOS on KVM: a splitkernel with processor, memory and storage components, each a small
+/// guest on this machine.
+#[derive(Debug, Parser)]
+#[command(
+    name = "lego",
+    version,
+    after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 a guest faulted, \
+                  4 a guest crashed or timed out.\n\
+                  Environment: LEGO_KVM_DEVICE (default /dev/kvm), LEGO_LOG (tracing filter, e.g. debug)."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Boot one monitor standalone, wait until it is ready, print a report, shut it down.
+    ///
+    /// The guest runs the role's monitor image on its own KVM VMM process, brings up every
+    /// vCPU, measures the same calibration loop in kernel mode (CPL0) and user mode (CPL3),
+    /// and reports ready; then it powers off. Exit status 0 means every step worked.
+    Boot(BootArgs),
+    /// Benchmarks, each against its baseline in the same run.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Internal: run one VMM (what `lego` starts per component).
+    #[command(hide = true)]
+    Vmm(VmmArgs),
+}
+
+/// Roles on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Processor component (process monitor, ExCache).
+    Pmon,
+    /// Memory component (memory monitor).
+    Mmon,
+    /// Storage component (storage monitor).
+    Smon,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Pmon => Role::Pmon,
+            RoleArg::Mmon => Role::Mmon,
+            RoleArg::Smon => Role::Smon,
+        }
+    }
+}
+
+/// Faults a guest can be asked to take, to test fault reporting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FaultArg {
+    /// Read an unmapped address in the monitor (#PF).
+    Pagefault,
+    /// Execute an invalid instruction (#UD).
+    Ud,
+    /// Panic in the monitor.
+    Panic,
+}
+
+impl FaultArg {
+    /// The guest command-line value.
+    pub fn guest_name(self) -> &'static str {
+        match self {
+            FaultArg::Pagefault => "pagefault",
+            FaultArg::Ud => "ud",
+            FaultArg::Panic => "panic",
+        }
+    }
+}
+
+/// Options shared by everything that starts guests.
+#[derive(Debug, Args, Clone)]
+pub struct KvmArgs {
+    /// The KVM device to use.
+    #[arg(long, env = "LEGO_KVM_DEVICE", default_value = "/dev/kvm", value_name = "PATH")]
+    pub kvm_device: PathBuf,
+}
+
+/// `lego boot`.
+#[derive(Debug, Args)]
+pub struct BootArgs {
+    /// Which monitor to boot.
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+    /// Guest memory (e.g. 256M, 2G). Default: pmon 256M, mmon 2G, smon 128M.
+    #[arg(long, value_parser = size::parse, value_name = "SIZE")]
+    pub mem: Option<u64>,
+    /// vCPUs. Default: pmon 2, mmon 1, smon 1.
+    #[arg(long, value_name = "N")]
+    pub vcpus: Option<u32>,
+    /// ExCache size, pmon only (default 64M).
+    #[arg(long, value_parser = size::parse, value_name = "SIZE")]
+    pub excache: Option<u64>,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not show the guest's console on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Boot this ELF image instead of the built-in monitor image.
+    #[arg(long, value_name = "FILE")]
+    pub image: Option<PathBuf>,
+    /// Make the guest fault on purpose after boot (tests fault reporting).
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub inject_fault: Option<FaultArg>,
+    /// Iterations of the calibration loop (each run at CPL0 and CPL3, best of 3).
+    #[arg(long, default_value_t = 400_000, value_name = "N")]
+    pub calib_iters: u64,
+    /// Seconds to wait for the guest to become ready.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub kvm: KvmArgs,
+}
+
+/// `lego bench ...`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Boot each role N times: ready time (p50/p99) and the VMM's host memory overhead, next to
+    /// the host's floor (an empty KVM VM from process start to its first exit).
+    Boot(BenchBootArgs),
+}
+
+/// `lego bench boot`.
+#[derive(Debug, Args)]
+pub struct BenchBootArgs {
+    /// Boots per role.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub runs: usize,
+    /// Roles to measure (default: all three).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub role: Vec<RoleArg>,
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub kvm: KvmArgs,
+}
+
+/// `lego vmm` (internal).
+#[derive(Debug, Args)]
+pub struct VmmArgs {
+    /// The guest's configuration, as JSON.
+    #[arg(long, required_unless_present = "floor")]
+    pub config: Option<String>,
+    /// Instead of a guest, run the smallest VM possible to its first exit (the boot floor).
+    #[arg(long)]
+    pub floor: bool,
+    #[command(flatten)]
+    pub kvm: KvmArgs,
+}

@@ -1,0 +1,46 @@
+//! `lego`: boot and manage LegoOS components on this machine.
+
+use std::process::ExitCode;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use clap::Parser;
+
+mod child;
+mod cli;
+mod cmd;
+mod procfs;
+mod size;
+mod stats;
+
+/// When this process started; reported times are measured from here.
+pub static STARTED: OnceLock<Instant> = OnceLock::new();
+
+/// Exit codes of `lego` (documented in `lego --help`).
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// The request failed (bad input, no KVM, setup error): nothing is left running.
+    pub const ERROR: u8 = 1;
+    /// Command-line usage error (from clap).
+    pub const USAGE: u8 = 2;
+    /// A guest faulted (exception or panic) and was stopped.
+    pub const GUEST_FAULT: u8 = 3;
+    /// A guest died without reporting (triple fault, KVM error) or did not become ready in time.
+    pub const GUEST_CRASH: u8 = 4;
+}
+
+fn main() -> ExitCode {
+    let _ = STARTED.set(Instant::now());
+    let args = cli::Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LEGO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    match cmd::run(args) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}

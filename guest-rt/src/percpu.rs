@@ -1,0 +1,150 @@
+//! Per-CPU data, found through the GS base (set with `wrgsbase`; no `swapgs`, which the PVM
+//! host handles badly).
+
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+use lego_abi::boot::MAX_CPUS;
+
+use crate::arch::usermode::{KernelContext, UserExit};
+use crate::arch::{read_gs_base, write_gs_base};
+
+/// One CPU's data. Fields touched from trap context are atomics or only touched by this CPU.
+#[repr(C, align(64))]
+#[derive(Debug)]
+pub struct PerCpu {
+    /// The user's GS base while the CPU is in a trap from user mode. Offset 0: the trap entry
+    /// code uses it (`gs:[0]`).
+    user_gs_base: AtomicU64,
+    cpu: AtomicU32,
+    online: AtomicBool,
+    user_active: AtomicBool,
+    user_context: UnsafeCell<KernelContext>,
+    user_exit: UnsafeCell<UserExit>,
+    /// TSC value at which the last timer interrupt was handled (0: none since armed).
+    timer_fired_tsc: AtomicU64,
+    unexpected_interrupts: AtomicU64,
+}
+
+struct AllCpus([PerCpu; MAX_CPUS]);
+
+// SAFETY: the `UnsafeCell` fields are only accessed by the CPU that owns the slot (through
+// `this()`), never shared across CPUs.
+unsafe impl Sync for AllCpus {}
+
+static CPUS: AllCpus = AllCpus(
+    [const {
+        PerCpu {
+            user_gs_base: AtomicU64::new(0),
+            cpu: AtomicU32::new(0),
+            online: AtomicBool::new(false),
+            user_active: AtomicBool::new(false),
+            user_context: UnsafeCell::new(zeroed_context()),
+            user_exit: UnsafeCell::new(UserExit {
+                vector: 0,
+                error_code: 0,
+                rip: 0,
+                cr2: 0,
+                rax: 0,
+                cs: 0,
+            }),
+            timer_fired_tsc: AtomicU64::new(0),
+            unexpected_interrupts: AtomicU64::new(0),
+        }
+    }; MAX_CPUS],
+);
+
+const fn zeroed_context() -> KernelContext {
+    // SAFETY: KernelContext is plain integers; all-zero is a valid value.
+    unsafe { core::mem::zeroed() }
+}
+
+/// Points this CPU's GS base at its slot. Call first thing on every CPU, before anything that
+/// uses [`this`].
+pub fn init(cpu: usize) {
+    let slot = &CPUS.0[cpu];
+    slot.cpu.store(cpu as u32, Ordering::Relaxed);
+    write_gs_base(slot as *const PerCpu as u64);
+}
+
+/// Prepares a trap stack for this CPU: stores the per-CPU pointer in its top word, where the trap
+/// entry finds it for traps from user mode, and returns the RSP0 to put in the TSS (below it,
+/// 16-byte aligned).
+pub fn trap_stack_top(stack: &mut [u8]) -> u64 {
+    let end = (stack.as_mut_ptr() as u64 + stack.len() as u64) & !15;
+    let slot = (end - 8) as *mut u64;
+    // SAFETY: `slot` is the last aligned word inside `stack`, which we borrow mutably.
+    unsafe { slot.write(read_gs_base()) };
+    end - 16
+}
+
+/// This CPU's data.
+pub fn this() -> &'static PerCpu {
+    let p = read_gs_base() as *const PerCpu;
+    // SAFETY: `init` set the GS base to a slot of the static array on this CPU; it is never
+    // changed afterwards. Before `init`, GS base is 0 and nothing calls this (boot order).
+    unsafe { &*p }
+}
+
+/// The slot of CPU `cpu`.
+pub fn of(cpu: usize) -> &'static PerCpu {
+    &CPUS.0[cpu]
+}
+
+impl PerCpu {
+    /// This CPU's index.
+    pub fn cpu(&self) -> usize {
+        self.cpu.load(Ordering::Relaxed) as usize
+    }
+
+    /// Marks the CPU online.
+    pub fn set_online(&self) {
+        self.online.store(true, Ordering::Release);
+    }
+
+    /// Whether the CPU came online.
+    pub fn is_online(&self) -> bool {
+        self.online.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn user_active(&self) -> bool {
+        self.user_active.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_user_active(&self, v: bool) {
+        self.user_active.store(v, Ordering::Relaxed);
+    }
+
+    pub(crate) fn user_context(&self) -> *mut KernelContext {
+        self.user_context.get()
+    }
+
+    pub(crate) fn set_user_exit(&self, e: UserExit) {
+        // SAFETY: only this CPU touches its exit slot, and not reentrantly (set in the trap that
+        // ends a run, read after the run returns).
+        unsafe { *self.user_exit.get() = e };
+    }
+
+    pub(crate) fn take_user_exit(&self) -> UserExit {
+        // SAFETY: as in `set_user_exit`.
+        unsafe { *self.user_exit.get() }
+    }
+
+    pub(crate) fn timer_fired_tsc(&self) -> u64 {
+        self.timer_fired_tsc.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_timer_fired_tsc(&self, tsc: u64) {
+        self.timer_fired_tsc.store(tsc, Ordering::Release);
+    }
+
+    /// Counts an interrupt on a vector nobody owns.
+    pub fn count_unexpected_interrupt(&self) {
+        self.unexpected_interrupts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Interrupts on vectors nobody owns, so far.
+    pub fn unexpected_interrupts(&self) -> u64 {
+        self.unexpected_interrupts.load(Ordering::Relaxed)
+    }
+}

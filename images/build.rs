@@ -1,0 +1,65 @@
+//! Builds the three monitor images with a nested `cargo build --target x86_64-unknown-none`
+//! (profile `guest`) into `target/guest`, so a plain `cargo build` or `cargo test` on a fresh
+//! checkout has them. A separate target directory keeps the nested build off the outer build's
+//! lock.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const GUEST_TARGET: &str = "x86_64-unknown-none";
+const GUESTS: [&str; 3] = ["guest-pmon", "guest-mmon", "guest-smon"];
+const WATCHED: [&str; 7] =
+    ["guest-rt", "guest-pmon", "guest-mmon", "guest-smon", "lego-abi", ".cargo/config.toml", "Cargo.lock"];
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let root = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default());
+    for w in WATCHED {
+        println!("cargo:rerun-if-changed={}", root.join(w).display());
+    }
+    println!("cargo:rerun-if-changed=build.rs");
+
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|d| if d.is_absolute() { d } else { root.join(d) })
+        .unwrap_or_else(|| root.join("target"))
+        .join("guest");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&root)
+        .args(["build", "--profile", "guest", "--target", GUEST_TARGET])
+        .args(GUESTS.iter().flat_map(|g| ["-p", g]))
+        .env("CARGO_TARGET_DIR", &target_dir)
+        // The outer build's flags and wrappers (clippy, coverage) are for the host.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CARGO_BUILD_TARGET");
+    let output = match cmd.output() {
+        Ok(o) => o,
+        Err(e) => fail(&format!("cannot run cargo to build the guest images: {e}")),
+    };
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if stderr.contains("target may not be installed") || stderr.contains("can't find crate for `core`") {
+            fail(&format!(
+                "the guest images need the {GUEST_TARGET} Rust target: run `rustup target add {GUEST_TARGET}` \
+                 (or `rustup toolchain install` in the repository)"
+            ));
+        }
+        fail(&format!("building the guest images failed:\n{stderr}"));
+    }
+    for g in GUESTS {
+        let built = target_dir.join(GUEST_TARGET).join("guest").join(g);
+        if let Err(e) = std::fs::copy(&built, out.join(g)) {
+            fail(&format!("cannot copy {}: {e}", built.display()));
+        }
+    }
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("error: {msg}");
+    std::process::exit(1);
+}

@@ -1,0 +1,277 @@
+//! A guest VM: built from a [`VmConfig`], run until it powers off, faults, crashes or is asked to
+//! stop.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::thread::JoinHandleExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use kvm_bindings::KVM_MAX_CPUID_ENTRIES;
+use kvm_ioctls::{Kvm, VcpuFd, VmFd};
+use lego_abi::boot::BootInfo;
+use lego_abi::layout::{BOOT_GDT_GPA, BOOT_INFO_GPA, phys_to_virt};
+use vm_memory::{Bytes, GuestAddress};
+use zerocopy::IntoBytes;
+
+use crate::boot::{elf, gdt, paging, plan, regs};
+use crate::config::{ConsoleTarget, VmConfig, round_mem};
+use crate::devices::console::Console;
+use crate::error::{Error, ImageProblem, Result};
+use crate::events::VmEvent;
+use crate::memory::GuestMem;
+use crate::vcpu::{self, Shared};
+use crate::kvm;
+
+/// Set by the stop-signal handler; polled by [`Vm::run`].
+static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+/// Asks a running [`Vm::run`] in this process to stop (async-signal-safe).
+pub fn request_stop() {
+    STOP_REQUESTED.store(true, Ordering::SeqCst);
+}
+
+/// How many console lines are kept to show after a failure.
+const KEPT_LINES: usize = 40;
+
+/// A guest, built and ready to run.
+pub struct Vm {
+    // Field order matters for drop: vCPUs and the VM go before the memory they use.
+    vcpus: Vec<VcpuFd>,
+    _vm: VmFd,
+    _kvm: Kvm,
+    mem: Arc<GuestMem>,
+    shared: Arc<Shared>,
+    events: mpsc::Receiver<VmEvent>,
+    excache: (u64, u64),
+}
+
+impl std::fmt::Debug for Vm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vm").field("vcpus", &self.vcpus.len()).field("mem", &self.mem.size()).finish()
+    }
+}
+
+fn image_name(cfg: &VmConfig) -> String {
+    match &cfg.image {
+        Some(p) => p.display().to_string(),
+        None => format!("(built-in {})", cfg.role.name()),
+    }
+}
+
+fn image_error(cfg: &VmConfig, problem: ImageProblem) -> Error {
+    Error::Image { name: image_name(cfg), problem }
+}
+
+/// The image bytes: the file named in the config, or the role's built-in image.
+fn read_image(cfg: &VmConfig) -> Result<std::borrow::Cow<'static, [u8]>> {
+    let Some(path) = &cfg.image else {
+        return Ok(std::borrow::Cow::Borrowed(images::for_role(cfg.role)));
+    };
+    std::fs::read(path).map(std::borrow::Cow::Owned).map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            _ => e.to_string(),
+        };
+        image_error(cfg, ImageProblem::Unreadable(why))
+    })
+}
+
+fn console_sink(cfg: &VmConfig) -> Result<(String, Box<dyn Write + Send>)> {
+    Ok(match &cfg.console {
+        ConsoleTarget::Stderr => (format!("[{}] ", cfg.name), Box::new(std::io::stderr())),
+        ConsoleTarget::Discard => (String::new(), Box::new(std::io::sink())),
+        ConsoleTarget::File(p) => {
+            let f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|e| Error::Io { op: "opening the console log", source: e })?;
+            (String::new(), Box::new(f))
+        }
+    })
+}
+
+impl Vm {
+    /// Builds the VM: checks the image and the request, creates memory, loads the image, writes
+    /// page tables, GDT and boot info, creates the vCPUs at their start state.
+    pub fn create(cfg: &VmConfig, started: Instant) -> Result<Vm> {
+        let image = read_image(cfg)?;
+        let info = elf::inspect(&image).map_err(|p| image_error(cfg, p))?;
+        let kvm = kvm::open(&cfg.kvm_device)?;
+        cfg.validate(kvm::max_vcpus(&kvm))?;
+        let mem_bytes = round_mem(cfg.mem_bytes);
+        let excache_bytes = round_mem(cfg.excache_bytes);
+        let plan = plan::plan(mem_bytes, cfg.vcpus, info.phys_end, excache_bytes)?;
+
+        let vm = kvm.create_vm().map_err(Error::kvm("create VM"))?;
+        vm.set_tss_address(0xfffb_d000).map_err(Error::kvm("set TSS address"))?;
+        vm.create_irq_chip().map_err(Error::kvm("create irqchip"))?;
+        let mem = Arc::new(GuestMem::new(&cfg.name, mem_bytes)?);
+        mem.register(&vm)?;
+        elf::load(mem.mem(), &image).map_err(|p| image_error(cfg, p))?;
+
+        let gm = mem.mem();
+        let write = |bytes: &[u8], gpa: u64| {
+            gm.write_slice(bytes, GuestAddress(gpa))
+                .map_err(|e| Error::Memory(format!("writing boot data at {gpa:#x}: {e}")))
+        };
+        let tables = paging::build(mem_bytes);
+        for (pa, t) in &tables.pages {
+            write(t.as_bytes(), *pa)?;
+        }
+        write(gdt::boot_gdt().as_bytes(), BOOT_GDT_GPA)?;
+
+        let cpuid = kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).map_err(Error::kvm("get supported cpuid"))?;
+        let mut vcpus = Vec::with_capacity(cfg.vcpus as usize);
+        for i in 0..cfg.vcpus {
+            let v = vm.create_vcpu(u64::from(i)).map_err(Error::kvm("create vCPU"))?;
+            let start = regs::Start {
+                index: i,
+                entry: info.entry,
+                stack_top: phys_to_virt(plan.stacks + u64::from(i + 1) * plan.stack_size),
+                boot_info: phys_to_virt(BOOT_INFO_GPA),
+                cr3: tables.cr3,
+            };
+            regs::setup(&v, &cpuid, &start)?;
+            vcpus.push(v);
+        }
+        let tsc_khz = vcpus.first().and_then(|v| v.get_tsc_khz().ok()).unwrap_or(0);
+
+        let mut bi = BootInfo::new(cfg.role, cfg.component_id, cfg.vcpus, mem_bytes);
+        bi.set_flags(cfg.flags);
+        bi.set_tsc_khz(u64::from(tsc_khz));
+        bi.set_console(plan.console, plan.console_len);
+        bi.set_stacks(plan.stacks, plan.stack_size);
+        bi.set_excache(plan.excache.0, plan.excache.1);
+        for r in &plan.regions {
+            if !bi.push_region(*r) {
+                return Err(Error::Memory("memory map has too many regions".into()));
+            }
+        }
+        if !bi.set_cmdline(&cfg.cmdline) {
+            return Err(crate::error::ConfigError::CmdlineTooLong(cfg.cmdline.len()).into());
+        }
+        write(bi.as_bytes(), BOOT_INFO_GPA)?;
+
+        let (prefix, sink) = console_sink(cfg)?;
+        let console = Console::new(gm.clone(), plan.console, plan.console_len, prefix, sink, KEPT_LINES);
+        let (tx, rx) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            mem: gm.clone(),
+            console: Mutex::new(console),
+            stop: AtomicBool::new(false),
+            events: Mutex::new(tx),
+            started,
+        });
+        Ok(Vm { vcpus, _vm: vm, _kvm: kvm, mem, shared, events: rx, excache: plan.excache })
+    }
+
+    /// The guest memory (for peers, later).
+    pub fn memory(&self) -> &Arc<GuestMem> {
+        &self.mem
+    }
+
+    /// Runs the guest. Every event goes to `on_event`; returns the terminal one.
+    pub fn run(mut self, mut on_event: impl FnMut(&VmEvent)) -> VmEvent {
+        install_kick_handler();
+        if self.excache.1 > 0 {
+            // Pre-fault the ExCache frames on the host in the background: the guest does not
+            // touch them during boot, and a populated first touch is ~6x cheaper later.
+            let mem = self.mem.clone();
+            let (gpa, len) = self.excache;
+            let _ = std::thread::Builder::new().name("excache-populate".into()).spawn(move || {
+                if let Err(e) = mem.populate(gpa, len) {
+                    tracing::warn!("could not pre-populate the ExCache: {e}");
+                }
+            });
+        }
+        let mut threads: Vec<JoinHandle<()>> = Vec::new();
+        for (i, v) in self.vcpus.drain(..).enumerate() {
+            let sh = self.shared.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("vcpu{i}"))
+                .spawn(move || vcpu::run(v, i as u32, sh));
+            match spawned {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    let ev = VmEvent::Crash { reason: format!("cannot start vCPU thread {i}: {e}") };
+                    stop_threads(&self.shared, threads);
+                    on_event(&ev);
+                    return ev;
+                }
+            }
+        }
+        let terminal = loop {
+            match self.events.recv_timeout(Duration::from_millis(20)) {
+                Ok(e) => {
+                    on_event(&e);
+                    if e.is_terminal() {
+                        break e;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if STOP_REQUESTED.load(Ordering::SeqCst) {
+                        let e = VmEvent::Stopped;
+                        on_event(&e);
+                        break e;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let e = VmEvent::Crash { reason: "all vCPU threads ended".into() };
+                    on_event(&e);
+                    break e;
+                }
+            }
+        };
+        stop_threads(&self.shared, threads);
+        if let Ok(mut c) = self.shared.console.lock() {
+            c.finish();
+        }
+        terminal
+    }
+
+    /// The last console lines (for error messages).
+    pub fn console_tail(&self) -> Vec<String> {
+        self.shared.console.lock().map(|c| c.kept().to_vec()).unwrap_or_default()
+    }
+}
+
+fn kick_signal() -> i32 {
+    libc::SIGRTMIN()
+}
+
+extern "C" fn on_kick(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_void) {}
+
+/// Makes SIGTERM and SIGINT stop a running [`Vm::run`] cleanly (the guest is stopped, the
+/// console flushed, a `Stopped` event emitted).
+pub fn install_stop_handlers() {
+    extern "C" fn on_stop(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_void) {
+        request_stop();
+    }
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        let _ = vmm_sys_util::signal::register_signal_handler(sig, on_stop);
+    }
+}
+
+fn install_kick_handler() {
+    // Without a handler the signal would kill the process; with an empty one it only makes
+    // KVM_RUN return EINTR.
+    let _ = vmm_sys_util::signal::register_signal_handler(kick_signal(), on_kick);
+}
+
+/// Stops the vCPU threads: raise the flag, then signal each thread until it has left KVM_RUN
+/// (a signal that lands just before KVM_RUN is missed, so it is repeated).
+fn stop_threads(sh: &Shared, threads: Vec<JoinHandle<()>>) {
+    sh.stop.store(true, Ordering::Release);
+    for t in threads {
+        while !t.is_finished() {
+            // SAFETY: the thread is alive (not finished, not joined), so its pthread_t is valid.
+            unsafe { libc::pthread_kill(t.as_pthread_t(), kick_signal()) };
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let _ = t.join();
+    }
+}
