@@ -8,8 +8,15 @@ use std::process::Command;
 
 const GUEST_TARGET: &str = "x86_64-unknown-none";
 const GUESTS: [&str; 3] = ["guest-pmon", "guest-mmon", "guest-smon"];
-const WATCHED: [&str; 7] =
-    ["guest-rt", "guest-pmon", "guest-mmon", "guest-smon", "lego-abi", ".cargo/config.toml", "Cargo.lock"];
+const WATCHED: [&str; 7] = [
+    "guest-rt",
+    "guest-pmon",
+    "guest-mmon",
+    "guest-smon",
+    "lego-abi",
+    ".cargo/config.toml",
+    "Cargo.lock",
+];
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
@@ -25,25 +32,13 @@ fn main() {
         .map(|d| if d.is_absolute() { d } else { root.join(d) })
         .unwrap_or_else(|| root.join("target"))
         .join("guest");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(&root)
-        .args(["build", "--profile", "guest", "--target", GUEST_TARGET])
-        .args(GUESTS.iter().flat_map(|g| ["-p", g]))
-        .env("CARGO_TARGET_DIR", &target_dir)
-        // The outer build's flags and wrappers (clippy, coverage) are for the host.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_RUSTFLAGS")
-        .env_remove("RUSTC_WORKSPACE_WRAPPER")
-        .env_remove("CARGO_BUILD_TARGET");
-    let output = match cmd.output() {
-        Ok(o) => o,
-        Err(e) => fail(&format!("cannot run cargo to build the guest images: {e}")),
-    };
+    let mut output = build(&root, &target_dir);
+    if !output.status.success() && missing_target(&output.stderr) && add_target() {
+        output = build(&root, &target_dir);
+    }
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        if stderr.contains("target may not be installed") || stderr.contains("can't find crate for `core`") {
+        if missing_target(&output.stderr) {
             fail(&format!(
                 "the guest images need the {GUEST_TARGET} Rust target: run `rustup target add {GUEST_TARGET}` \
                  (or `rustup toolchain install` in the repository)"
@@ -59,7 +54,43 @@ fn main() {
     }
 }
 
+fn missing_target(stderr: &[u8]) -> bool {
+    let s = String::from_utf8_lossy(stderr);
+    s.contains("target may not be installed") || s.contains("can't find crate for `core`")
+}
+
+/// A fresh checkout has the pinned toolchain but maybe not its guest target: add it once, the
+/// way `rustup toolchain install` would from rust-toolchain.toml.
+fn add_target() -> bool {
+    println!("cargo:warning=installing the {GUEST_TARGET} target with rustup");
+    Command::new("rustup")
+        .args(["target", "add", GUEST_TARGET])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn build(root: &Path, target_dir: &Path) -> std::process::Output {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root)
+        .args(["build", "--profile", "guest", "--target", GUEST_TARGET])
+        .args(GUESTS.iter().flat_map(|g| ["-p", g]))
+        .env("CARGO_TARGET_DIR", target_dir)
+        // The outer build's flags and wrappers (clippy, coverage) are for the host.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CARGO_BUILD_TARGET");
+    match cmd.output() {
+        Ok(o) => o,
+        Err(e) => fail(&format!("cannot run cargo to build the guest images: {e}")),
+    }
+}
+
 fn fail(msg: &str) -> ! {
+    // A build script reports failure by exiting non-zero; a panic would add a backtrace.
     eprintln!("error: {msg}");
-    std::process::exit(1);
+    #[allow(clippy::exit)]
+    std::process::exit(1)
 }

@@ -59,7 +59,11 @@ impl VmmChild {
                 }
             }
         });
-        Ok(VmmChild { child, events: rx, spawned })
+        Ok(VmmChild {
+            child,
+            events: rx,
+            spawned,
+        })
     }
 
     /// The VMM's process id.

@@ -87,7 +87,12 @@ impl FaultArg {
 #[derive(Debug, Args, Clone)]
 pub struct KvmArgs {
     /// The KVM device to use.
-    #[arg(long, env = "LEGO_KVM_DEVICE", default_value = "/dev/kvm", value_name = "PATH")]
+    #[arg(
+        long,
+        env = "LEGO_KVM_DEVICE",
+        default_value = "/dev/kvm",
+        value_name = "PATH"
+    )]
     pub kvm_device: PathBuf,
 }
 

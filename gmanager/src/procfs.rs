@@ -24,8 +24,16 @@ impl Rss {
 pub fn parse_status(text: &str) -> Rss {
     let mut r = Rss::default();
     for line in text.lines() {
-        let Some((key, rest)) = line.split_once(':') else { continue };
-        let kib = rest.trim().trim_end_matches("kB").trim().parse::<u64>().unwrap_or(0) * 1024;
+        let Some((key, rest)) = line.split_once(':') else {
+            continue;
+        };
+        let kib = rest
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse::<u64>()
+            .unwrap_or(0)
+            * 1024;
         match key {
             "VmRSS" => r.total = kib,
             "RssAnon" => r.anon = kib,
@@ -39,7 +47,9 @@ pub fn parse_status(text: &str) -> Rss {
 
 /// Reads a live process's resident memory.
 pub fn rss(pid: u32) -> Option<Rss> {
-    std::fs::read_to_string(format!("/proc/{pid}/status")).ok().map(|t| parse_status(&t))
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .map(|t| parse_status(&t))
 }
 
 #[cfg(test)]

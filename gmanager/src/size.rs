@@ -3,7 +3,9 @@
 /// Parses a size. Suffixes K, M, G, T (optionally followed by `i`/`iB`/`B`) are binary units.
 pub fn parse(s: &str) -> Result<u64, String> {
     let t = s.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     if num.is_empty() {
         return Err(format!("`{s}` is not a size (try 256M or 2G)"));
@@ -14,9 +16,15 @@ pub fn parse(s: &str) -> Result<u64, String> {
         "M" | "MB" | "MI" | "MIB" => 1 << 20,
         "G" | "GB" | "GI" | "GIB" => 1 << 30,
         "T" | "TB" | "TI" | "TIB" => 1 << 40,
-        other => return Err(format!("unknown size unit `{other}` in `{s}` (use K, M, G or T)")),
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}` in `{s}` (use K, M, G or T)"
+            ));
+        }
     };
-    let value: f64 = num.parse().map_err(|_| format!("`{s}` is not a size (try 256M or 2G)"))?;
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (try 256M or 2G)"))?;
     let bytes = value * mult as f64;
     if !bytes.is_finite() || bytes >= u64::MAX as f64 {
         return Err(format!("`{s}` is too large"));
@@ -26,7 +34,12 @@ pub fn parse(s: &str) -> Result<u64, String> {
 
 /// Formats bytes for humans (`256 MiB`, `1.5 GiB`).
 pub fn human(bytes: u64) -> String {
-    const UNITS: [(&str, u64); 4] = [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    const UNITS: [(&str, u64); 4] = [
+        ("TiB", 1 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ];
     for (name, size) in UNITS {
         if bytes >= size {
             let v = bytes as f64 / size as f64;
@@ -56,11 +69,11 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(parse("").is_err());
-        assert!(parse("lots").is_err());
+        parse("").unwrap_err();
+        parse("lots").unwrap_err();
         assert!(parse("12Q").unwrap_err().contains("unknown size unit"));
-        assert!(parse("1.2.3M").is_err());
-        assert!(parse("99999999999T").is_err());
+        parse("1.2.3M").unwrap_err();
+        parse("99999999999T").unwrap_err();
     }
 
     #[test]

@@ -31,7 +31,11 @@ pub fn summarize(samples: &[f64]) -> Summary {
     let mut v: Vec<f64> = samples.iter().copied().filter(|x| !x.is_nan()).collect();
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    let mean = if n == 0 { f64::NAN } else { v.iter().sum::<f64>() / n as f64 };
+    let mean = if n == 0 {
+        f64::NAN
+    } else {
+        v.iter().sum::<f64>() / n as f64
+    };
     Summary {
         n,
         p50: percentile(&v, 50.0),

@@ -9,7 +9,10 @@ mod monitor {
     guest_rt::monitor!(init);
 
     fn init(ctx: &BootContext) -> MonitorReady {
-        println!("mmon: {} MiB of frames for vRegions", ctx.memory.free_bytes >> 20);
+        println!(
+            "mmon: {} MiB of frames for vRegions",
+            ctx.memory.free_bytes >> 20
+        );
         MonitorReady::default()
     }
 }

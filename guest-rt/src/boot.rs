@@ -66,7 +66,11 @@ extern "C" fn rt_entry(boot_info: u64, cpu: u64) -> ! {
     // SAFETY: the VMM wrote a BootInfo at this address before starting any vCPU and never
     // changes it; the guest only reads it.
     let bi: &'static BootInfo = unsafe { &*(boot_info as *const BootInfo) };
-    if cpu == 0 { boot_cpu(bi, t0) } else { other_cpu(cpu) }
+    if cpu == 0 {
+        boot_cpu(bi, t0)
+    } else {
+        other_cpu(cpu, t0)
+    }
 }
 
 /// Per-CPU bring-up once the heap exists: descriptor tables with their own trap stacks, the
@@ -117,11 +121,18 @@ fn boot_cpu(bi: &'static BootInfo, t0: u64) -> ! {
         time::tsc_khz()
     );
 
-    let timer_wake_ns = if features.x2apic { timer_self_test() } else { 0 };
+    let timer_wake_ns = if features.x2apic {
+        timer_self_test()
+    } else {
+        0
+    };
     let calib = if bi.has_flag(flags::NO_CALIBRATION) {
         calibrate::Calibration::default()
     } else {
-        let iters = bi.cmdline_value("calib").and_then(|v| v.parse().ok()).unwrap_or(400_000);
+        let iters = bi
+            .cmdline_value("calib")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(400_000);
         calibrate::run(iters, 3)
     };
     if calib.iters > 0 {
@@ -142,7 +153,11 @@ fn boot_cpu(bi: &'static BootInfo, t0: u64) -> ! {
         inject_fault(kind);
     }
 
-    let ctx = BootContext { boot: bi, memory, platform };
+    let ctx = BootContext {
+        boot: bi,
+        memory,
+        platform,
+    };
     let ready = __lego_monitor_init(&ctx);
 
     let mut r = ReadyReport::new();
@@ -169,15 +184,23 @@ fn boot_cpu(bi: &'static BootInfo, t0: u64) -> ! {
     idle()
 }
 
-fn other_cpu(cpu: usize) -> ! {
+fn other_cpu(cpu: usize, t0: u64) -> ! {
     smp::wait_for(Stage::PlatformKnown);
     idt::load();
     platform::register_cpu(cpu);
+    let t1 = rdtsc();
     smp::wait_for(Stage::SharedReady);
+    let t2 = rdtsc();
     cpu_init(cpu, cpuid::features());
     percpu::this().set_online();
     smp::mark_online(cpu);
-    println!("cpu {cpu} online (apic id {})", apic::id());
+    println!(
+        "cpu {cpu} online (apic id {}): native after {} us, waited {} us, up after {} us",
+        apic::id(),
+        time::ticks_to_ns(t1 - t0) / 1000,
+        time::ticks_to_ns(t2 - t1) / 1000,
+        time::ticks_to_ns(rdtsc() - t0) / 1000
+    );
     idle()
 }
 

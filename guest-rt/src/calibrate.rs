@@ -87,6 +87,10 @@ pub fn run(iters: u64, runs: u32) -> Calibration {
     Calibration {
         iters,
         cpl0_ps: ps_per_iter(best0, iters),
-        cpl3_ps: if best3 == u64::MAX { 0 } else { ps_per_iter(best3, iters) },
+        cpl3_ps: if best3 == u64::MAX {
+            0
+        } else {
+            ps_per_iter(best3, iters)
+        },
     }
 }

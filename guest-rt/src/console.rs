@@ -25,7 +25,11 @@ static CONSOLE: IrqMutex<Option<Ring>> = IrqMutex::new(None);
 pub fn init(base: u64, len: u64) {
     let data = len.saturating_sub(DATA_OFFSET);
     // Largest power of two that fits.
-    let size = if data == 0 { 0 } else { 1u64 << (63 - data.leading_zeros()) };
+    let size = if data == 0 {
+        0
+    } else {
+        1u64 << (63 - data.leading_zeros())
+    };
     let size = size.min(u64::from(u32::MAX >> 1)) as u32;
     if size == 0 {
         return;
@@ -37,7 +41,10 @@ pub fn init(base: u64, len: u64) {
         (*hdr).tail = 0;
         (*hdr).size = size;
     }
-    *CONSOLE.lock() = Some(Ring { base: base as *mut u8, size });
+    *CONSOLE.lock() = Some(Ring {
+        base: base as *mut u8,
+        size,
+    });
 }
 
 impl Ring {
@@ -102,11 +109,11 @@ pub fn write_fmt(args: fmt::Arguments<'_>) {
 /// Writes even if another CPU holds the console lock (it may have died holding it): for fault
 /// reports only. Output from the two writers may interleave.
 pub fn write_fmt_emergency(args: fmt::Arguments<'_>) {
-    if let Some(mut g) = CONSOLE.try_lock() {
-        if let Some(ring) = g.as_mut() {
-            let _ = Writer(ring).write_fmt(args);
-            return;
-        }
+    if let Some(mut g) = CONSOLE.try_lock()
+        && let Some(ring) = g.as_mut()
+    {
+        let _ = Writer(ring).write_fmt(args);
+        return;
     }
     let _ = SerialWriter.write_fmt(args);
 }

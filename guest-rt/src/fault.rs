@@ -28,7 +28,11 @@ pub fn exception(f: &TrapFrame) -> ! {
     r.vector = f.vector;
     r.error_code = f.error_code;
     r.rip = f.rip;
-    r.cr2 = if f.vector == 14 { platform::fault_address() } else { 0 };
+    r.cr2 = if f.vector == 14 {
+        platform::fault_address()
+    } else {
+        0
+    };
     r.rsp = f.rsp;
     r.rflags = f.rflags;
     r.cs = f.cs;

@@ -54,7 +54,7 @@ mod tests {
     fn truncates_on_char_boundary() {
         let mut b = [0u8; 5];
         let mut w = FmtBuf::new(&mut b);
-        write!(w, "ab{}", "çdé").unwrap();
+        write!(w, "ab{}", String::from("çdé")).unwrap();
         assert_eq!(w.as_str(), "abçd");
         write!(w, "more").unwrap();
         assert_eq!(w.len(), 5);

@@ -46,7 +46,11 @@ pub fn online_mask() -> u64 {
 
 /// Waits until `count` CPUs are online or `timeout_ns` passed; returns the online mask.
 pub fn wait_all_online(count: u32, timeout_ns: u64) -> u64 {
-    let want = if count >= 64 { u64::MAX } else { (1u64 << count) - 1 };
+    let want = if count >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << count) - 1
+    };
     let give_up = rdtsc() + time::ns_to_ticks(timeout_ns);
     loop {
         let m = online_mask();

@@ -21,20 +21,28 @@ pub struct IrqGuard<'a, T> {
 impl<T> IrqMutex<T> {
     /// A new lock.
     pub const fn new(v: T) -> IrqMutex<T> {
-        IrqMutex { inner: spin::Mutex::new(v) }
+        IrqMutex {
+            inner: spin::Mutex::new(v),
+        }
     }
 
     /// Disables interrupts and takes the lock.
     pub fn lock(&self) -> IrqGuard<'_, T> {
         let irq = platform::irq_save();
-        IrqGuard { guard: Some(self.inner.lock()), irq }
+        IrqGuard {
+            guard: Some(self.inner.lock()),
+            irq,
+        }
     }
 
     /// Takes the lock if it is free.
     pub fn try_lock(&self) -> Option<IrqGuard<'_, T>> {
         let irq = platform::irq_save();
         match self.inner.try_lock() {
-            Some(g) => Some(IrqGuard { guard: Some(g), irq }),
+            Some(g) => Some(IrqGuard {
+                guard: Some(g),
+                irq,
+            }),
             None => {
                 platform::irq_restore(irq);
                 None

@@ -45,7 +45,9 @@ impl RegionKind {
 
 /// One memory-map entry.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 pub struct MemRegion {
     /// Physical start, page aligned.
     pub start: u64,
@@ -60,7 +62,12 @@ pub struct MemRegion {
 impl MemRegion {
     /// A region of the given kind.
     pub fn new(start: u64, len: u64, kind: RegionKind) -> MemRegion {
-        MemRegion { start, len, kind: kind as u32, _pad: 0 }
+        MemRegion {
+            start,
+            len,
+            kind: kind as u32,
+            _pad: 0,
+        }
     }
 
     /// Physical end (exclusive).
@@ -258,7 +265,11 @@ impl BootInfo {
     }
     /// The command line, up to its first NUL; empty if it is not UTF-8.
     pub fn cmdline(&self) -> &str {
-        let n = self.cmdline.iter().position(|&b| b == 0).unwrap_or(CMDLINE_LEN);
+        let n = self
+            .cmdline
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(CMDLINE_LEN);
         core::str::from_utf8(&self.cmdline[..n]).unwrap_or("")
     }
     /// The value of `key=value` on the command line.
@@ -288,7 +299,7 @@ mod tests {
         let b = sample();
         let bytes = b.as_bytes().to_vec();
         let c = BootInfo::read_from_bytes(&bytes).unwrap();
-        assert!(c.validate().is_ok());
+        c.validate().unwrap();
         assert_eq!(c.role(), Role::Mmon);
         assert_eq!(c.component_id(), 3);
         assert_eq!(c.regions().len(), 1);

@@ -81,7 +81,10 @@ mod tests {
     #[test]
     fn windows_round_trip() {
         assert_eq!(virt_to_phys(phys_to_virt(0x1234_5000)), Some(0x1234_5000));
-        assert_eq!(virt_to_phys(KERNEL_VIRT_BASE + KERNEL_PHYS_BASE), Some(KERNEL_PHYS_BASE));
+        assert_eq!(
+            virt_to_phys(KERNEL_VIRT_BASE + KERNEL_PHYS_BASE),
+            Some(KERNEL_PHYS_BASE)
+        );
         assert_eq!(virt_to_phys(0x40_0000), None);
     }
 

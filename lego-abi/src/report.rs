@@ -71,7 +71,10 @@ pub struct ReadyReport {
 impl ReadyReport {
     /// A report with the version filled in.
     pub fn new() -> ReadyReport {
-        ReadyReport { version: ABI_VERSION, ..Default::default() }
+        ReadyReport {
+            version: ABI_VERSION,
+            ..Default::default()
+        }
     }
 }
 

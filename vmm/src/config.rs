@@ -106,7 +106,9 @@ mod role_name {
 
 /// Rounds up to the 2 MiB granule of the boot page tables.
 pub fn round_mem(bytes: u64) -> u64 {
-    bytes.div_ceil(LARGE_PAGE_SIZE).saturating_mul(LARGE_PAGE_SIZE)
+    bytes
+        .div_ceil(LARGE_PAGE_SIZE)
+        .saturating_mul(LARGE_PAGE_SIZE)
 }
 
 impl VmConfig {
@@ -200,12 +202,21 @@ mod tests {
     fn memory_minimum_per_role() {
         let mut c = cfg(Role::Mmon);
         c.mem_bytes = 16 * MIB;
-        assert!(matches!(c.validate(8), Err(ConfigError::MemoryTooSmall { min_mib: 64, .. })));
+        assert!(matches!(
+            c.validate(8),
+            Err(ConfigError::MemoryTooSmall { min_mib: 64, .. })
+        ));
         let mut c = cfg(Role::Pmon);
         c.mem_bytes = 16 * MIB;
-        assert!(matches!(c.validate(8), Err(ConfigError::MemoryTooSmall { min_mib: 96, .. })));
+        assert!(matches!(
+            c.validate(8),
+            Err(ConfigError::MemoryTooSmall { min_mib: 96, .. })
+        ));
         c.mem_bytes = 64 * MIB;
-        assert!(matches!(c.validate(8), Err(ConfigError::ExCacheTooLarge { .. })));
+        assert!(matches!(
+            c.validate(8),
+            Err(ConfigError::ExCacheTooLarge { .. })
+        ));
     }
 
     #[test]
@@ -214,23 +225,35 @@ mod tests {
         c.vcpus = 0;
         assert_eq!(c.validate(8), Err(ConfigError::NoVcpus));
         c.vcpus = 9;
-        assert!(matches!(c.validate(8), Err(ConfigError::TooManyVcpus { max: 8, .. })));
+        assert!(matches!(
+            c.validate(8),
+            Err(ConfigError::TooManyVcpus { max: 8, .. })
+        ));
         c.vcpus = 65;
-        assert!(matches!(c.validate(1024), Err(ConfigError::TooManyVcpus { max: 64, .. })));
+        assert!(matches!(
+            c.validate(1024),
+            Err(ConfigError::TooManyVcpus { max: 64, .. })
+        ));
     }
 
     #[test]
     fn excache_only_for_pmon() {
         let mut c = cfg(Role::Smon);
         c.excache_bytes = MIB;
-        assert_eq!(c.validate(8), Err(ConfigError::ExCacheForbidden(Role::Smon)));
+        assert_eq!(
+            c.validate(8),
+            Err(ConfigError::ExCacheForbidden(Role::Smon))
+        );
     }
 
     #[test]
     fn too_much_memory() {
         let mut c = cfg(Role::Mmon);
         c.mem_bytes = MAX_GUEST_MEMORY + 1;
-        assert!(matches!(c.validate(8), Err(ConfigError::MemoryTooLarge { .. })));
+        assert!(matches!(
+            c.validate(8),
+            Err(ConfigError::MemoryTooLarge { .. })
+        ));
     }
 
     #[test]
@@ -249,7 +272,9 @@ mod tests {
         assert_eq!(back.role, Role::Smon);
         assert_eq!(back.mem_bytes, c.mem_bytes);
         let bad = j.replace("\"smon\"", "\"gpu\"");
-        let err = serde_json::from_str::<VmConfig>(&bad).unwrap_err().to_string();
+        let err = serde_json::from_str::<VmConfig>(&bad)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown role `gpu`"), "{err}");
     }
 }

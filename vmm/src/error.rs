@@ -84,7 +84,9 @@ pub enum ImageProblem {
     #[error("malformed: {0}")]
     Malformed(&'static str),
     /// Loadable segments outside the place the kernel must live.
-    #[error("segment at physical {start:#x}..{end:#x} is outside the kernel window {lo:#x}..{hi:#x} (is this a LegoOS monitor image?)")]
+    #[error(
+        "segment at physical {start:#x}..{end:#x} is outside the kernel window {lo:#x}..{hi:#x} (is this a LegoOS monitor image?)"
+    )]
     OutOfWindow {
         /// Segment start.
         start: u64,
@@ -138,7 +140,9 @@ pub enum ConfigError {
         why: &'static str,
     },
     /// The ExCache does not fit.
-    #[error("ExCache of {excache_mib} MiB does not fit in {mem_mib} MiB with {reserve_mib} MiB for the monitor")]
+    #[error(
+        "ExCache of {excache_mib} MiB does not fit in {mem_mib} MiB with {reserve_mib} MiB for the monitor"
+    )]
     ExCacheTooLarge {
         /// ExCache size.
         excache_mib: u64,

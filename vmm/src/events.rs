@@ -43,11 +43,15 @@ pub struct ReadyInfo {
 impl ReadyInfo {
     /// Converts the guest's report.
     pub fn from_report(r: &ReadyReport, vmm_ready_us: f64) -> ReadyInfo {
-        let role = Role::from_u32(r.role).map_or("unknown", Role::name).to_string();
+        let role = Role::from_u32(r.role)
+            .map_or("unknown", Role::name)
+            .to_string();
         ReadyInfo {
             role,
             vcpus: r.cpu_count,
-            cpus_online: (0..64).filter(|i| r.cpus_online & (1u64 << i) != 0).collect(),
+            cpus_online: (0..64)
+                .filter(|i| r.cpus_online & (1u64 << i) != 0)
+                .collect(),
             platform: Platform::from_u32(r.platform).name().to_string(),
             vif: r.vif != 0,
             guest_boot_us: r.guest_boot_ns as f64 / 1e3,
@@ -97,13 +101,18 @@ impl FaultInfo {
             kind: if panic { "panic" } else { "exception" }.to_string(),
             cpu: r.cpu,
             vector: r.vector,
-            vector_name: if panic { String::new() } else { vector_name(r.vector).to_string() },
+            vector_name: if panic {
+                String::new()
+            } else {
+                vector_name(r.vector).to_string()
+            },
             error_code: r.error_code,
             rip: r.rip,
             cr2: r.cr2,
             rsp: r.rsp,
             cs: r.cs,
-            message: r.message().to_string(),
+            // Panic messages put the payload on its own line; reports are one line.
+            message: r.message().replace('\n', " ").trim().to_string(),
         }
     }
 

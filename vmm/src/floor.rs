@@ -20,13 +20,16 @@ use crate::memory::GuestMem;
 pub fn run(kvm_device: &Path) -> Result<()> {
     let kvm = kvm::open(kvm_device)?;
     let vm = kvm.create_vm().map_err(Error::kvm("create VM"))?;
-    vm.set_tss_address(0xfffb_d000).map_err(Error::kvm("set TSS address"))?;
+    vm.set_tss_address(0xfffb_d000)
+        .map_err(Error::kvm("set TSS address"))?;
     vm.create_irq_chip().map_err(Error::kvm("create irqchip"))?;
     let size = 4 << 20;
     let mem = GuestMem::new("floor", size)?;
     mem.register(&vm)?;
     let write = |bytes: &[u8], gpa: u64| {
-        mem.mem().write_slice(bytes, GuestAddress(gpa)).map_err(|e| Error::Memory(e.to_string()))
+        mem.mem()
+            .write_slice(bytes, GuestAddress(gpa))
+            .map_err(|e| Error::Memory(e.to_string()))
     };
     let tables = paging::build(size);
     for (pa, t) in &tables.pages {
@@ -36,7 +39,9 @@ pub fn run(kvm_device: &Path) -> Result<()> {
     // mov dx, POWEROFF; out dx, eax
     let [lo, hi] = ports::POWEROFF.to_le_bytes();
     write(&[0x66, 0xba, lo, hi, 0xef], KERNEL_PHYS_BASE)?;
-    let cpuid = kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).map_err(Error::kvm("get supported cpuid"))?;
+    let cpuid = kvm
+        .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+        .map_err(Error::kvm("get supported cpuid"))?;
     let mut vcpu = vm.create_vcpu(0).map_err(Error::kvm("create vCPU"))?;
     let start = regs::Start {
         index: 0,
@@ -50,9 +55,18 @@ pub fn run(kvm_device: &Path) -> Result<()> {
         match vcpu.run() {
             Ok(VcpuExit::IoOut(port, _)) if port == ports::POWEROFF => return Ok(()),
             Ok(VcpuExit::Intr) => {}
-            Ok(other) => return Err(Error::Memory(format!("floor VM: unexpected exit {other:?}"))),
+            Ok(other) => {
+                return Err(Error::Memory(format!(
+                    "floor VM: unexpected exit {other:?}"
+                )));
+            }
             Err(e) if e.errno() == libc::EINTR => {}
-            Err(e) => return Err(Error::Kvm { op: "run", source: e }),
+            Err(e) => {
+                return Err(Error::Kvm {
+                    op: "run",
+                    source: e,
+                });
+            }
         }
     }
 }

@@ -23,7 +23,10 @@ pub fn open(path: &Path) -> Result<Kvm> {
         .map_err(|e| match e.kind() {
             ErrorKind::NotFound => Error::KvmMissing(path.to_path_buf()),
             ErrorKind::PermissionDenied => Error::KvmPermission(path.to_path_buf()),
-            _ => Error::KvmOpen { path: path.to_path_buf(), source: e },
+            _ => Error::KvmOpen {
+                path: path.to_path_buf(),
+                source: e,
+            },
         })?;
     let fd = file.into_raw_fd();
     // SAFETY: `fd` is an open descriptor we own; `Kvm` takes ownership and closes it.
@@ -31,11 +34,14 @@ pub fn open(path: &Path) -> Result<Kvm> {
     let version = kvm.get_api_version();
     if version != KVM_API_VERSION {
         let detail = if version < 0 {
-            format!("the KVM_GET_API_VERSION ioctl failed ({})", std::io::Error::from_raw_os_error(-version))
+            "it does not answer the KVM_GET_API_VERSION ioctl (not a KVM device)".to_string()
         } else {
             format!("KVM API version {version}, expected {KVM_API_VERSION}")
         };
-        return Err(Error::KvmNotKvm { path: path.to_path_buf(), detail });
+        return Err(Error::KvmNotKvm {
+            path: path.to_path_buf(),
+            detail,
+        });
     }
     if !kvm.check_extension(Cap::Irqchip) || !kvm.check_extension(Cap::UserMemory) {
         return Err(Error::KvmNotKvm {

@@ -35,11 +35,17 @@ impl GuestMem {
         // SAFETY: memfd_create with a valid NUL-terminated name; the result is checked.
         let fd = unsafe { libc::memfd_create(cname.as_ptr(), libc::MFD_CLOEXEC) };
         if fd < 0 {
-            return Err(Error::Io { op: "memfd_create", source: std::io::Error::last_os_error() });
+            return Err(Error::Io {
+                op: "memfd_create",
+                source: std::io::Error::last_os_error(),
+            });
         }
         // SAFETY: `fd` is a fresh descriptor we own.
         let file = unsafe { File::from_raw_fd(fd) };
-        file.set_len(size).map_err(|e| Error::Io { op: "sizing guest memory", source: e })?;
+        file.set_len(size).map_err(|e| Error::Io {
+            op: "sizing guest memory",
+            source: e,
+        })?;
         let len = usize::try_from(size).map_err(|_| Error::Memory("size overflows".into()))?;
         let file = Arc::new(file);
         let region = MmapRegionBuilder::new(len)
@@ -53,7 +59,12 @@ impl GuestMem {
             .ok_or_else(|| Error::Memory("region does not fit the guest address space".into()))?;
         let mem = GuestMemoryMmap::from_regions(vec![region])
             .map_err(|e| Error::Memory(format!("{e}")))?;
-        Ok(GuestMem { file, mem, size, host_addr })
+        Ok(GuestMem {
+            file,
+            mem,
+            size,
+            host_addr,
+        })
     }
 
     /// The vm-memory view.
@@ -91,15 +102,15 @@ impl GuestMem {
         if gpa.checked_add(len).is_none_or(|end| end > self.size) {
             return Err(std::io::Error::from(std::io::ErrorKind::InvalidInput));
         }
+        // SAFETY: `gpa < size` (checked above), so the offset stays inside our mapping.
+        let start = unsafe { self.host_addr.add(gpa as usize) };
         // SAFETY: the range lies inside our mapping; MADV_POPULATE_WRITE only faults pages in.
-        let r = unsafe {
-            libc::madvise(
-                self.host_addr.add(gpa as usize).cast(),
-                len as usize,
-                libc::MADV_POPULATE_WRITE,
-            )
-        };
-        if r == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+        let r = unsafe { libc::madvise(start.cast(), len as usize, libc::MADV_POPULATE_WRITE) };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
     }
 
     /// The memfd's descriptor number.

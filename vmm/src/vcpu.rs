@@ -72,7 +72,11 @@ fn on_port_write(port: u16, data: &[u8], sh: &Shared) -> Flow {
             sh.with_console(Console::drain);
             let us = sh.started.elapsed().as_secs_f64() * 1e6;
             let e = mailbox::read_report(&sh.mem, value(data), us);
-            if e.is_terminal() { Flow::Stop(e) } else { Flow::Event(e) }
+            if e.is_terminal() {
+                Flow::Stop(e)
+            } else {
+                Flow::Event(e)
+            }
         }
         ports::POWEROFF => {
             sh.with_console(Console::drain);
@@ -100,12 +104,16 @@ fn handle(exit: VcpuExit<'_>, index: u32, sh: &Shared) -> Flow {
             reason: format!("vCPU {index} triple-faulted (the guest reset itself)"),
         }),
         VcpuExit::FailEntry(reason, cpu) => Flow::Stop(VmEvent::Crash {
-            reason: format!("vCPU {index}: VM entry failed (hardware reason {reason:#x}, cpu {cpu})"),
+            reason: format!(
+                "vCPU {index}: VM entry failed (hardware reason {reason:#x}, cpu {cpu})"
+            ),
         }),
         VcpuExit::InternalError => Flow::Stop(VmEvent::Crash {
             reason: format!("vCPU {index}: KVM internal error (emulation failure)"),
         }),
-        other => Flow::Stop(VmEvent::Crash { reason: format!("vCPU {index}: unexpected exit {other:?}") }),
+        other => Flow::Stop(VmEvent::Crash {
+            reason: format!("vCPU {index}: unexpected exit {other:?}"),
+        }),
     }
 }
 
@@ -115,16 +123,18 @@ pub fn run(mut vcpu: VcpuFd, index: u32, sh: Arc<Shared>) {
         let flow = match vcpu.run() {
             Ok(exit) => handle(exit, index, &sh),
             Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => Flow::Continue,
-            Err(e) => Flow::Stop(VmEvent::Crash { reason: format!("vCPU {index}: KVM_RUN failed: {e}") }),
+            Err(e) => Flow::Stop(VmEvent::Crash {
+                reason: format!("vCPU {index}: KVM_RUN failed: {e}"),
+            }),
         };
         match flow {
             Flow::Continue => {}
             Flow::Event(e) => sh.send(e),
             Flow::Stop(mut e) => {
-                if let VmEvent::Crash { reason } = &mut e {
-                    if let Ok(r) = vcpu.get_regs() {
-                        reason.push_str(&format!(" at rip {:#x}", r.rip));
-                    }
+                if let VmEvent::Crash { reason } = &mut e
+                    && let Ok(r) = vcpu.get_regs()
+                {
+                    reason.push_str(&format!(" at rip {:#x}", r.rip));
                 }
                 sh.stop.store(true, Ordering::Release);
                 sh.send(e);

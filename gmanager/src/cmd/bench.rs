@@ -57,7 +57,10 @@ fn floor_once(a: &BenchBootArgs) -> Result<f64> {
         .context("running the floor VM")?;
     let ms = t.elapsed().as_secs_f64() * 1e3;
     if !out.status.success() {
-        bail!("the floor VM failed: {}", String::from_utf8_lossy(&out.stdout).trim());
+        bail!(
+            "the floor VM failed: {}",
+            String::from_utf8_lossy(&out.stdout).trim()
+        );
     }
     Ok(ms)
 }
@@ -75,28 +78,34 @@ fn boot_once(role: Role, a: &BenchBootArgs) -> Result<Sample> {
     cfg.console = ConsoleTarget::Discard;
     cfg.flags = flags::NO_CALIBRATION;
     let child = VmmChild::spawn(&cfg)?;
-    let ready = loop {
-        match child.next(Duration::from_secs(30)) {
-            Next::Event(VmEvent::Ready(r)) => break r,
-            Next::Event(VmEvent::SetupFailed { message }) => bail!("{message}"),
-            Next::Event(e) => bail!("{} did not become ready: {e:?}", role.name()),
-            Next::Gone => bail!("{} VMM exited before ready", role.name()),
-            Next::Timeout => {
-                child.shutdown(Duration::from_secs(1));
-                bail!("{} not ready after 30 s", role.name());
-            }
+    let ready = match child.next(Duration::from_secs(30)) {
+        Next::Event(VmEvent::Ready(r)) => r,
+        Next::Event(VmEvent::SetupFailed { message }) => bail!("{message}"),
+        Next::Event(e) => bail!("{} did not become ready: {e:?}", role.name()),
+        Next::Gone => bail!("{} VMM exited before ready", role.name()),
+        Next::Timeout => {
+            child.shutdown(Duration::from_secs(1));
+            bail!("{} not ready after 30 s", role.name());
         }
     };
     let ready_ms = child.spawned.elapsed().as_secs_f64() * 1e3;
     let rss = procfs::rss(child.pid()).unwrap_or_default();
     child.shutdown(Duration::from_secs(2));
-    Ok(Sample { ready_ms, guest_ms: ready.guest_boot_us / 1e3, overhead: rss.overhead(), touched: rss.shmem })
+    Ok(Sample {
+        ready_ms,
+        guest_ms: ready.guest_boot_us / 1e3,
+        overhead: rss.overhead(),
+        touched: rss.shmem,
+    })
 }
 
 /// Runs `lego bench boot`.
 pub fn boot(a: &BenchBootArgs) -> Result<u8> {
-    let roles: Vec<Role> =
-        if a.role.is_empty() { Role::ALL.to_vec() } else { a.role.iter().map(|&r| r.into()).collect() };
+    let roles: Vec<Role> = if a.role.is_empty() {
+        Role::ALL.to_vec()
+    } else {
+        a.role.iter().map(|&r| r.into()).collect()
+    };
     let runs = a.runs.max(1);
     let mut floor = Vec::with_capacity(runs);
     let mut results = Vec::new();
@@ -116,15 +125,22 @@ pub fn boot(a: &BenchBootArgs) -> Result<u8> {
             runs,
             ready_ms: ready,
             guest_boot_ms: summarize(&samples.iter().map(|s| s.guest_ms).collect::<Vec<_>>()),
-            vmm_overhead_mib: summarize(&samples.iter().map(|s| mib(s.overhead)).collect::<Vec<_>>()),
-            guest_touched_mib: summarize(&samples.iter().map(|s| mib(s.touched)).collect::<Vec<_>>()),
+            vmm_overhead_mib: summarize(
+                &samples.iter().map(|s| mib(s.overhead)).collect::<Vec<_>>(),
+            ),
+            guest_touched_mib: summarize(
+                &samples.iter().map(|s| mib(s.touched)).collect::<Vec<_>>(),
+            ),
             ready_over_floor: ready.p50 / floor.p50,
         });
     }
     let res = BenchResult {
         floor_ms: floor,
         roles: results,
-        targets: Targets { ready_p50_ms: READY_TARGET_MS, vmm_overhead_mib: OVERHEAD_TARGET_MIB },
+        targets: Targets {
+            ready_p50_ms: READY_TARGET_MS,
+            vmm_overhead_mib: OVERHEAD_TARGET_MIB,
+        },
     };
     if a.json {
         println!("{}", serde_json::to_string_pretty(&res)?);
@@ -146,7 +162,14 @@ fn print_table(r: &BenchResult) {
     println!();
     println!(
         "{:<5} {:>5} {:>10} {:>10} {:>8} {:>11} {:>13} {:>13}",
-        "role", "runs", "ready p50", "ready p99", "x floor", "guest p50", "VMM ovh p50", "VMM ovh p99"
+        "role",
+        "runs",
+        "ready p50",
+        "ready p99",
+        "x floor",
+        "guest p50",
+        "VMM ovh p50",
+        "VMM ovh p99"
     );
     for x in &r.roles {
         println!(

@@ -63,7 +63,11 @@ fn config(a: &BootArgs) -> VmConfig {
         words.push(format!("fault={}", f.guest_name()));
     }
     cfg.cmdline = words.join(" ");
-    cfg.console = if a.quiet { ConsoleTarget::Discard } else { ConsoleTarget::Stderr };
+    cfg.console = if a.quiet {
+        ConsoleTarget::Discard
+    } else {
+        ConsoleTarget::Stderr
+    };
     cfg
 }
 
@@ -77,7 +81,9 @@ pub fn run(a: &BootArgs) -> Result<u8> {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match child.next(left.max(Duration::from_millis(1))) {
             Next::Event(VmEvent::Ready(r)) => {
-                let us = STARTED.get().map_or(0.0, |s| s.elapsed().as_secs_f64() * 1e6);
+                let us = STARTED
+                    .get()
+                    .map_or(0.0, |s| s.elapsed().as_secs_f64() * 1e6);
                 ready = Some((r, us));
             }
             Next::Event(e) => break Some(e),
@@ -119,7 +125,11 @@ pub fn run(a: &BootArgs) -> Result<u8> {
 }
 
 fn print_report(a: &BootArgs, cfg: &VmConfig, r: &ReadyInfo, ready_us: f64) -> Result<()> {
-    let ratio = if r.calib_cpl3_ns > 0.0 { r.calib_cpl0_ns / r.calib_cpl3_ns } else { f64::NAN };
+    let ratio = if r.calib_cpl3_ns > 0.0 {
+        r.calib_cpl0_ns / r.calib_cpl3_ns
+    } else {
+        f64::NAN
+    };
     if a.json {
         let rep = Report {
             role: &r.role,
@@ -152,21 +162,37 @@ fn print_report(a: &BootArgs, cfg: &VmConfig, r: &ReadyInfo, ready_us: f64) -> R
         r.role,
         ready_us / 1e3,
         r.platform,
-        if r.vif || r.platform == "kvm" { "native" } else { "emulated" }
+        if r.vif || r.platform == "kvm" {
+            "native"
+        } else {
+            "emulated"
+        }
     );
-    println!("  vCPUs        {} of {} online ({})", r.cpus_online.len(), r.vcpus, online.join(" "));
+    println!(
+        "  vCPUs        {} of {} online ({})",
+        r.cpus_online.len(),
+        r.vcpus,
+        online.join(" ")
+    );
     println!(
         "  memory       {} (heap {}, {} free frames{})",
         human(vmm::config::round_mem(cfg.mem_bytes)),
         human(r.heap_bytes),
         human(r.free_bytes),
-        if r.excache_bytes > 0 { format!(", ExCache {}", human(r.excache_bytes)) } else { String::new() }
+        if r.excache_bytes > 0 {
+            format!(", ExCache {}", human(r.excache_bytes))
+        } else {
+            String::new()
+        }
     );
     println!(
         "  calibration  {:.3} ns/iter at CPL0, {:.3} ns/iter at CPL3: CPL0/CPL3 = {:.2} ({} iterations, best of 3)",
         r.calib_cpl0_ns, r.calib_cpl3_ns, ratio, r.calib_iters
     );
-    println!("  timer        interrupt {:.1} us after its deadline", r.timer_wake_us);
+    println!(
+        "  timer        interrupt {:.1} us after its deadline",
+        r.timer_wake_us
+    );
     println!(
         "  boot         {:.1} ms in the guest, {:.1} ms in the VMM process",
         r.guest_boot_us / 1e3,

@@ -35,7 +35,9 @@ pub fn run(a: &VmmArgs) -> u8 {
         return match vmm::floor::run(&a.kvm.kvm_device) {
             Ok(()) => exit::OK,
             Err(e) => {
-                emit(&VmEvent::SetupFailed { message: e.to_string() });
+                emit(&VmEvent::SetupFailed {
+                    message: e.to_string(),
+                });
                 exit::ERROR
             }
         };
@@ -43,11 +45,15 @@ pub fn run(a: &VmmArgs) -> u8 {
     let cfg: VmConfig = match a.config.as_deref().map(serde_json::from_str) {
         Some(Ok(c)) => c,
         Some(Err(e)) => {
-            emit(&VmEvent::SetupFailed { message: format!("bad VMM configuration: {e}") });
+            emit(&VmEvent::SetupFailed {
+                message: format!("bad VMM configuration: {e}"),
+            });
             return exit::ERROR;
         }
         None => {
-            emit(&VmEvent::SetupFailed { message: "no VMM configuration given".into() });
+            emit(&VmEvent::SetupFailed {
+                message: "no VMM configuration given".into(),
+            });
             return exit::ERROR;
         }
     };
@@ -55,7 +61,9 @@ pub fn run(a: &VmmArgs) -> u8 {
     let vm = match Vm::create(&cfg, started) {
         Ok(vm) => vm,
         Err(e) => {
-            emit(&VmEvent::SetupFailed { message: e.to_string() });
+            emit(&VmEvent::SetupFailed {
+                message: e.to_string(),
+            });
             return exit::ERROR;
         }
     };

@@ -19,6 +19,14 @@ pub fn features() -> Features {
     // `__cpuid` is safe on x86-64 (cpuid always exists there).
     let l1 = __cpuid(1);
     let max_hv = __cpuid(0x4000_0000).eax;
-    let hv_tsc_khz = if max_hv >= 0x4000_0010 { __cpuid(0x4000_0010).eax } else { 0 };
-    Features { x2apic: l1.ecx & (1 << 21) != 0, tsc_deadline: l1.ecx & (1 << 24) != 0, hv_tsc_khz }
+    let hv_tsc_khz = if max_hv >= 0x4000_0010 {
+        __cpuid(0x4000_0010).eax
+    } else {
+        0
+    };
+    Features {
+        x2apic: l1.ecx & (1 << 21) != 0,
+        tsc_deadline: l1.ecx & (1 << 24) != 0,
+        hv_tsc_khz,
+    }
 }

@@ -7,7 +7,6 @@ use core::cell::UnsafeCell;
 use lego_abi::boot::MAX_CPUS;
 use lego_abi::layout::selectors::{self, GDT_ENTRIES};
 use x86_64::VirtAddr;
-use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
 use x86_64::instructions::tables::{lgdt, load_tss};
 use x86_64::registers::segmentation::SegmentSelector;
 use x86_64::structures::DescriptorTablePointer;
@@ -50,11 +49,17 @@ struct AllTables([UnsafeCell<CpuTables>; MAX_CPUS]);
 unsafe impl Sync for AllTables {}
 
 static TABLES: AllTables = AllTables(
-    [const { UnsafeCell::new(CpuTables { gdt: [0; GDT_ENTRIES], tss: TaskStateSegment::new() }) };
-        MAX_CPUS],
+    [const {
+        UnsafeCell::new(CpuTables {
+            gdt: [0; GDT_ENTRIES],
+            tss: TaskStateSegment::new(),
+        })
+    }; MAX_CPUS],
 );
 
-/// Builds and loads CPU `cpu`'s GDT and TSS and reloads the segment registers.
+/// Builds and loads CPU `cpu`'s GDT and TSS. The segment registers are not reloaded: the VMM's
+/// boot GDT has the same descriptors at the same selectors, so what the CPU has cached is
+/// already right (and each reload would be an emulated instruction on PVM).
 /// `rsp0` is the top of the trap stack, `ist1` the top of the double-fault stack.
 pub fn init(cpu: usize, rsp0: u64, ist1: u64) {
     // SAFETY: called once per CPU on that CPU, so no other reference to this slot exists.
@@ -62,7 +67,18 @@ pub fn init(cpu: usize, rsp0: u64, ist1: u64) {
     t.tss.privilege_stack_table[0] = VirtAddr::new(rsp0);
     t.tss.interrupt_stack_table[usize::from(DOUBLE_FAULT_IST - 1)] = VirtAddr::new(ist1);
     let tss = tss_descriptor(&raw const t.tss as u64);
-    t.gdt = [0, 0, KERNEL_CODE64, KERNEL_DATA, USER_CODE32, USER_DATA, USER_CODE64, 0, tss[0], tss[1]];
+    t.gdt = [
+        0,
+        0,
+        KERNEL_CODE64,
+        KERNEL_DATA,
+        USER_CODE32,
+        USER_DATA,
+        USER_CODE64,
+        0,
+        tss[0],
+        tss[1],
+    ];
     let ptr = DescriptorTablePointer {
         limit: (GDT_ENTRIES * 8 - 1) as u16,
         base: VirtAddr::new(t.gdt.as_ptr() as u64),

@@ -48,15 +48,17 @@ struct Idt(UnsafeCell<[Gate; 256]>);
 // `boot` order this); afterwards it is read-only.
 unsafe impl Sync for Idt {}
 
-static IDT: Idt = Idt(UnsafeCell::new([Gate {
-    offset_low: 0,
-    selector: 0,
-    ist: 0,
-    type_attr: 0,
-    offset_mid: 0,
-    offset_high: 0,
-    reserved: 0,
-}; 256]));
+static IDT: Idt = Idt(UnsafeCell::new(
+    [Gate {
+        offset_low: 0,
+        selector: 0,
+        ist: 0,
+        type_attr: 0,
+        offset_mid: 0,
+        offset_high: 0,
+        reserved: 0,
+    }; 256],
+));
 
 fn gate_for(vector: u8) -> Gate {
     let handler = trap::stub_address(vector);

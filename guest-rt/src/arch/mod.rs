@@ -28,14 +28,18 @@ pub fn pause() {
 pub fn outl(port: u16, value: u32) {
     // SAFETY: the ports we use are the VMM's paravirtual ports (lego_abi::ports); writing them
     // has no effect on guest memory.
-    unsafe { asm!("out dx, eax", in("dx") port, in("eax") value, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        asm!("out dx, eax", in("dx") port, in("eax") value, options(nomem, nostack, preserves_flags))
+    };
 }
 
 /// Writes a byte to an I/O port.
 #[inline(always)]
 pub fn outb(port: u16, value: u8) {
     // SAFETY: as for `outl`.
-    unsafe { asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack, preserves_flags))
+    };
 }
 
 /// Halts until the next interrupt. Interrupt state is managed by `platform`.

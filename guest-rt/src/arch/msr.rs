@@ -106,8 +106,17 @@ pub fn write_safe(msr: u32, value: u64) -> bool {
 /// If `rip` is one of the safe-MSR instructions, the address to resume at instead.
 pub fn fixup(rip: u64) -> Option<u64> {
     let pairs = [
-        (&raw const lego_rdmsr_safe_insn, &raw const lego_rdmsr_safe_fixup),
-        (&raw const lego_wrmsr_safe_insn, &raw const lego_wrmsr_safe_fixup),
+        (
+            &raw const lego_rdmsr_safe_insn,
+            &raw const lego_rdmsr_safe_fixup,
+        ),
+        (
+            &raw const lego_wrmsr_safe_insn,
+            &raw const lego_wrmsr_safe_fixup,
+        ),
     ];
-    pairs.iter().find(|(insn, _)| *insn as u64 == rip).map(|(_, fix)| *fix as u64)
+    pairs
+        .iter()
+        .find(|(insn, _)| *insn as u64 == rip)
+        .map(|(_, fix)| *fix as u64)
 }

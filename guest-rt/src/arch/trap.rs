@@ -143,12 +143,12 @@ pub fn stub_address(vector: u8) -> u64 {
 
 extern "C" fn dispatch(f: &mut TrapFrame) {
     let vector = f.vector;
-    if vector == 13 {
-        if let Some(resume) = msr::fixup(f.rip) {
-            f.rip = resume;
-            platform::restore_after_trap(f.rflags);
-            return;
-        }
+    if vector == 13
+        && let Some(resume) = msr::fixup(f.rip)
+    {
+        f.rip = resume;
+        platform::restore_after_trap(f.rflags);
+        return;
     }
     if vector < 32 {
         if usermode::active() {

@@ -136,7 +136,11 @@ pub fn exit_from_trap(f: &TrapFrame) -> ! {
         vector: f.vector,
         error_code: f.error_code,
         rip: f.rip,
-        cr2: if f.vector == 14 { platform::fault_address() } else { 0 },
+        cr2: if f.vector == 14 {
+            platform::fault_address()
+        } else {
+            0
+        },
         rax: f.rax,
         cs: f.cs,
     });

@@ -58,7 +58,11 @@ const fn align_up(v: u64, a: u64) -> u64 {
 impl FrameAllocator {
     /// An allocator with nothing free.
     pub const fn new() -> FrameAllocator {
-        FrameAllocator { ranges: [FrameRange { start: 0, end: 0 }; MAX_RANGES], len: 0, free: 0 }
+        FrameAllocator {
+            ranges: [FrameRange { start: 0, end: 0 }; MAX_RANGES],
+            len: 0,
+            free: 0,
+        }
     }
 
     /// Free bytes.
@@ -83,7 +87,7 @@ impl FrameAllocator {
 
     /// Returns `pages` frames at `start` to the free list.
     pub fn free(&mut self, start: u64, pages: u64) -> Result<(), FrameError> {
-        if start % FRAME_SIZE != 0 || pages == 0 {
+        if !start.is_multiple_of(FRAME_SIZE) || pages == 0 {
             return Err(FrameError::BadRange);
         }
         let end = pages
@@ -103,12 +107,20 @@ impl FrameAllocator {
         for i in 0..self.len {
             let r = self.ranges[i];
             let at = align_up(r.start, align);
-            let Some(stop) = at.checked_add(size) else { continue };
+            let Some(stop) = at.checked_add(size) else {
+                continue;
+            };
             if stop > r.end {
                 continue;
             }
-            let left = FrameRange { start: r.start, end: at };
-            let right = FrameRange { start: stop, end: r.end };
+            let left = FrameRange {
+                start: r.start,
+                end: at,
+            };
+            let right = FrameRange {
+                start: stop,
+                end: r.end,
+            };
             match (left.is_empty(), right.is_empty()) {
                 (true, true) => self.remove_at(i),
                 (false, true) => self.ranges[i] = left,
@@ -199,7 +211,13 @@ mod tests {
         assert_eq!(y % (4 * FRAME_SIZE), 0);
         a.free(x, 1).unwrap();
         a.free(y, 4).unwrap();
-        assert_eq!(a.ranges(), &[FrameRange { start: 0x10_0000, end: 0x20_0000 }]);
+        assert_eq!(
+            a.ranges(),
+            &[FrameRange {
+                start: 0x10_0000,
+                end: 0x20_0000
+            }]
+        );
         check_invariants(&a);
     }
 
@@ -218,7 +236,13 @@ mod tests {
     fn unaligned_regions_shrink_inwards() {
         let mut a = FrameAllocator::new();
         a.add(0x1001, 0x5fff).unwrap();
-        assert_eq!(a.ranges(), &[FrameRange { start: 0x2000, end: 0x5000 }]);
+        assert_eq!(
+            a.ranges(),
+            &[FrameRange {
+                start: 0x2000,
+                end: 0x5000
+            }]
+        );
         assert_eq!(a.add(0x7001, 0x7fff), Err(FrameError::BadRange));
     }
 

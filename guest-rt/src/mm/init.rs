@@ -37,7 +37,11 @@ pub fn init(bi: &BootInfo) -> MemoryInfo {
     let want = heap_size(bi.mem_bytes());
     let mut heap_at = None;
     let mut frames = FRAMES.lock();
-    for r in bi.regions().iter().filter(|r| r.kind() == Some(RegionKind::Usable)) {
+    for r in bi
+        .regions()
+        .iter()
+        .filter(|r| r.kind() == Some(RegionKind::Usable))
+    {
         let mut start = r.start;
         if heap_at.is_none() && r.len >= want {
             heap_at = Some(start);
@@ -55,5 +59,9 @@ pub fn init(bi: &BootInfo) -> MemoryInfo {
         }
         None => panic!("no usable memory region of {want} bytes for the heap"),
     };
-    MemoryInfo { heap_bytes, free_bytes: frames.free_bytes(), excache: bi.excache() }
+    MemoryInfo {
+        heap_bytes,
+        free_bytes: frames.free_bytes(),
+        excache: bi.excache(),
+    }
 }

@@ -29,7 +29,11 @@ fn vif_active() -> bool {
 
 /// Detects the platform (boot CPU, once). Needs the #GP gate (`idt::install_early`).
 pub fn detect() -> Platform {
-    let p = if pvm::detect() { Platform::Pvm } else { Platform::Kvm };
+    let p = if pvm::detect() {
+        Platform::Pvm
+    } else {
+        Platform::Kvm
+    };
     PLATFORM.store(p as u32, Ordering::Release);
     p
 }

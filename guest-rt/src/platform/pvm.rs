@@ -35,7 +35,12 @@ pub struct Vif {
 }
 
 static VIFS: [Vif; MAX_CPUS] = [const {
-    Vif { if_: AtomicU8::new(0), pending: AtomicU8::new(0), _pad: [0; 6], cr2: AtomicU64::new(0) }
+    Vif {
+        if_: AtomicU8::new(0),
+        pending: AtomicU8::new(0),
+        _pad: [0; 6],
+        cr2: AtomicU64::new(0),
+    }
 }; MAX_CPUS];
 
 impl Vif {

@@ -116,25 +116,52 @@ pub fn inspect(b: &[u8]) -> Result<ImageInfo, ImageProblem> {
         if memsz == 0 {
             continue;
         }
-        let file_end = offset.checked_add(filesz).ok_or(ImageProblem::Malformed("segment overflows"))?;
+        let file_end = offset
+            .checked_add(filesz)
+            .ok_or(ImageProblem::Malformed("segment overflows"))?;
         if file_end > b.len() as u64 || filesz > memsz {
-            return Err(ImageProblem::Malformed("segment extends past the end of the file"));
+            return Err(ImageProblem::Malformed(
+                "segment extends past the end of the file",
+            ));
         }
-        let end = paddr.checked_add(memsz).ok_or(ImageProblem::Malformed("segment overflows"))?;
+        let end = paddr
+            .checked_add(memsz)
+            .ok_or(ImageProblem::Malformed("segment overflows"))?;
         if paddr < lo || end > hi || vaddr != KERNEL_VIRT_BASE.wrapping_add(paddr) {
-            return Err(ImageProblem::OutOfWindow { start: paddr, end, lo, hi });
+            return Err(ImageProblem::OutOfWindow {
+                start: paddr,
+                end,
+                lo,
+                hi,
+            });
         }
-        segments.push(Segment { paddr, vaddr, memsz, filesz, exec: flags & PF_X != 0 });
+        segments.push(Segment {
+            paddr,
+            vaddr,
+            memsz,
+            filesz,
+            exec: flags & PF_X != 0,
+        });
     }
     if segments.is_empty() {
         return Err(ImageProblem::Malformed("no loadable segments"));
     }
-    let in_exec = segments.iter().any(|s| s.exec && entry >= s.vaddr && entry < s.vaddr + s.memsz);
+    let in_exec = segments
+        .iter()
+        .any(|s| s.exec && entry >= s.vaddr && entry < s.vaddr + s.memsz);
     if !in_exec {
         return Err(ImageProblem::BadEntry(entry));
     }
-    let phys_end = segments.iter().map(|s| s.paddr + s.memsz).max().unwrap_or(lo);
-    Ok(ImageInfo { entry, segments, phys_end })
+    let phys_end = segments
+        .iter()
+        .map(|s| s.paddr + s.memsz)
+        .max()
+        .unwrap_or(lo);
+    Ok(ImageInfo {
+        entry,
+        segments,
+        phys_end,
+    })
 }
 
 /// Loads the segments of an inspected image into guest memory at their physical addresses.
@@ -191,7 +218,10 @@ mod tests {
 
     #[test]
     fn rejects_wrong_arch() {
-        assert_eq!(inspect(&tiny_image(183, KERNEL_PHYS_BASE)), Err(ImageProblem::WrongArch(183, "aarch64")));
+        assert_eq!(
+            inspect(&tiny_image(183, KERNEL_PHYS_BASE)),
+            Err(ImageProblem::WrongArch(183, "aarch64"))
+        );
     }
 
     #[test]
@@ -203,13 +233,19 @@ mod tests {
 
     #[test]
     fn rejects_segments_outside_the_window() {
-        assert!(matches!(inspect(&tiny_image(62, 0x1000)), Err(ImageProblem::OutOfWindow { .. })));
+        assert!(matches!(
+            inspect(&tiny_image(62, 0x1000)),
+            Err(ImageProblem::OutOfWindow { .. })
+        ));
     }
 
     #[test]
     fn rejects_truncated_segments() {
         let b = tiny_image(62, KERNEL_PHYS_BASE);
-        assert!(matches!(inspect(&b[..b.len() - 8]), Err(ImageProblem::Malformed(_))));
+        assert!(matches!(
+            inspect(&b[..b.len() - 8]),
+            Err(ImageProblem::Malformed(_))
+        ));
     }
 
     #[test]

@@ -16,7 +16,18 @@ pub const USER_CODE64: u64 = 0x00af_fb00_0000_ffff;
 
 /// The boot GDT's words. Slots 8-9 (the TSS) stay empty: each CPU loads its own GDT and TSS.
 pub fn boot_gdt() -> [u64; GDT_ENTRIES] {
-    [0, 0, KERNEL_CODE64, KERNEL_DATA, USER_CODE32, USER_DATA, USER_CODE64, 0, 0, 0]
+    [
+        0,
+        0,
+        KERNEL_CODE64,
+        KERNEL_DATA,
+        USER_CODE32,
+        USER_DATA,
+        USER_CODE64,
+        0,
+        0,
+        0,
+    ]
 }
 
 /// Decodes a descriptor into KVM's segment form, as the CPU would load it at `selector`.
@@ -27,7 +38,11 @@ pub fn segment(desc: u64, selector: u16) -> kvm_segment {
     kvm_segment {
         base,
         // With G=1 the limit counts 4 KiB units; KVM wants bytes.
-        limit: if g == 1 { ((limit << 12) | 0xfff) as u32 } else { limit as u32 },
+        limit: if g == 1 {
+            ((limit << 12) | 0xfff) as u32
+        } else {
+            limit as u32
+        },
         selector,
         type_: ((desc >> 40) & 0xf) as u8,
         present: ((desc >> 47) & 1) as u8,
@@ -69,7 +84,10 @@ mod tests {
     #[test]
     fn kernel_code_is_a_long_mode_segment() {
         let s = segment(KERNEL_CODE64, 0x10);
-        assert_eq!((s.l, s.db, s.dpl, s.present, s.s, s.type_), (1, 0, 0, 1, 1, 0xb));
+        assert_eq!(
+            (s.l, s.db, s.dpl, s.present, s.s, s.type_),
+            (1, 0, 0, 1, 1, 0xb)
+        );
         assert_eq!(s.limit, 0xffff_ffff);
         assert_eq!(s.base, 0);
         assert_eq!(s.unusable, 0);

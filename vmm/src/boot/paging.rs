@@ -40,7 +40,11 @@ pub struct PageTables {
 impl PageTables {
     /// One past the last table page.
     pub fn end(&self) -> u64 {
-        self.pages.iter().map(|(a, _)| a + PAGE_SIZE).max().unwrap_or(PML4_GPA)
+        self.pages
+            .iter()
+            .map(|(a, _)| a + PAGE_SIZE)
+            .max()
+            .unwrap_or(PML4_GPA)
     }
 
     fn table(&self, pa: u64) -> Option<&[u64; 512]> {
@@ -120,7 +124,10 @@ pub fn build(mem_bytes: u64) -> PageTables {
     pages.push((direct_pdpt_pa, direct_pdpt));
     pages.push((kernel_pdpt_pa, kernel_pdpt));
     pages.push((kernel_pd_pa, kernel_pd));
-    PageTables { cr3: pml4_pa, pages }
+    PageTables {
+        cr3: pml4_pa,
+        pages,
+    }
 }
 
 #[cfg(test)]
@@ -150,15 +157,25 @@ mod tests {
         assert_eq!(t.translate(phys_to_virt(0x1234_5678)), Some(0x1234_5678));
         assert_eq!(t.translate(phys_to_virt(2 * GIB + 5)), Some(2 * GIB + 5));
         assert_eq!(t.translate(phys_to_virt(3 * GIB)), None, "beyond memory");
-        assert_eq!(t.translate(KERNEL_VIRT_BASE + KERNEL_PHYS_BASE + 9), Some(KERNEL_PHYS_BASE + 9));
-        assert_eq!(t.translate(KERNEL_VIRT_BASE + GIB), None, "beyond the window");
+        assert_eq!(
+            t.translate(KERNEL_VIRT_BASE + KERNEL_PHYS_BASE + 9),
+            Some(KERNEL_PHYS_BASE + 9)
+        );
+        assert_eq!(
+            t.translate(KERNEL_VIRT_BASE + GIB),
+            None,
+            "beyond the window"
+        );
         assert_eq!(t.translate(0x40_0000), None, "low half unmapped");
     }
 
     #[test]
     fn small_memory_maps_only_what_exists() {
         let t = build(64 << 20);
-        assert_eq!(t.translate(phys_to_virt((64 << 20) - 1)), Some((64 << 20) - 1));
+        assert_eq!(
+            t.translate(phys_to_virt((64 << 20) - 1)),
+            Some((64 << 20) - 1)
+        );
         assert_eq!(t.translate(phys_to_virt(64 << 20)), None);
         assert_eq!(t.translate(KERNEL_VIRT_BASE + (64 << 20)), None);
     }

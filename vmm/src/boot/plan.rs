@@ -36,7 +36,12 @@ const fn align_up(v: u64, a: u64) -> u64 {
 
 /// Lays out a guest of `mem_bytes` with `vcpus`, a kernel ending at physical `kernel_end`, and
 /// `excache_bytes` of ExCache at the top of memory.
-pub fn plan(mem_bytes: u64, vcpus: u32, kernel_end: u64, excache_bytes: u64) -> Result<Plan, ConfigError> {
+pub fn plan(
+    mem_bytes: u64,
+    vcpus: u32,
+    kernel_end: u64,
+    excache_bytes: u64,
+) -> Result<Plan, ConfigError> {
     let kernel_end = align_up(kernel_end.max(KERNEL_PHYS_BASE), PAGE_SIZE);
     let stacks = kernel_end;
     let stack_size = BOOT_STACK_SIZE;
@@ -53,13 +58,25 @@ pub fn plan(mem_bytes: u64, vcpus: u32, kernel_end: u64, excache_bytes: u64) -> 
         return Err(too_small());
     }
     let mut regions = vec![
-        MemRegion::new(BOOT_AREA_START, KERNEL_PHYS_BASE - BOOT_AREA_START, RegionKind::Boot),
-        MemRegion::new(KERNEL_PHYS_BASE, kernel_end - KERNEL_PHYS_BASE, RegionKind::Kernel),
+        MemRegion::new(
+            BOOT_AREA_START,
+            KERNEL_PHYS_BASE - BOOT_AREA_START,
+            RegionKind::Boot,
+        ),
+        MemRegion::new(
+            KERNEL_PHYS_BASE,
+            kernel_end - KERNEL_PHYS_BASE,
+            RegionKind::Kernel,
+        ),
         MemRegion::new(stacks, boot_extra_end - stacks, RegionKind::Boot),
         MemRegion::new(usable_start, usable_end - usable_start, RegionKind::Usable),
     ];
     if excache_bytes > 0 {
-        regions.push(MemRegion::new(usable_end, excache_bytes, RegionKind::ExCache));
+        regions.push(MemRegion::new(
+            usable_end,
+            excache_bytes,
+            RegionKind::ExCache,
+        ));
     }
     Ok(Plan {
         mem_bytes,
@@ -67,7 +84,10 @@ pub fn plan(mem_bytes: u64, vcpus: u32, kernel_end: u64, excache_bytes: u64) -> 
         stack_size,
         console,
         console_len: CONSOLE_RING_BYTES,
-        excache: (if excache_bytes > 0 { usable_end } else { 0 }, excache_bytes),
+        excache: (
+            if excache_bytes > 0 { usable_end } else { 0 },
+            excache_bytes,
+        ),
         regions,
     })
 }
@@ -92,8 +112,8 @@ mod tests {
 
     #[test]
     fn refuses_when_nothing_is_left() {
-        assert!(plan(16 << 20, 1, KERNEL_PHYS_BASE + 0x1000, 8 << 20).is_err());
-        assert!(plan(16 << 20, 1, KERNEL_PHYS_BASE + 0x1000, 0).is_ok());
+        plan(16 << 20, 1, KERNEL_PHYS_BASE + 0x1000, 8 << 20).unwrap_err();
+        plan(16 << 20, 1, KERNEL_PHYS_BASE + 0x1000, 0).unwrap();
     }
 
     proptest::proptest! {

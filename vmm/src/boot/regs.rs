@@ -1,7 +1,7 @@
 //! Initial vCPU state: long mode with paging, every vCPU at the entry point with its own stack
 //! and index. No real mode, no INIT/SIPI.
 
-use kvm_bindings::{CpuId, kvm_fpu, kvm_regs, kvm_sregs};
+use kvm_bindings::{CpuId, KVM_MP_STATE_RUNNABLE, kvm_fpu, kvm_mp_state, kvm_regs, kvm_sregs};
 use kvm_ioctls::VcpuFd;
 use lego_abi::layout::{BOOT_GDT_GPA, phys_to_virt, selectors};
 
@@ -39,8 +39,14 @@ pub fn long_mode_sregs(mut s: kvm_sregs, cr3: u64) -> kvm_sregs {
     s.gdt.limit = (g.len() * 8 - 1) as u16;
     s.idt.base = 0;
     s.idt.limit = 0;
-    s.cs = gdt::segment(g[usize::from(selectors::KERNEL_CS >> 3)], selectors::KERNEL_CS);
-    let data = gdt::segment(g[usize::from(selectors::KERNEL_DS >> 3)], selectors::KERNEL_DS);
+    s.cs = gdt::segment(
+        g[usize::from(selectors::KERNEL_CS >> 3)],
+        selectors::KERNEL_CS,
+    );
+    let data = gdt::segment(
+        g[usize::from(selectors::KERNEL_DS >> 3)],
+        selectors::KERNEL_DS,
+    );
     s.ds = data;
     s.es = data;
     s.fs = data;
@@ -80,13 +86,26 @@ pub fn patch_cpuid(mut cpuid: CpuId, index: u32) -> CpuId {
 
 /// Puts a vCPU at its start.
 pub fn setup(vcpu: &VcpuFd, cpuid: &CpuId, st: &Start) -> Result<()> {
-    vcpu.set_cpuid2(&patch_cpuid(cpuid.clone(), st.index)).map_err(Error::kvm("set cpuid"))?;
+    vcpu.set_cpuid2(&patch_cpuid(cpuid.clone(), st.index))
+        .map_err(Error::kvm("set cpuid"))?;
     let sregs = vcpu.get_sregs().map_err(Error::kvm("get sregs"))?;
-    vcpu.set_sregs(&long_mode_sregs(sregs, st.cr3)).map_err(Error::kvm("set sregs (long mode)"))?;
-    vcpu.set_regs(&entry_regs(st)).map_err(Error::kvm("set regs"))?;
+    vcpu.set_sregs(&long_mode_sregs(sregs, st.cr3))
+        .map_err(Error::kvm("set sregs (long mode)"))?;
+    vcpu.set_regs(&entry_regs(st))
+        .map_err(Error::kvm("set regs"))?;
     // x87 control word and MXCSR at their reset values with all exceptions masked.
-    let fpu = kvm_fpu { fcw: 0x37f, mxcsr: 0x1f80, ..Default::default() };
+    let fpu = kvm_fpu {
+        fcw: 0x37f,
+        mxcsr: 0x1f80,
+        ..Default::default()
+    };
     vcpu.set_fpu(&fpu).map_err(Error::kvm("set fpu"))?;
+    // With the in-kernel local APIC, every vCPU but the first would wait for INIT/SIPI: make
+    // them all runnable at their entry instead.
+    vcpu.set_mp_state(kvm_mp_state {
+        mp_state: KVM_MP_STATE_RUNNABLE,
+    })
+    .map_err(Error::kvm("set mp state"))?;
     Ok(())
 }
 
@@ -110,7 +129,16 @@ mod tests {
 
     #[test]
     fn regs_carry_index_and_boot_info() {
-        let r = entry_regs(&Start { index: 3, entry: 0x1000, stack_top: 0x2000, boot_info: 0x3000, cr3: 0 });
-        assert_eq!((r.rip, r.rsp, r.rdi, r.rsi, r.rflags), (0x1000, 0x2000, 0x3000, 3, 2));
+        let r = entry_regs(&Start {
+            index: 3,
+            entry: 0x1000,
+            stack_top: 0x2000,
+            boot_info: 0x3000,
+            cr3: 0,
+        });
+        assert_eq!(
+            (r.rip, r.rsp, r.rdi, r.rsi, r.rflags),
+            (0x1000, 0x2000, 0x3000, 3, 2)
+        );
     }
 }

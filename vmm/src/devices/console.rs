@@ -25,7 +25,10 @@ pub struct Console {
 
 impl std::fmt::Debug for Console {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Console").field("ring", &self.ring).field("size", &self.size).finish()
+        f.debug_struct("Console")
+            .field("ring", &self.ring)
+            .field("size", &self.size)
+            .finish()
     }
 }
 
@@ -50,7 +53,16 @@ impl Console {
         sink: Box<dyn Write + Send>,
         keep: usize,
     ) -> Console {
-        Console { mem, ring, size: data_size(len), prefix, line: Vec::new(), sink, kept: Vec::new(), keep }
+        Console {
+            mem,
+            ring,
+            size: data_size(len),
+            prefix,
+            line: Vec::new(),
+            sink,
+            kept: Vec::new(),
+            keep,
+        }
     }
 
     /// Takes everything the guest wrote since the last drain.
@@ -79,7 +91,11 @@ impl Console {
             let idx = at & (self.size - 1);
             let chunk = ((self.size - idx) as usize).min(buf.len() - off);
             let src = GuestAddress(self.ring + DATA_OFFSET + u64::from(idx));
-            if self.mem.read_slice(&mut buf[off..off + chunk], src).is_err() {
+            if self
+                .mem
+                .read_slice(&mut buf[off..off + chunk], src)
+                .is_err()
+            {
                 break;
             }
             off += chunk;
@@ -156,9 +172,15 @@ mod tests {
         let head: u32 = mem.load(GuestAddress(ring), Ordering::Relaxed).unwrap();
         for (i, &b) in text.iter().enumerate() {
             let idx = head.wrapping_add(i as u32) & (size - 1);
-            mem.write_obj(b, GuestAddress(ring + DATA_OFFSET + u64::from(idx))).unwrap();
+            mem.write_obj(b, GuestAddress(ring + DATA_OFFSET + u64::from(idx)))
+                .unwrap();
         }
-        mem.store(head.wrapping_add(text.len() as u32), GuestAddress(ring), Ordering::Release).unwrap();
+        mem.store(
+            head.wrapping_add(text.len() as u32),
+            GuestAddress(ring),
+            Ordering::Release,
+        )
+        .unwrap();
     }
 
     #[test]
@@ -166,7 +188,14 @@ mod tests {
         let mem = GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(0), 0x10000)]).unwrap();
         let out = Shared::default();
         let len = DATA_OFFSET + 16;
-        let mut c = Console::new(mem.clone(), 0x1000, len, "[p0] ".into(), Box::new(out.clone()), 8);
+        let mut c = Console::new(
+            mem.clone(),
+            0x1000,
+            len,
+            "[p0] ".into(),
+            Box::new(out.clone()),
+            8,
+        );
         assert_eq!(c.size, 16);
         guest_write(&mem, 0x1000, 16, b"hello\nwor");
         c.drain();
@@ -181,19 +210,40 @@ mod tests {
     fn hostile_counters_are_survived() {
         let mem = GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(0), 0x10000)]).unwrap();
         let out = Shared::default();
-        let mut c = Console::new(mem.clone(), 0x1000, DATA_OFFSET + 16, String::new(), Box::new(out.clone()), 0);
-        mem.store(1000u32, GuestAddress(0x1000), Ordering::Release).unwrap();
+        let mut c = Console::new(
+            mem.clone(),
+            0x1000,
+            DATA_OFFSET + 16,
+            String::new(),
+            Box::new(out.clone()),
+            0,
+        );
+        mem.store(1000u32, GuestAddress(0x1000), Ordering::Release)
+            .unwrap();
         c.drain();
-        let tail: u32 = mem.load(GuestAddress(0x1000 + TAIL_OFFSET), Ordering::Acquire).unwrap();
+        let tail: u32 = mem
+            .load(GuestAddress(0x1000 + TAIL_OFFSET), Ordering::Acquire)
+            .unwrap();
         assert_eq!(tail, 1000);
         c.finish();
-        assert!(String::from_utf8(out.0.lock().unwrap().clone()).unwrap().contains("reset"));
+        assert!(
+            String::from_utf8(out.0.lock().unwrap().clone())
+                .unwrap()
+                .contains("reset")
+        );
     }
 
     #[test]
     fn ring_outside_memory_is_harmless() {
         let mem = GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(0), 0x1000)]).unwrap();
-        let mut c = Console::new(mem, 0x10_0000, 4096, String::new(), Box::new(std::io::sink()), 0);
+        let mut c = Console::new(
+            mem,
+            0x10_0000,
+            4096,
+            String::new(),
+            Box::new(std::io::sink()),
+            0,
+        );
         c.drain();
         c.finish();
     }

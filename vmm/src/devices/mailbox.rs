@@ -12,7 +12,8 @@ use crate::events::{FaultInfo, ReadyInfo, VmEvent};
 
 fn read<T: FromBytes>(mem: &GuestMemoryMmap, offset: u64) -> Option<T> {
     let mut buf = vec![0u8; size_of::<T>()];
-    mem.read_slice(&mut buf, GuestAddress(MAILBOX_GPA + offset)).ok()?;
+    mem.read_slice(&mut buf, GuestAddress(MAILBOX_GPA + offset))
+        .ok()?;
     T::read_from_bytes(&buf).ok()
 }
 
@@ -20,15 +21,28 @@ fn read<T: FromBytes>(mem: &GuestMemoryMmap, offset: u64) -> Option<T> {
 pub fn read_report(mem: &GuestMemoryMmap, kind: u32, vmm_ready_us: f64) -> VmEvent {
     match ReportKind::from_u32(kind) {
         Some(ReportKind::Ready) => match read::<ReadyReport>(mem, READY_OFFSET) {
-            Some(r) if r.version == ABI_VERSION => VmEvent::Ready(ReadyInfo::from_report(&r, vmm_ready_us)),
-            Some(r) => VmEvent::Crash { reason: format!("ready report of ABI version {}, expected {ABI_VERSION}", r.version) },
-            None => VmEvent::Crash { reason: "unreadable ready report".into() },
+            Some(r) if r.version == ABI_VERSION => {
+                VmEvent::Ready(ReadyInfo::from_report(&r, vmm_ready_us))
+            }
+            Some(r) => VmEvent::Crash {
+                reason: format!(
+                    "ready report of ABI version {}, expected {ABI_VERSION}",
+                    r.version
+                ),
+            },
+            None => VmEvent::Crash {
+                reason: "unreadable ready report".into(),
+            },
         },
         Some(ReportKind::Fault) => match read::<FaultReport>(mem, FAULT_OFFSET) {
             Some(r) if r.version == ABI_VERSION => VmEvent::Fault(FaultInfo::from_report(&r)),
-            _ => VmEvent::Crash { reason: "guest reported a fault, but the report is unreadable".into() },
+            _ => VmEvent::Crash {
+                reason: "guest reported a fault, but the report is unreadable".into(),
+            },
         },
-        None => VmEvent::Crash { reason: format!("unknown report kind {kind}") },
+        None => VmEvent::Crash {
+            reason: format!("unknown report kind {kind}"),
+        },
     }
 }
 
@@ -47,7 +61,8 @@ mod tests {
         let m = mem();
         let mut f = FaultReport::new(FaultKind::Exception, 2);
         f.vector = 6;
-        m.write_slice(f.as_bytes(), GuestAddress(MAILBOX_GPA + FAULT_OFFSET)).unwrap();
+        m.write_slice(f.as_bytes(), GuestAddress(MAILBOX_GPA + FAULT_OFFSET))
+            .unwrap();
         match read_report(&m, 2, 0.0) {
             VmEvent::Fault(i) => assert_eq!((i.cpu, i.vector), (2, 6)),
             e => panic!("{e:?}"),
@@ -57,7 +72,10 @@ mod tests {
     #[test]
     fn garbage_is_a_crash_not_a_panic() {
         let m = mem();
-        assert!(matches!(read_report(&m, 1, 0.0), VmEvent::Crash { .. }), "version 0");
+        assert!(
+            matches!(read_report(&m, 1, 0.0), VmEvent::Crash { .. }),
+            "version 0"
+        );
         assert!(matches!(read_report(&m, 77, 0.0), VmEvent::Crash { .. }));
         let tiny = GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(0), 0x1000)]).unwrap();
         assert!(matches!(read_report(&tiny, 2, 0.0), VmEvent::Crash { .. }));
