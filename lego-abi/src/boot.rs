@@ -15,6 +15,20 @@ pub const MAX_CPUS: usize = 64;
 pub const MAX_REGIONS: usize = 16;
 /// Bytes of the guest command line (`key=value` words).
 pub const CMDLINE_LEN: usize = 256;
+/// Most devices.
+pub const MAX_DEVICES: usize = 4;
+
+/// A device the VMM attached.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct DeviceDesc {
+    /// Its virtio device id.
+    pub device_id: u32,
+    /// The interrupt vector its notifications raise (0: none, the driver polls).
+    pub irq_vector: u32,
+    /// Guest-physical base of its virtio-mmio registers.
+    pub mmio_gpa: u64,
+}
 
 /// What a range of guest physical memory is for.
 #[repr(u32)]
@@ -125,6 +139,9 @@ pub struct BootInfo {
     excache_gpa: u64,
     excache_len: u64,
     regions: [MemRegion; MAX_REGIONS],
+    device_count: u32,
+    _pad: u32,
+    devices: [DeviceDesc; MAX_DEVICES],
     cmdline: [u8; CMDLINE_LEN],
 }
 
@@ -148,6 +165,9 @@ impl BootInfo {
             excache_gpa: 0,
             excache_len: 0,
             regions: [MemRegion::default(); MAX_REGIONS],
+            device_count: 0,
+            _pad: 0,
+            devices: [DeviceDesc::default(); MAX_DEVICES],
             cmdline: [0; CMDLINE_LEN],
         }
     }
@@ -206,6 +226,27 @@ impl BootInfo {
         self.regions[n] = r;
         self.region_count += 1;
         true
+    }
+
+    /// Adds a device. Returns `false` when the table is full.
+    pub fn push_device(&mut self, d: DeviceDesc) -> bool {
+        let n = self.device_count as usize;
+        if n >= MAX_DEVICES {
+            return false;
+        }
+        self.devices[n] = d;
+        self.device_count += 1;
+        true
+    }
+
+    /// The devices.
+    pub fn devices(&self) -> &[DeviceDesc] {
+        &self.devices[..(self.device_count as usize).min(MAX_DEVICES)]
+    }
+
+    /// The first device with `device_id`.
+    pub fn device(&self, device_id: u32) -> Option<DeviceDesc> {
+        self.devices().iter().copied().find(|d| d.device_id == device_id)
     }
 
     /// Sets the command line. Returns `false` (and leaves it unchanged) if it is too long.
@@ -332,6 +373,18 @@ mod tests {
         }
         assert!(!b.push_region(MemRegion::new(0, 1, RegionKind::Usable)));
         assert_eq!(b.regions().len(), MAX_REGIONS);
+    }
+
+    #[test]
+    fn devices_are_listed_and_bounded() {
+        let mut b = BootInfo::new(Role::Pmon, 0, 1, 1 << 28);
+        let d = DeviceDesc { device_id: 0x4c52, irq_vector: 0x30, mmio_gpa: 0x80_0000_0000 };
+        for _ in 0..MAX_DEVICES {
+            assert!(b.push_device(d));
+        }
+        assert!(!b.push_device(d));
+        assert_eq!(b.device(0x4c52), Some(d));
+        assert_eq!(b.device(1), None);
     }
 
     #[test]

@@ -35,12 +35,28 @@ pub const BOOT_GDT_GPA: u64 = 0x3000;
 /// Physical address of the boot PML4; further page-table pages follow it.
 pub const PML4_GPA: u64 = 0x4000;
 
+/// Guest-physical base of device MMIO (virtio-mmio devices, one page each): above any guest's RAM.
+pub const DEVICE_GPA_BASE: u64 = 0x80_0000_0000;
+/// Virtual base of the I/O map: guest-physical `p >= DEVICE_GPA_BASE` (devices, and the windows
+/// onto peers' memory) is mapped, on demand, at `IO_VIRT_BASE + p`.
+pub const IO_VIRT_BASE: u64 = 0xFFFF_A000_0000_0000;
+/// Highest guest-physical address the I/O map covers.
+pub const IO_GPA_END: u64 = 0x1200_0000_0000;
+
+/// The interrupt vector of the fabric (doorbells from peers, peer-table changes).
+pub const FABRIC_VECTOR: u8 = 0x30;
+
 /// Per-vCPU boot stack size.
 pub const BOOT_STACK_SIZE: u64 = 64 << 10;
 
 /// Converts a physical address to its direct-map virtual address.
 pub const fn phys_to_virt(pa: u64) -> u64 {
     DIRECT_MAP_BASE + pa
+}
+
+/// The I/O-map virtual address of device or window guest-physical `pa`.
+pub const fn io_virt(pa: u64) -> u64 {
+    IO_VIRT_BASE + pa
 }
 
 /// Converts a direct-map or kernel-window virtual address back to physical.
@@ -86,6 +102,10 @@ mod tests {
             Some(KERNEL_PHYS_BASE)
         );
         assert_eq!(virt_to_phys(0x40_0000), None);
+        // The I/O map stays clear of the direct map and of PML4 slot 256.
+        assert!(io_virt(DEVICE_GPA_BASE) > phys_to_virt(MAX_GUEST_MEMORY));
+        assert!(io_virt(IO_GPA_END) < KERNEL_VIRT_BASE);
+        assert_ne!((IO_VIRT_BASE >> 39) & 511, 256);
     }
 
     #[test]

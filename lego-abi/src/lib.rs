@@ -11,10 +11,11 @@ pub mod console;
 pub mod layout;
 pub mod ports;
 pub mod report;
+pub mod virtio_mmio;
 
 /// Bumped on any incompatible change to a structure in this crate. The guest refuses to boot on
 /// a boot info whose version it does not know, and the VMM refuses reports from another version.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// A component's role in the cluster: which monitor runs in the guest.
 #[repr(u32)]

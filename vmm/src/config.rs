@@ -7,6 +7,7 @@ use lego_abi::Role;
 use lego_abi::boot::{CMDLINE_LEN, MAX_CPUS};
 use lego_abi::layout::{LARGE_PAGE_SIZE, MAX_GUEST_MEMORY};
 use serde::{Deserialize, Serialize};
+use virtio_rdma::abi::PollMode;
 
 use crate::error::ConfigError;
 
@@ -50,6 +51,52 @@ pub fn defaults(role: Role) -> RoleDefaults {
     }
 }
 
+/// How the component joins a fabric (absent: a standalone guest).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FabricConfig {
+    /// The inherited `SOCK_SEQPACKET` descriptor connected to the coordinator.
+    pub coord_fd: i32,
+    /// Bumped on every restart of this component.
+    pub incarnation: u32,
+    /// How receivers wait.
+    #[serde(with = "poll_mode_name")]
+    pub poll_mode: PollMode,
+    /// Adaptive mode: nanoseconds of polling before sleeping.
+    pub spin_ns: u32,
+    /// Network model: one-way latency per message, ns (0: off).
+    pub net_latency_ns: u32,
+    /// Network model: bandwidth, Mbit/s (0: unlimited).
+    pub net_bandwidth_mbps: u32,
+}
+
+impl FabricConfig {
+    /// Defaults: adaptive polling for 50 us, no network model.
+    pub fn new(coord_fd: i32) -> FabricConfig {
+        FabricConfig {
+            coord_fd,
+            incarnation: 1,
+            poll_mode: PollMode::Adaptive,
+            spin_ns: 50_000,
+            net_latency_ns: 0,
+            net_bandwidth_mbps: 0,
+        }
+    }
+}
+
+mod poll_mode_name {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+    use virtio_rdma::abi::PollMode;
+
+    pub fn serialize<S: Serializer>(m: &PollMode, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(m.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PollMode, D::Error> {
+        let s = String::deserialize(d)?;
+        PollMode::from_name(&s).ok_or_else(|| D::Error::custom(format!("unknown poll mode `{s}`")))
+    }
+}
+
 /// Where the guest's console lines go.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -88,6 +135,9 @@ pub struct VmConfig {
     pub kvm_device: PathBuf,
     /// Console destination.
     pub console: ConsoleTarget,
+    /// Fabric membership; `None` for a standalone guest.
+    #[serde(default)]
+    pub fabric: Option<FabricConfig>,
 }
 
 mod role_name {
@@ -127,6 +177,7 @@ impl VmConfig {
             image: None,
             kvm_device: PathBuf::from("/dev/kvm"),
             console: ConsoleTarget::Stderr,
+            fabric: None,
         }
     }
 

@@ -13,13 +13,14 @@ pub mod config;
 pub mod devices;
 pub mod error;
 pub mod events;
+pub mod fabric;
 pub mod floor;
 pub mod kvm;
 pub mod memory;
 pub mod vcpu;
 pub mod vm;
 
-pub use config::{ConsoleTarget, VmConfig};
+pub use config::{ConsoleTarget, FabricConfig, VmConfig};
 pub use error::{Error, Result};
 pub use events::{FaultInfo, ReadyInfo, VmEvent};
 pub use vm::{Vm, install_stop_handlers, request_stop};

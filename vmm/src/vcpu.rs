@@ -9,6 +9,7 @@ use kvm_ioctls::{VcpuExit, VcpuFd};
 use lego_abi::ports;
 use vm_memory::GuestMemoryMmap;
 
+use crate::devices::Bus;
 use crate::devices::console::Console;
 use crate::devices::mailbox;
 use crate::events::VmEvent;
@@ -26,6 +27,8 @@ pub struct Shared {
     pub events: Mutex<mpsc::Sender<VmEvent>>,
     /// When the VMM process started (for `vmm_ready_us`).
     pub started: Instant,
+    /// MMIO devices.
+    pub bus: Bus,
 }
 
 impl Shared {
@@ -92,14 +95,24 @@ fn on_port_write(port: u16, data: &[u8], sh: &Shared) -> Flow {
 fn handle(exit: VcpuExit<'_>, index: u32, sh: &Shared) -> Flow {
     match exit {
         VcpuExit::IoOut(port, data) => on_port_write(port, data, sh),
-        VcpuExit::IoIn(_, data) | VcpuExit::MmioRead(_, data) => {
-            // Nothing there: reads float high, as on a bus with no device.
+        VcpuExit::MmioRead(addr, data) => {
+            if !sh.bus.read(addr, data) {
+                // Nothing there (or a peer window that was just unmapped): reads float high.
+                data.fill(0xff);
+            }
+            Flow::Continue
+        }
+        VcpuExit::MmioWrite(addr, data) => {
+            if !sh.bus.write(addr, data) {
+                tracing::debug!(addr, "MMIO write to nothing dropped");
+            }
+            Flow::Continue
+        }
+        VcpuExit::IoIn(_, data) => {
             data.fill(0xff);
             Flow::Continue
         }
-        VcpuExit::MmioWrite(..) | VcpuExit::Hlt | VcpuExit::IrqWindowOpen | VcpuExit::Intr => {
-            Flow::Continue
-        }
+        VcpuExit::Hlt | VcpuExit::IrqWindowOpen | VcpuExit::Intr => Flow::Continue,
         VcpuExit::Shutdown => Flow::Stop(VmEvent::Crash {
             reason: format!("vCPU {index} triple-faulted (the guest reset itself)"),
         }),

@@ -9,16 +9,25 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use kvm_bindings::KVM_MAX_CPUID_ENTRIES;
+use std::os::fd::FromRawFd;
+use std::os::unix::net::UnixDatagram;
+
+use kvm_bindings::{KVM_MAX_CPUID_ENTRIES, KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET, kvm_device_attr};
 use kvm_ioctls::{Kvm, VcpuFd, VmFd};
-use lego_abi::boot::BootInfo;
-use lego_abi::layout::{BOOT_GDT_GPA, BOOT_INFO_GPA, phys_to_virt};
+use lego_abi::boot::{BootInfo, DeviceDesc};
+use lego_abi::layout::{BOOT_GDT_GPA, BOOT_INFO_GPA, DEVICE_GPA_BASE, FABRIC_VECTOR, phys_to_virt};
+use lego_abi::virtio_mmio::MMIO_SIZE;
+use virtio_rdma::backend::wire::PeerInfo;
 use vm_memory::{Bytes, GuestAddress};
 use zerocopy::IntoBytes;
 
 use crate::boot::{elf, gdt, paging, plan, regs};
 use crate::config::{ConsoleTarget, VmConfig, round_mem};
+use crate::devices::Bus;
 use crate::devices::console::Console;
+use crate::devices::rdma::RdmaDevice;
+use crate::devices::virtio_mmio::MmioTransport;
+use crate::fabric::{self, Fabric};
 use crate::error::{Error, ImageProblem, Result};
 use crate::events::VmEvent;
 use crate::kvm;
@@ -40,7 +49,8 @@ const KEPT_LINES: usize = 40;
 pub struct Vm {
     // Field order matters for drop: vCPUs and the VM go before the memory they use.
     vcpus: Vec<VcpuFd>,
-    _vm: VmFd,
+    fabric: Option<Arc<Fabric>>,
+    _vm: Arc<VmFd>,
     _kvm: Kvm,
     mem: Arc<GuestMem>,
     shared: Arc<Shared>,
@@ -117,7 +127,7 @@ impl Vm {
         let excache_bytes = round_mem(cfg.excache_bytes);
         let plan = plan::plan(mem_bytes, cfg.vcpus, info.phys_end, excache_bytes)?;
 
-        let vm = kvm.create_vm().map_err(Error::kvm("create VM"))?;
+        let vm = Arc::new(kvm.create_vm().map_err(Error::kvm("create VM"))?);
         vm.set_tss_address(0xfffb_d000)
             .map_err(Error::kvm("set TSS address"))?;
         vm.create_irq_chip().map_err(Error::kvm("create irqchip"))?;
@@ -154,6 +164,9 @@ impl Vm {
             regs::setup(&v, &cpuid, &start)?;
             vcpus.push(v);
         }
+        // Guests share the host's TSC so timestamps compare across them (the network model
+        // needs that); best effort, reported to the guest.
+        let tsc_is_host = vcpus.iter().all(zero_tsc_offset);
         let tsc_khz = vcpus
             .first()
             .and_then(|v| v.get_tsc_khz().ok())
@@ -173,6 +186,29 @@ impl Vm {
         if !bi.set_cmdline(&cfg.cmdline) {
             return Err(crate::error::ConfigError::CmdlineTooLong(cfg.cmdline.len()).into());
         }
+
+        let mut bus = Bus::default();
+        let mut fabric_link = None;
+        if let Some(fc) = &cfg.fabric {
+            let sock = coordinator_socket(fc.coord_fd)?;
+            let link = sock.try_clone().map_err(|e| Error::Io { op: "cloning the fabric socket", source: e })?;
+            let info = PeerInfo {
+                id: cfg.component_id,
+                name: cfg.name.clone(),
+                role: cfg.role as u32,
+                mem_bytes,
+                incarnation: fc.incarnation,
+            };
+            let mem_file = mem.file().try_clone().map_err(|e| Error::Io { op: "sharing guest memory", source: e })?;
+            let f = Arc::new(Fabric::new(info, vm.clone(), gm.clone(), mem_file, plan.peer_table, sock, fc, tsc_is_host)?);
+            bus.insert(DEVICE_GPA_BASE, MMIO_SIZE, Box::new(MmioTransport::new(RdmaDevice::new(f.clone()), gm.clone())));
+            bi.push_device(DeviceDesc {
+                device_id: virtio_rdma::abi::DEVICE_ID,
+                irq_vector: u32::from(FABRIC_VECTOR),
+                mmio_gpa: DEVICE_GPA_BASE,
+            });
+            fabric_link = Some((f, link));
+        }
         write(bi.as_bytes(), BOOT_INFO_GPA)?;
 
         let (prefix, sink) = console_sink(cfg)?;
@@ -191,9 +227,20 @@ impl Vm {
             stop: AtomicBool::new(false),
             events: Mutex::new(tx),
             started,
+            bus,
         });
+        let fabric = match fabric_link {
+            Some((f, link)) => {
+                f.hello()?;
+                fabric::spawn_link(f.clone(), link)
+                    .map_err(|e| Error::Io { op: "starting the fabric link", source: e })?;
+                Some(f)
+            }
+            None => None,
+        };
         Ok(Vm {
             vcpus,
+            fabric,
             _vm: vm,
             _kvm: kvm,
             mem,
@@ -203,9 +250,14 @@ impl Vm {
         })
     }
 
-    /// The guest memory (for peers, later).
+    /// The guest memory.
     pub fn memory(&self) -> &Arc<GuestMem> {
         &self.mem
+    }
+
+    /// The fabric endpoint, if the guest is in a fabric.
+    pub fn fabric(&self) -> Option<&Arc<Fabric>> {
+        self.fabric.as_ref()
     }
 
     /// Runs the guest. Every event goes to `on_event`; returns the terminal one.
@@ -289,6 +341,39 @@ impl Vm {
             .map(|c| c.kept().to_vec())
             .unwrap_or_default()
     }
+}
+
+/// Takes the inherited coordinator socket, checking the descriptor is really open.
+fn coordinator_socket(fd: i32) -> Result<UnixDatagram> {
+    // SAFETY: F_GETFD only inspects the descriptor table.
+    if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return Err(Error::Io {
+            op: "opening the coordinator socket",
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, format!("descriptor {fd} is not open")),
+        });
+    }
+    // SAFETY: the descriptor is open and was handed to this process for this purpose only; we
+    // take ownership of it.
+    Ok(unsafe { UnixDatagram::from_raw_fd(fd) })
+}
+
+// kvm-ioctls only offers vCPU device attributes on aarch64; the x86 TSC-offset attribute
+// (Linux 5.16+) uses the same ioctl.
+vmm_sys_util::ioctl_iow_nr!(KVM_SET_DEVICE_ATTR, kvm_bindings::KVMIO, 0xe1, kvm_device_attr);
+
+/// Makes the vCPU's TSC read the host's (KVM_VCPU_TSC_OFFSET = 0).
+fn zero_tsc_offset(v: &VcpuFd) -> bool {
+    let offset: u64 = 0;
+    let attr = kvm_device_attr {
+        group: KVM_VCPU_TSC_CTRL,
+        attr: u64::from(KVM_VCPU_TSC_OFFSET),
+        addr: &raw const offset as u64,
+        flags: 0,
+    };
+    // SAFETY: KVM_SET_DEVICE_ATTR on a vCPU descriptor with a valid attribute whose `addr`
+    // points at a live u64; the kernel only reads it.
+    let r = unsafe { vmm_sys_util::ioctl::ioctl_with_ref(v, KVM_SET_DEVICE_ATTR(), &attr) };
+    r == 0
 }
 
 fn kick_signal() -> i32 {

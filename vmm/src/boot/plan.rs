@@ -24,6 +24,8 @@ pub struct Plan {
     pub console: u64,
     /// Console ring length.
     pub console_len: u64,
+    /// The fabric's peer table page.
+    pub peer_table: u64,
     /// ExCache `(start, len)`; `len` 0 when none.
     pub excache: (u64, u64),
     /// The memory map for the guest.
@@ -46,7 +48,8 @@ pub fn plan(
     let stacks = kernel_end;
     let stack_size = BOOT_STACK_SIZE;
     let console = stacks + u64::from(vcpus) * stack_size;
-    let boot_extra_end = console + CONSOLE_RING_BYTES;
+    let peer_table = console + CONSOLE_RING_BYTES;
+    let boot_extra_end = peer_table + PAGE_SIZE;
     let usable_start = boot_extra_end;
     let usable_end = mem_bytes.saturating_sub(excache_bytes);
     let too_small = || ConfigError::MemoryTooSmall {
@@ -84,6 +87,7 @@ pub fn plan(
         stack_size,
         console,
         console_len: CONSOLE_RING_BYTES,
+        peer_table,
         excache: (
             if excache_bytes > 0 { usable_end } else { 0 },
             excache_bytes,
