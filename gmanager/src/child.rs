@@ -2,12 +2,17 @@
 //! follows it through the JSON events it prints on stdout.
 
 use std::io::{BufRead, BufReader};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use vmm::{VmConfig, VmEvent};
+
+/// The descriptor number a VMM child receives its coordinator socket on.
+pub const INHERITED_FD: i32 = 3;
 
 /// A running VMM process.
 #[derive(Debug)]
@@ -32,18 +37,49 @@ pub enum Next {
 impl VmmChild {
     /// Starts `lego vmm` for `cfg`. The child's stderr (console lines, errors) is inherited.
     pub fn spawn(cfg: &VmConfig) -> Result<VmmChild> {
+        Self::spawn_with_fd(cfg, None)
+    }
+
+    /// Like [`VmmChild::spawn`], handing the child `fd` as descriptor [`INHERITED_FD`] (the
+    /// fabric coordinator's socket).
+    pub fn spawn_with_fd(cfg: &VmConfig, fd: Option<OwnedFd>) -> Result<VmmChild> {
         let exe = std::env::current_exe().context("cannot find the lego executable")?;
         let json = serde_json::to_string(cfg).context("encoding the guest configuration")?;
         let spawned = Instant::now();
-        let mut child = Command::new(exe)
-            .arg("vmm")
+        let mut cmd = Command::new(exe);
+        cmd.arg("vmm")
             .arg("--config")
             .arg(json)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("cannot start the VMM process")?;
+            .stderr(Stdio::inherit());
+        if let Some(fd) = fd {
+            let raw = fd.as_raw_fd();
+            // SAFETY: between fork and exec only async-signal-safe calls happen: dup2 (which also
+            // clears close-on-exec on the new descriptor). `fd` stays open in the parent until
+            // after spawn returns.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let r = if raw == INHERITED_FD {
+                        libc::fcntl(raw, libc::F_SETFD, 0)
+                    } else {
+                        libc::dup2(raw, INHERITED_FD)
+                    };
+                    if r < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+            let child = cmd.spawn().context("cannot start the VMM process");
+            drop(fd);
+            return Self::follow(child?, spawned);
+        }
+        let child = cmd.spawn().context("cannot start the VMM process")?;
+        Self::follow(child, spawned)
+    }
+
+    fn follow(mut child: Child, spawned: Instant) -> Result<VmmChild> {
         let stdout = child.stdout.take().context("VMM stdout")?;
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -69,6 +105,15 @@ impl VmmChild {
     /// The VMM's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The next event if one is waiting.
+    pub fn try_next(&self) -> Next {
+        match self.events.try_recv() {
+            Ok(e) => Next::Event(e),
+            Err(mpsc::TryRecvError::Empty) => Next::Timeout,
+            Err(mpsc::TryRecvError::Disconnected) => Next::Gone,
+        }
     }
 
     /// Waits up to `timeout` for the next event.

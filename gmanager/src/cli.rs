@@ -35,9 +35,96 @@ pub enum Command {
     /// Benchmarks, each against its baseline in the same run.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Start a few components on a fabric and run the fabric self-tests between them.
+    ///
+    /// Each --component is ROLE[:WORDS], WORDS being guest command-line words such as
+    /// `test_regions=1` (register test regions), `selftest=rpc peer=0` (run the RPC and one-sided
+    /// tests against component 0), `selftest=timeout peer=0`, `selftest=failover peer=1,2` (call
+    /// 1 and 2, have 1 killed, check calls to it fail and 2 keeps answering). Component ids are
+    /// positions in the list. Every component connects to all others.
+    FabricTest(FabricTestArgs),
     /// Internal: run one VMM (what `lego` starts per component).
     #[command(hide = true)]
     Vmm(VmmArgs),
+    /// Internal: the peer process of the host RPC baselines.
+    #[command(hide = true, name = "pingpong-child")]
+    PingpongChild(PingPongChildArgs),
+}
+
+/// How fabric receivers wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PollArg {
+    /// Poll forever (lowest latency, a core per waiting vCPU).
+    Busy,
+    /// Poll briefly, then sleep until a doorbell.
+    Adaptive,
+    /// Always sleep until a doorbell.
+    Interrupt,
+}
+
+impl From<PollArg> for virtio_rdma::abi::PollMode {
+    fn from(p: PollArg) -> Self {
+        match p {
+            PollArg::Busy => virtio_rdma::abi::PollMode::Busy,
+            PollArg::Adaptive => virtio_rdma::abi::PollMode::Adaptive,
+            PollArg::Interrupt => virtio_rdma::abi::PollMode::Interrupt,
+        }
+    }
+}
+
+/// Fabric settings shared by the commands that start fabrics.
+#[derive(Debug, Args, Clone)]
+pub struct FabricArgs {
+    /// How receivers wait for messages.
+    #[arg(long, value_enum, default_value = "adaptive")]
+    pub poll: PollArg,
+    /// Adaptive mode: microseconds of polling before sleeping.
+    #[arg(long, default_value_t = 50, value_name = "US")]
+    pub spin_us: u32,
+    /// Network model: one-way latency added per message, in ns (0: off).
+    #[arg(long, default_value_t = 0, value_name = "NS")]
+    pub net_latency_ns: u32,
+    /// Network model: link bandwidth in Mbit/s (0: unlimited).
+    #[arg(long, default_value_t = 0, value_name = "MBPS")]
+    pub net_bandwidth_mbps: u32,
+}
+
+/// `lego fabric-test`.
+#[derive(Debug, Args)]
+pub struct FabricTestArgs {
+    /// A component: ROLE[:WORDS] (repeat; at least two).
+    #[arg(long = "component", required = true, value_name = "ROLE[:WORDS]")]
+    pub components: Vec<String>,
+    /// Guest memory of every component (default: the role's).
+    #[arg(long, value_parser = size::parse, value_name = "SIZE")]
+    pub mem: Option<u64>,
+    /// Seconds to wait for all results.
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    pub timeout: u64,
+    /// Show the guests' consoles on stderr.
+    #[arg(long)]
+    pub console: bool,
+    /// Print results as JSON lines.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub fabric: FabricArgs,
+    #[command(flatten)]
+    pub kvm: KvmArgs,
+}
+
+/// `lego pingpong-child` (internal).
+#[derive(Debug, Args)]
+pub struct PingPongChildArgs {
+    /// Transport to serve.
+    #[arg(long, value_enum)]
+    pub transport: crate::baseline::Transport,
+    /// Inherited descriptor carrying the socket or memfd.
+    #[arg(long)]
+    pub fd: i32,
+    /// Message size, bytes.
+    #[arg(long)]
+    pub size: usize,
 }
 
 /// Roles on the command line.

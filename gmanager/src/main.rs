@@ -6,9 +6,11 @@ use std::time::Instant;
 
 use clap::Parser;
 
+mod baseline;
 mod child;
 mod cli;
 mod cmd;
+mod fabric;
 mod procfs;
 mod size;
 mod stats;

@@ -32,11 +32,21 @@ pub mod platform;
 #[cfg(target_os = "none")]
 pub mod power;
 #[cfg(target_os = "none")]
+pub mod rdma;
+#[cfg(target_os = "none")]
+pub mod rpc;
+#[cfg(target_os = "none")]
+mod selftest;
+#[cfg(target_os = "none")]
+pub mod service;
+#[cfg(target_os = "none")]
 pub mod smp;
 #[cfg(target_os = "none")]
 pub mod sync;
 #[cfg(target_os = "none")]
 pub mod time;
+#[cfg(target_os = "none")]
+pub mod virtio;
 
 #[cfg(target_os = "none")]
 pub use boot::{BootContext, MonitorReady};

@@ -2,7 +2,9 @@
 
 use lego_abi::layout::{MAILBOX_GPA, phys_to_virt};
 use lego_abi::ports;
-use lego_abi::report::{FAULT_OFFSET, FaultReport, READY_OFFSET, ReadyReport, ReportKind};
+use lego_abi::report::{
+    FAULT_OFFSET, FaultReport, READY_OFFSET, RESULT_MAX, RESULT_OFFSET, ReadyReport, ReportKind,
+};
 use zerocopy::IntoBytes;
 
 use crate::{arch, platform};
@@ -18,6 +20,17 @@ fn write_mailbox(offset: u64, bytes: &[u8]) {
 pub fn report_ready(r: &ReadyReport) {
     write_mailbox(READY_OFFSET, r.as_bytes());
     arch::outl(ports::REPORT, ReportKind::Ready as u32);
+}
+
+/// Reports a line of results (truncated to `RESULT_MAX` bytes).
+pub fn report_result(text: &str) {
+    let mut n = text.len().min(RESULT_MAX);
+    while !text.is_char_boundary(n) {
+        n -= 1;
+    }
+    write_mailbox(RESULT_OFFSET, &(n as u32).to_le_bytes());
+    write_mailbox(RESULT_OFFSET + 4, &text.as_bytes()[..n]);
+    arch::outl(ports::REPORT, ReportKind::Result as u32);
 }
 
 /// Reports a fatal fault; the VMM stops the guest. Never returns.

@@ -39,6 +39,13 @@ pub fn on_timer_interrupt() {
     percpu::this().set_timer_fired_tsc(rdtsc());
 }
 
+/// Arms this CPU's timer to interrupt at TSC value `deadline` (a wake-up for a halted CPU).
+pub fn arm_wakeup(deadline: u64) {
+    let now = rdtsc();
+    let ns = ticks_to_ns(deadline.saturating_sub(now)).min(u64::from(u32::MAX));
+    apic::arm_timer(deadline.max(now + 1), ns as u32);
+}
+
 /// Sleeps at least `ns` nanoseconds with the CPU halted; returns how late the timer interrupt
 /// was handled, in nanoseconds after the deadline. KVM's APIC timer counts at 1 GHz with
 /// divide-by-1, which is what the fallback (non TSC-deadline) mode assumes.

@@ -20,7 +20,9 @@ pub const MAX_DEVICES: usize = 4;
 
 /// A device the VMM attached.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 pub struct DeviceDesc {
     /// Its virtio device id.
     pub device_id: u32,
@@ -246,7 +248,10 @@ impl BootInfo {
 
     /// The first device with `device_id`.
     pub fn device(&self, device_id: u32) -> Option<DeviceDesc> {
-        self.devices().iter().copied().find(|d| d.device_id == device_id)
+        self.devices()
+            .iter()
+            .copied()
+            .find(|d| d.device_id == device_id)
     }
 
     /// Sets the command line. Returns `false` (and leaves it unchanged) if it is too long.
@@ -378,7 +383,11 @@ mod tests {
     #[test]
     fn devices_are_listed_and_bounded() {
         let mut b = BootInfo::new(Role::Pmon, 0, 1, 1 << 28);
-        let d = DeviceDesc { device_id: 0x4c52, irq_vector: 0x30, mmio_gpa: 0x80_0000_0000 };
+        let d = DeviceDesc {
+            device_id: 0x4c52,
+            irq_vector: 0x30,
+            mmio_gpa: 0x80_0000_0000,
+        };
         for _ in 0..MAX_DEVICES {
             assert!(b.push_device(d));
         }

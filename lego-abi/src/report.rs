@@ -8,6 +8,10 @@ use crate::ABI_VERSION;
 pub const READY_OFFSET: u64 = 0;
 /// Offset of the [`FaultReport`] in the mailbox page.
 pub const FAULT_OFFSET: u64 = 1024;
+/// Offset of a result report (a `u32` length, then that many bytes of UTF-8 text).
+pub const RESULT_OFFSET: u64 = 2048;
+/// Longest result text.
+pub const RESULT_MAX: usize = 2048 - 4;
 
 /// The value written to the report port.
 #[repr(u32)]
@@ -17,6 +21,8 @@ pub enum ReportKind {
     Ready = 1,
     /// The guest faulted or panicked: a [`FaultReport`] is in the mailbox. The guest stops.
     Fault = 2,
+    /// A line of results (self-tests, benchmarks) is in the mailbox; the guest goes on.
+    Result = 3,
 }
 
 impl ReportKind {
@@ -25,6 +31,7 @@ impl ReportKind {
         match v {
             1 => Some(ReportKind::Ready),
             2 => Some(ReportKind::Fault),
+            3 => Some(ReportKind::Result),
             _ => None,
         }
     }

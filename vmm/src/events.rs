@@ -142,6 +142,11 @@ pub enum VmEvent {
     Ready(ReadyInfo),
     /// The guest stopped on a fault (terminal).
     Fault(FaultInfo),
+    /// A line of results from the guest (self-tests, benchmarks).
+    Result {
+        /// The text.
+        text: String,
+    },
     /// The guest powered off (terminal).
     PowerOff {
         /// Its exit code.
@@ -164,7 +169,7 @@ pub enum VmEvent {
 impl VmEvent {
     /// Whether the guest is gone after this event.
     pub fn is_terminal(&self) -> bool {
-        !matches!(self, VmEvent::Ready(_))
+        !matches!(self, VmEvent::Ready(_) | VmEvent::Result { .. })
     }
 }
 

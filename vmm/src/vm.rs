@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use std::os::fd::FromRawFd;
 use std::os::unix::net::UnixDatagram;
 
-use kvm_bindings::{KVM_MAX_CPUID_ENTRIES, KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET, kvm_device_attr};
+use kvm_bindings::{
+    KVM_MAX_CPUID_ENTRIES, KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET, kvm_device_attr,
+};
 use kvm_ioctls::{Kvm, VcpuFd, VmFd};
 use lego_abi::boot::{BootInfo, DeviceDesc};
 use lego_abi::layout::{BOOT_GDT_GPA, BOOT_INFO_GPA, DEVICE_GPA_BASE, FABRIC_VECTOR, phys_to_virt};
@@ -27,9 +29,9 @@ use crate::devices::Bus;
 use crate::devices::console::Console;
 use crate::devices::rdma::RdmaDevice;
 use crate::devices::virtio_mmio::MmioTransport;
-use crate::fabric::{self, Fabric};
 use crate::error::{Error, ImageProblem, Result};
 use crate::events::VmEvent;
+use crate::fabric::{self, Fabric};
 use crate::kvm;
 use crate::memory::GuestMem;
 use crate::vcpu::{self, Shared};
@@ -191,7 +193,10 @@ impl Vm {
         let mut fabric_link = None;
         if let Some(fc) = &cfg.fabric {
             let sock = coordinator_socket(fc.coord_fd)?;
-            let link = sock.try_clone().map_err(|e| Error::Io { op: "cloning the fabric socket", source: e })?;
+            let link = sock.try_clone().map_err(|e| Error::Io {
+                op: "cloning the fabric socket",
+                source: e,
+            })?;
             let info = PeerInfo {
                 id: cfg.component_id,
                 name: cfg.name.clone(),
@@ -199,9 +204,25 @@ impl Vm {
                 mem_bytes,
                 incarnation: fc.incarnation,
             };
-            let mem_file = mem.file().try_clone().map_err(|e| Error::Io { op: "sharing guest memory", source: e })?;
-            let f = Arc::new(Fabric::new(info, vm.clone(), gm.clone(), mem_file, plan.peer_table, sock, fc, tsc_is_host)?);
-            bus.insert(DEVICE_GPA_BASE, MMIO_SIZE, Box::new(MmioTransport::new(RdmaDevice::new(f.clone()), gm.clone())));
+            let mem_file = mem.file().try_clone().map_err(|e| Error::Io {
+                op: "sharing guest memory",
+                source: e,
+            })?;
+            let f = Arc::new(Fabric::new(
+                info,
+                vm.clone(),
+                gm.clone(),
+                mem_file,
+                plan.peer_table,
+                sock,
+                fc,
+                tsc_is_host,
+            )?);
+            bus.insert(
+                DEVICE_GPA_BASE,
+                MMIO_SIZE,
+                Box::new(MmioTransport::new(RdmaDevice::new(f.clone()), gm.clone())),
+            );
             bi.push_device(DeviceDesc {
                 device_id: virtio_rdma::abi::DEVICE_ID,
                 irq_vector: u32::from(FABRIC_VECTOR),
@@ -232,8 +253,10 @@ impl Vm {
         let fabric = match fabric_link {
             Some((f, link)) => {
                 f.hello()?;
-                fabric::spawn_link(f.clone(), link)
-                    .map_err(|e| Error::Io { op: "starting the fabric link", source: e })?;
+                fabric::spawn_link(f.clone(), link).map_err(|e| Error::Io {
+                    op: "starting the fabric link",
+                    source: e,
+                })?;
                 Some(f)
             }
             None => None,
@@ -349,7 +372,10 @@ fn coordinator_socket(fd: i32) -> Result<UnixDatagram> {
     if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
         return Err(Error::Io {
             op: "opening the coordinator socket",
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, format!("descriptor {fd} is not open")),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("descriptor {fd} is not open"),
+            ),
         });
     }
     // SAFETY: the descriptor is open and was handed to this process for this purpose only; we
@@ -359,7 +385,12 @@ fn coordinator_socket(fd: i32) -> Result<UnixDatagram> {
 
 // kvm-ioctls only offers vCPU device attributes on aarch64; the x86 TSC-offset attribute
 // (Linux 5.16+) uses the same ioctl.
-vmm_sys_util::ioctl_iow_nr!(KVM_SET_DEVICE_ATTR, kvm_bindings::KVMIO, 0xe1, kvm_device_attr);
+vmm_sys_util::ioctl_iow_nr!(
+    KVM_SET_DEVICE_ATTR,
+    kvm_bindings::KVMIO,
+    0xe1,
+    kvm_device_attr
+);
 
 /// Makes the vCPU's TSC read the host's (KVM_VCPU_TSC_OFFSET = 0).
 fn zero_tsc_offset(v: &VcpuFd) -> bool {

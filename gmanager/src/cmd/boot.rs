@@ -86,6 +86,7 @@ pub fn run(a: &BootArgs) -> Result<u8> {
                     .map_or(0.0, |s| s.elapsed().as_secs_f64() * 1e6);
                 ready = Some((r, us));
             }
+            Next::Event(VmEvent::Result { text }) => println!("{text}"),
             Next::Event(e) => break Some(e),
             Next::Gone => break None,
             Next::Timeout => {
@@ -118,7 +119,7 @@ pub fn run(a: &BootArgs) -> Result<u8> {
         }
         (Some(VmEvent::SetupFailed { message }), _) => bail!("{message}"),
         (Some(VmEvent::Stopped), _) => bail!("{} was stopped by a signal", cfg.role.name()),
-        (Some(VmEvent::Ready(_)), _) | (None, _) => {
+        (Some(VmEvent::Ready(_) | VmEvent::Result { .. }), _) | (None, _) => {
             bail!("the VMM process exited unexpectedly (status {code:?})")
         }
     }

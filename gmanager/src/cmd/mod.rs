@@ -2,6 +2,7 @@
 
 mod bench;
 mod boot;
+pub mod fabric_test;
 mod vmm;
 
 use anyhow::Result;
@@ -13,6 +14,8 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Boot(a) => boot::run(&a),
         Command::Bench(BenchCommand::Boot(a)) => bench::boot(&a),
+        Command::FabricTest(a) => fabric_test::run(&a),
         Command::Vmm(a) => Ok(vmm::run(&a)),
+        Command::PingpongChild(a) => Ok(crate::baseline::child_main(a.transport, a.fd, a.size)),
     }
 }

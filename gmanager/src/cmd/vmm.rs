@@ -24,7 +24,7 @@ fn code_for(e: &VmEvent) -> u8 {
         VmEvent::PowerOff { .. } => 5,
         VmEvent::Fault(_) => exit::GUEST_FAULT,
         VmEvent::Crash { .. } => exit::GUEST_CRASH,
-        VmEvent::SetupFailed { .. } | VmEvent::Ready(_) => exit::ERROR,
+        VmEvent::SetupFailed { .. } | VmEvent::Ready(_) | VmEvent::Result { .. } => exit::ERROR,
     }
 }
 

@@ -27,6 +27,19 @@ pub fn phys_to_virt(pa: u64) -> *mut u8 {
     layout::phys_to_virt(pa) as *mut u8
 }
 
+/// The physical address of a direct-map or kernel-window virtual address.
+pub fn virt_to_phys(va: u64) -> Option<u64> {
+    layout::virt_to_phys(va)
+}
+
+/// Allocates `pages` contiguous zeroed frames; returns the physical address.
+pub fn alloc_zeroed(pages: u64) -> Option<u64> {
+    let pa = FRAMES.lock().alloc(pages, 1)?;
+    // SAFETY: the frames were just allocated to us and are reached through the direct map.
+    unsafe { core::ptr::write_bytes(phys_to_virt(pa), 0, (pages * 4096) as usize) };
+    Some(pa)
+}
+
 /// Heap size for a guest with `mem` bytes: 1/16 of memory, between 2 and 64 MiB.
 fn heap_size(mem: u64) -> u64 {
     (mem / 16).clamp(2 << 20, 64 << 20)

@@ -1,11 +1,16 @@
 //! Guest physical memory: the page-frame allocator and the kernel heap.
 
 pub mod frame;
+pub mod paging;
 
 #[cfg(target_os = "none")]
 pub mod heap;
 #[cfg(target_os = "none")]
 mod init;
+#[cfg(target_os = "none")]
+mod iomap;
 
 #[cfg(target_os = "none")]
-pub use init::{FRAMES, MemoryInfo, init, phys_to_virt};
+pub use init::{FRAMES, MemoryInfo, alloc_zeroed, init, phys_to_virt, virt_to_phys};
+#[cfg(target_os = "none")]
+pub use iomap::{map_io, map_io_alias, unmap_io};

@@ -33,7 +33,9 @@ pub mod op {
 
 /// A command as bytes.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 pub struct RawCommand {
     /// An [`op`] value.
     pub op: u32,
@@ -124,7 +126,9 @@ fn arg_u32(v: u64, what: &'static str) -> Result<u32, DecodeError> {
 impl Command {
     /// Decodes and validates a command from the bytes the guest wrote.
     pub fn decode(bytes: &[u8]) -> Result<Command, DecodeError> {
-        let raw = RawCommand::read_from_prefix(bytes).map_err(|_| DecodeError::Short)?.0;
+        let raw = RawCommand::read_from_prefix(bytes)
+            .map_err(|_| DecodeError::Short)?
+            .0;
         let a = raw.args;
         Ok(match raw.op {
             op::QUERY_DEVICE => Command::QueryDevice,
@@ -132,7 +136,9 @@ impl Command {
                 let (gpa, len) = (a[0], a[1]);
                 let perms = arg_u32(a[2], "permissions")?;
                 if gpa % PAGE != 0 || len % PAGE != 0 || len == 0 || len > MAX_MR_BYTES {
-                    return Err(DecodeError::BadArgument("MR must be page aligned, nonempty, at most 256 GiB"));
+                    return Err(DecodeError::BadArgument(
+                        "MR must be page aligned, nonempty, at most 256 GiB",
+                    ));
                 }
                 if gpa.checked_add(len).is_none() {
                     return Err(DecodeError::BadArgument("MR overflows"));
@@ -140,9 +146,16 @@ impl Command {
                 if perms & !ALL_PERMS != 0 {
                     return Err(DecodeError::BadArgument("unknown permission bits"));
                 }
-                Command::RegMr { gpa, len, perms, tag: arg_u32(a[3], "tag")? }
+                Command::RegMr {
+                    gpa,
+                    len,
+                    perms,
+                    tag: arg_u32(a[3], "tag")?,
+                }
             }
-            op::DEREG_MR => Command::DeregMr { rkey: arg_u32(a[0], "rkey")? },
+            op::DEREG_MR => Command::DeregMr {
+                rkey: arg_u32(a[0], "rkey")?,
+            },
             op::LOOKUP_MR => {
                 let peer = arg_u32(a[0], "peer")?;
                 if peer >= MAX_PEERS {
@@ -159,11 +172,15 @@ impl Command {
             op::CREATE_CQ => {
                 let depth = arg_u32(a[0], "depth")?;
                 if !depth.is_power_of_two() || depth > 4096 {
-                    return Err(DecodeError::BadArgument("CQ depth must be a power of two <= 4096"));
+                    return Err(DecodeError::BadArgument(
+                        "CQ depth must be a power of two <= 4096",
+                    ));
                 }
                 Command::CreateCq { depth }
             }
-            op::DESTROY_CQ => Command::DestroyCq { cq: arg_u32(a[0], "cq")? },
+            op::DESTROY_CQ => Command::DestroyCq {
+                cq: arg_u32(a[0], "cq")?,
+            },
             op::CREATE_QP => {
                 let peer = arg_u32(a[0], "peer")?;
                 if peer >= MAX_PEERS {
@@ -173,9 +190,15 @@ impl Command {
                 if qpcb_gpa % PAGE != 0 {
                     return Err(DecodeError::BadArgument("QPCB must be page aligned"));
                 }
-                Command::CreateQp { peer, cq: arg_u32(a[1], "cq")?, qpcb_gpa }
+                Command::CreateQp {
+                    peer,
+                    cq: arg_u32(a[1], "cq")?,
+                    qpcb_gpa,
+                }
             }
-            op::DESTROY_QP => Command::DestroyQp { qpn: arg_u32(a[0], "qpn")? },
+            op::DESTROY_QP => Command::DestroyQp {
+                qpn: arg_u32(a[0], "qpn")?,
+            },
             other => return Err(DecodeError::UnknownOp(other)),
         })
     }
@@ -184,22 +207,32 @@ impl Command {
     pub fn encode(&self) -> RawCommand {
         let (op, args): (u32, [u64; 7]) = match *self {
             Command::QueryDevice => (op::QUERY_DEVICE, [0; 7]),
-            Command::RegMr { gpa, len, perms, tag } => {
-                (op::REG_MR, [gpa, len, u64::from(perms), u64::from(tag), 0, 0, 0])
-            }
+            Command::RegMr {
+                gpa,
+                len,
+                perms,
+                tag,
+            } => (
+                op::REG_MR,
+                [gpa, len, u64::from(perms), u64::from(tag), 0, 0, 0],
+            ),
             Command::DeregMr { rkey } => (op::DEREG_MR, [u64::from(rkey), 0, 0, 0, 0, 0, 0]),
             Command::LookupMr { peer, key } => {
                 let (kind, v) = match key {
                     MrKey::Tag(t) => (0, t),
                     MrKey::Rkey(k) => (1, k),
                 };
-                (op::LOOKUP_MR, [u64::from(peer), kind, u64::from(v), 0, 0, 0, 0])
+                (
+                    op::LOOKUP_MR,
+                    [u64::from(peer), kind, u64::from(v), 0, 0, 0, 0],
+                )
             }
             Command::CreateCq { depth } => (op::CREATE_CQ, [u64::from(depth), 0, 0, 0, 0, 0, 0]),
             Command::DestroyCq { cq } => (op::DESTROY_CQ, [u64::from(cq), 0, 0, 0, 0, 0, 0]),
-            Command::CreateQp { peer, cq, qpcb_gpa } => {
-                (op::CREATE_QP, [u64::from(peer), u64::from(cq), qpcb_gpa, 0, 0, 0, 0])
-            }
+            Command::CreateQp { peer, cq, qpcb_gpa } => (
+                op::CREATE_QP,
+                [u64::from(peer), u64::from(cq), qpcb_gpa, 0, 0, 0, 0],
+            ),
             Command::DestroyQp { qpn } => (op::DESTROY_QP, [u64::from(qpn), 0, 0, 0, 0, 0, 0]),
         };
         RawCommand { op, _pad: 0, args }
@@ -245,7 +278,9 @@ impl CtrlStatus {
 /// RegMr `[rkey]`; LookupMr `[rkey, addr, len, perms, window_gpa, incarnation]`; CreateCq
 /// `[cq]`; CreateQp `[qpn]`.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 pub struct RawResponse {
     /// A [`CtrlStatus`] value.
     pub status: u32,
@@ -266,7 +301,10 @@ impl RawResponse {
 
     /// A failed response.
     pub fn err(status: CtrlStatus) -> RawResponse {
-        RawResponse { status: status as u32, ..Default::default() }
+        RawResponse {
+            status: status as u32,
+            ..Default::default()
+        }
     }
 
     /// The decoded status.
@@ -290,29 +328,57 @@ mod tests {
     #[test]
     fn every_command_round_trips() {
         round_trip(Command::QueryDevice);
-        round_trip(Command::RegMr { gpa: 0x20_0000, len: 0x1000, perms: 3, tag: 9 });
+        round_trip(Command::RegMr {
+            gpa: 0x20_0000,
+            len: 0x1000,
+            perms: 3,
+            tag: 9,
+        });
         round_trip(Command::DeregMr { rkey: 77 });
-        round_trip(Command::LookupMr { peer: 3, key: MrKey::Tag(5) });
-        round_trip(Command::LookupMr { peer: 63, key: MrKey::Rkey(5) });
+        round_trip(Command::LookupMr {
+            peer: 3,
+            key: MrKey::Tag(5),
+        });
+        round_trip(Command::LookupMr {
+            peer: 63,
+            key: MrKey::Rkey(5),
+        });
         round_trip(Command::CreateCq { depth: 256 });
         round_trip(Command::DestroyCq { cq: 1 });
-        round_trip(Command::CreateQp { peer: 2, cq: 0, qpcb_gpa: 0x30_0000 });
+        round_trip(Command::CreateQp {
+            peer: 2,
+            cq: 0,
+            qpcb_gpa: 0x30_0000,
+        });
         round_trip(Command::DestroyQp { qpn: 4 });
     }
 
     #[test]
     fn invalid_fields_are_refused() {
         let bad = |c: RawCommand| Command::decode(c.as_bytes()).unwrap_err();
-        let mut c = Command::RegMr { gpa: 0x1000, len: 0x1000, perms: 1, tag: 0 }.encode();
+        let mut c = Command::RegMr {
+            gpa: 0x1000,
+            len: 0x1000,
+            perms: 1,
+            tag: 0,
+        }
+        .encode();
         c.args[0] = 0x1001;
         assert!(matches!(bad(c), DecodeError::BadArgument(_)));
         c.args[0] = 0x1000;
         c.args[2] = 8;
         assert!(matches!(bad(c), DecodeError::BadArgument(_)));
-        let mut c = Command::LookupMr { peer: 1, key: MrKey::Tag(1) }.encode();
+        let mut c = Command::LookupMr {
+            peer: 1,
+            key: MrKey::Tag(1),
+        }
+        .encode();
         c.args[0] = 64;
         assert!(matches!(bad(c), DecodeError::BadArgument(_)));
-        let c = RawCommand { op: 99, ..Default::default() };
+        let c = RawCommand {
+            op: 99,
+            ..Default::default()
+        };
         assert_eq!(bad(c), DecodeError::UnknownOp(99));
         assert_eq!(Command::decode(&[0u8; 10]), Err(DecodeError::Short));
         let c = Command::CreateCq { depth: 3 }.encode();

@@ -87,7 +87,9 @@ impl WcOpcode {
 
 /// One completion.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 pub struct Cqe {
     /// The work request's id.
     pub wr_id: u64,

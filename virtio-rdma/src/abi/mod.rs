@@ -97,7 +97,9 @@ impl PollMode {
 
 /// The device's configuration space (virtio-mmio offset 0x100), written by the VMM.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 pub struct DeviceConfig {
     /// [`VERSION`].
     pub version: u32,

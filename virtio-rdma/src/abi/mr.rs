@@ -68,7 +68,9 @@ impl RemoteMr {
         if self.perms & need == 0 {
             return Err(WcStatus::RemoteAccessError);
         }
-        let off = addr.checked_sub(self.addr).ok_or(WcStatus::RemoteAccessError)?;
+        let off = addr
+            .checked_sub(self.addr)
+            .ok_or(WcStatus::RemoteAccessError)?;
         let end = off.checked_add(len).ok_or(WcStatus::RemoteAccessError)?;
         if end > self.len {
             return Err(WcStatus::RemoteAccessError);
@@ -82,24 +84,61 @@ mod tests {
     use super::*;
 
     fn mr(perms: u32) -> RemoteMr {
-        RemoteMr { peer: 1, rkey: 7, addr: 0x10_0000, len: 0x2000, perms, window_gpa: 0 }
+        RemoteMr {
+            peer: 1,
+            rkey: 7,
+            addr: 0x10_0000,
+            len: 0x2000,
+            perms,
+            window_gpa: 0,
+        }
     }
 
     #[test]
     fn inside_with_the_right_key_and_permission() {
-        assert_eq!(mr(ALL_PERMS).check(7, 0x10_0000, 0x2000, Access::Write), Ok(0));
-        assert_eq!(mr(REMOTE_READ).check(7, 0x10_1000, 16, Access::Read), Ok(0x1000));
+        assert_eq!(
+            mr(ALL_PERMS).check(7, 0x10_0000, 0x2000, Access::Write),
+            Ok(0)
+        );
+        assert_eq!(
+            mr(REMOTE_READ).check(7, 0x10_1000, 16, Access::Read),
+            Ok(0x1000)
+        );
     }
 
     #[test]
     fn every_violation_is_a_remote_access_error() {
         let e = Err(WcStatus::RemoteAccessError);
-        assert_eq!(mr(ALL_PERMS).check(8, 0x10_0000, 1, Access::Read), e, "wrong key");
-        assert_eq!(mr(REMOTE_READ).check(7, 0x10_0000, 1, Access::Write), e, "read-only");
-        assert_eq!(mr(REMOTE_WRITE).check(7, 0x10_0000, 1, Access::Read), e, "write-only");
-        assert_eq!(mr(ALL_PERMS).check(7, 0xf_ffff, 1, Access::Read), e, "below");
-        assert_eq!(mr(ALL_PERMS).check(7, 0x10_1fff, 2, Access::Read), e, "past the end");
-        assert_eq!(mr(ALL_PERMS).check(7, u64::MAX, 2, Access::Read), e, "overflow");
+        assert_eq!(
+            mr(ALL_PERMS).check(8, 0x10_0000, 1, Access::Read),
+            e,
+            "wrong key"
+        );
+        assert_eq!(
+            mr(REMOTE_READ).check(7, 0x10_0000, 1, Access::Write),
+            e,
+            "read-only"
+        );
+        assert_eq!(
+            mr(REMOTE_WRITE).check(7, 0x10_0000, 1, Access::Read),
+            e,
+            "write-only"
+        );
+        assert_eq!(
+            mr(ALL_PERMS).check(7, 0xf_ffff, 1, Access::Read),
+            e,
+            "below"
+        );
+        assert_eq!(
+            mr(ALL_PERMS).check(7, 0x10_1fff, 2, Access::Read),
+            e,
+            "past the end"
+        );
+        assert_eq!(
+            mr(ALL_PERMS).check(7, u64::MAX, 2, Access::Read),
+            e,
+            "overflow"
+        );
     }
 
     proptest::proptest! {

@@ -53,7 +53,10 @@ mod tests {
 
     #[test]
     fn forty_gbps_infiniband() {
-        let ib = LinkModel { latency_ns: 1500, bandwidth_mbps: 40_000 };
+        let ib = LinkModel {
+            latency_ns: 1500,
+            bandwidth_mbps: 40_000,
+        };
         // 4 KiB at 40 Gb/s: 819.2 ns.
         assert_eq!(ib.serialization_ns(4096), 819);
         let mut c = LinkClock::default();

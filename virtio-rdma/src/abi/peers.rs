@@ -34,7 +34,9 @@ impl PeerState {
 
 /// One peer.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 pub struct PeerEntry {
     /// A [`PeerState`] value.
     pub state: u32,

@@ -77,7 +77,9 @@ impl QpState {
 
 /// A completion the peer publishes into the owner's inbound ring.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 pub struct InboundEntry {
     /// [`WcOpcode::Recv`] or [`WcOpcode::RecvRdmaWithImm`].
     pub opcode: u32,
@@ -98,7 +100,9 @@ pub struct InboundEntry {
 /// A receive buffer the owner posts: `len` bytes at `offset` inside its own MR `rkey`, which
 /// must allow remote writes (the sender copies into it).
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 pub struct RecvEntry {
     /// Returned in the receive completion.
     pub wr_id: u64,
@@ -147,7 +151,13 @@ impl InboundEntry {
             return Err(InboundError::Length(self.byte_len));
         }
         let imm = (opcode == WcOpcode::RecvRdmaWithImm || self.flags & 1 != 0).then_some(self.imm);
-        Ok(Inbound { opcode, byte_len: self.byte_len, imm, deliver_at_ns: self.deliver_at_ns, rq_index: self.rq_index })
+        Ok(Inbound {
+            opcode,
+            byte_len: self.byte_len,
+            imm,
+            deliver_at_ns: self.deliver_at_ns,
+            rq_index: self.rq_index,
+        })
     }
 }
 
@@ -160,7 +170,8 @@ pub fn ring_pending(prod: u32, cons: u32, capacity: u32) -> Option<u32> {
 
 /// Offset of inbound entry `index` in the QPCB.
 pub fn inbound_entry_offset(index: u32) -> u64 {
-    INBOUND_OFFSET + u64::from(index % INBOUND_ENTRIES) * core::mem::size_of::<InboundEntry>() as u64
+    INBOUND_OFFSET
+        + u64::from(index % INBOUND_ENTRIES) * core::mem::size_of::<InboundEntry>() as u64
 }
 
 /// Offset of receive entry `index` in the QPCB.
@@ -182,17 +193,33 @@ mod tests {
         assert_eq!(ring_pending(5, 3, 256), Some(2));
         assert_eq!(ring_pending(1, u32::MAX, 256), Some(2));
         assert_eq!(ring_pending(300, 3, 256), None);
-        assert_eq!(inbound_entry_offset(INBOUND_ENTRIES + 1), INBOUND_OFFSET + 32);
+        assert_eq!(
+            inbound_entry_offset(INBOUND_ENTRIES + 1),
+            INBOUND_OFFSET + 32
+        );
         assert_eq!(rq_entry_offset(RQ_ENTRIES), RQ_OFFSET);
     }
 
     #[test]
     fn inbound_validation() {
-        let e = InboundEntry { opcode: WcOpcode::RecvRdmaWithImm as u32, byte_len: 64, imm: 7, ..Default::default() };
+        let e = InboundEntry {
+            opcode: WcOpcode::RecvRdmaWithImm as u32,
+            byte_len: 64,
+            imm: 7,
+            ..Default::default()
+        };
         assert_eq!(e.decode().unwrap().imm, Some(7));
-        let e = InboundEntry { opcode: WcOpcode::Recv as u32, byte_len: 64, imm: 7, ..Default::default() };
+        let e = InboundEntry {
+            opcode: WcOpcode::Recv as u32,
+            byte_len: 64,
+            imm: 7,
+            ..Default::default()
+        };
         assert_eq!(e.decode().unwrap().imm, None);
-        let e = InboundEntry { opcode: WcOpcode::RdmaRead as u32, ..Default::default() };
+        let e = InboundEntry {
+            opcode: WcOpcode::RdmaRead as u32,
+            ..Default::default()
+        };
         assert_eq!(e.decode(), Err(InboundError::Opcode(2)));
     }
 

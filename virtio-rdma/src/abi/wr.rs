@@ -53,7 +53,9 @@ impl WrOpcode {
 
 /// A scatter/gather entry: local guest-physical memory.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 pub struct Sge {
     /// Guest-physical address.
     pub addr: u64,
@@ -65,7 +67,9 @@ pub struct Sge {
 
 /// A work request as bytes.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 pub struct RawWr {
     /// A [`WrOpcode`] value.
     pub opcode: u32,
@@ -158,7 +162,9 @@ impl RawWr {
 
     /// Decodes from bytes (fuzzing entry point).
     pub fn decode_bytes(bytes: &[u8]) -> Result<WorkRequest, WcStatus> {
-        let raw = RawWr::read_from_prefix(bytes).map_err(|_| WcStatus::RemoteInvalidRequest)?.0;
+        let raw = RawWr::read_from_prefix(bytes)
+            .map_err(|_| WcStatus::RemoteInvalidRequest)?
+            .0;
         raw.decode()
     }
 }
@@ -168,9 +174,23 @@ mod tests {
     use super::*;
 
     fn write_wr() -> RawWr {
-        let mut w = RawWr { opcode: WrOpcode::Write as u32, flags: FLAG_SIGNALED, wr_id: 5, num_sge: 2, ..Default::default() };
-        w.sge[0] = Sge { addr: 0x1000, len: 100, _pad: 0 };
-        w.sge[1] = Sge { addr: 0x3000, len: 28, _pad: 0 };
+        let mut w = RawWr {
+            opcode: WrOpcode::Write as u32,
+            flags: FLAG_SIGNALED,
+            wr_id: 5,
+            num_sge: 2,
+            ..Default::default()
+        };
+        w.sge[0] = Sge {
+            addr: 0x1000,
+            len: 100,
+            _pad: 0,
+        };
+        w.sge[1] = Sge {
+            addr: 0x3000,
+            len: 28,
+            _pad: 0,
+        };
         w.remote_addr = 0x10_0000;
         w.rkey = 9;
         w

@@ -73,7 +73,10 @@ impl Directory {
             d.u64_at(0).store(MAGIC, Ordering::Relaxed);
             d.u32_at(8).store(component, Ordering::Release);
         } else if d.u64_at(0).load(Ordering::Acquire) != MAGIC {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "not an MR directory"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not an MR directory",
+            ));
         }
         Ok(d)
     }
@@ -92,7 +95,8 @@ impl Directory {
         self.u32_at(base + TAG).store(e.tag, Ordering::Relaxed);
         self.u64_at(base + GPA).store(e.gpa, Ordering::Relaxed);
         self.u64_at(base + LEN).store(e.len, Ordering::Relaxed);
-        self.u32_at(base + VALID).store((1 << 31) | e.perms, Ordering::Relaxed);
+        self.u32_at(base + VALID)
+            .store((1 << 31) | e.perms, Ordering::Relaxed);
         seq.store((s | 1).wrapping_add(1), Ordering::Release);
     }
 
@@ -140,12 +144,16 @@ impl Directory {
 
     /// Finds the valid entry with `tag`.
     pub fn find_tag(&self, tag: u32) -> Option<DirEntry> {
-        (0..MAX_MRS).filter_map(|i| self.read(i)).find(|e| e.tag == tag)
+        (0..MAX_MRS)
+            .filter_map(|i| self.read(i))
+            .find(|e| e.tag == tag)
     }
 
     /// Finds the valid entry with `rkey`.
     pub fn find_rkey(&self, rkey: u32) -> Option<DirEntry> {
-        (0..MAX_MRS).filter_map(|i| self.read(i)).find(|e| e.rkey == rkey)
+        (0..MAX_MRS)
+            .filter_map(|i| self.read(i))
+            .find(|e| e.rkey == rkey)
     }
 
     /// The component id the owner wrote.
@@ -167,7 +175,13 @@ mod tests {
         let owner = Directory::map(&f, true, 4).unwrap();
         let peer = Directory::map(&f, false, 0).unwrap();
         assert_eq!(peer.component(), 4);
-        let e = DirEntry { rkey: 0xabc, tag: 77, perms: 3, gpa: 0x20_0000, len: 0x4000 };
+        let e = DirEntry {
+            rkey: 0xabc,
+            tag: 77,
+            perms: 3,
+            gpa: 0x20_0000,
+            len: 0x4000,
+        };
         owner.publish(5, e);
         assert_eq!(peer.find_tag(77), Some(e));
         assert_eq!(peer.find_rkey(0xabc), Some(e));
@@ -190,7 +204,16 @@ mod tests {
         std::thread::scope(|s| {
             s.spawn(|| {
                 for n in 1..20_000u64 {
-                    owner.publish(0, DirEntry { rkey: n as u32, tag: 1, perms: 1, gpa: n * 4096, len: n * 8192 });
+                    owner.publish(
+                        0,
+                        DirEntry {
+                            rkey: n as u32,
+                            tag: 1,
+                            perms: 1,
+                            gpa: n * 4096,
+                            len: n * 8192,
+                        },
+                    );
                 }
             });
             for _ in 0..20_000 {

@@ -23,7 +23,11 @@ impl SharedMap {
         if len == 0 {
             return Err(io::Error::from(io::ErrorKind::InvalidInput));
         }
-        let prot = if writable { libc::PROT_READ | libc::PROT_WRITE } else { libc::PROT_READ };
+        let prot = if writable {
+            libc::PROT_READ | libc::PROT_WRITE
+        } else {
+            libc::PROT_READ
+        };
         // SAFETY: a fresh mapping chosen by the kernel; the result is checked.
         let ptr = unsafe {
             libc::mmap(
@@ -38,7 +42,10 @@ impl SharedMap {
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        Ok(SharedMap { ptr: ptr.cast(), len })
+        Ok(SharedMap {
+            ptr: ptr.cast(),
+            len,
+        })
     }
 
     /// Start of the mapping.
@@ -66,7 +73,8 @@ impl Drop for SharedMap {
 
 /// Creates a sealed-size memfd of `len` bytes named `name`.
 pub fn memfd(name: &str, len: u64) -> io::Result<File> {
-    let cname = std::ffi::CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let cname =
+        std::ffi::CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     // SAFETY: a valid NUL-terminated name; the result is checked.
     let fd = unsafe { libc::memfd_create(cname.as_ptr(), libc::MFD_CLOEXEC) };
     if fd < 0 {

@@ -16,7 +16,9 @@ pub struct WindowSpace {
 impl WindowSpace {
     /// The whole window space of `peer`.
     pub fn new(peer: u32) -> WindowSpace {
-        WindowSpace { free: vec![window_range(peer)] }
+        WindowSpace {
+            free: vec![window_range(peer)],
+        }
     }
 
     /// Takes room for `len` bytes (rounded up to pages).
@@ -26,7 +28,9 @@ impl WindowSpace {
         for i in 0..self.free.len() {
             let (s, e) = self.free[i];
             let at = s.checked_next_multiple_of(align)?;
-            let Some(end) = at.checked_add(len) else { continue };
+            let Some(end) = at.checked_add(len) else {
+                continue;
+            };
             if end > e {
                 continue;
             }
@@ -45,7 +49,9 @@ impl WindowSpace {
 
     /// Gives back `[at, at + len)`.
     pub fn free(&mut self, at: u64, len: u64) {
-        let Some(len) = len.checked_next_multiple_of(PAGE) else { return };
+        let Some(len) = len.checked_next_multiple_of(PAGE) else {
+            return;
+        };
         let pos = self.free.partition_point(|&(s, _)| s < at);
         self.free.insert(pos, (at, at + len));
         // Coalesce neighbours.

@@ -4,7 +4,9 @@
 
 use lego_abi::ABI_VERSION;
 use lego_abi::layout::MAILBOX_GPA;
-use lego_abi::report::{FAULT_OFFSET, FaultReport, READY_OFFSET, ReadyReport, ReportKind};
+use lego_abi::report::{
+    FAULT_OFFSET, FaultReport, READY_OFFSET, RESULT_MAX, RESULT_OFFSET, ReadyReport, ReportKind,
+};
 use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
 use zerocopy::FromBytes;
 
@@ -40,6 +42,19 @@ pub fn read_report(mem: &GuestMemoryMmap, kind: u32, vmm_ready_us: f64) -> VmEve
                 reason: "guest reported a fault, but the report is unreadable".into(),
             },
         },
+        Some(ReportKind::Result) => {
+            let len = read::<u32>(mem, RESULT_OFFSET).unwrap_or(0) as usize;
+            let mut buf = vec![0u8; len.min(RESULT_MAX)];
+            if mem
+                .read_slice(&mut buf, GuestAddress(MAILBOX_GPA + RESULT_OFFSET + 4))
+                .is_err()
+            {
+                buf.clear();
+            }
+            VmEvent::Result {
+                text: String::from_utf8_lossy(&buf).into_owned(),
+            }
+        }
         None => VmEvent::Crash {
             reason: format!("unknown report kind {kind}"),
         },
@@ -65,6 +80,27 @@ mod tests {
             .unwrap();
         match read_report(&m, 2, 0.0) {
             VmEvent::Fault(i) => assert_eq!((i.cpu, i.vector), (2, 6)),
+            e => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_a_result_and_clamps_its_length() {
+        let m = mem();
+        m.write_obj(5u32, GuestAddress(MAILBOX_GPA + RESULT_OFFSET))
+            .unwrap();
+        m.write_slice(b"hello", GuestAddress(MAILBOX_GPA + RESULT_OFFSET + 4))
+            .unwrap();
+        assert_eq!(
+            read_report(&m, 3, 0.0),
+            VmEvent::Result {
+                text: "hello".into()
+            }
+        );
+        m.write_obj(u32::MAX, GuestAddress(MAILBOX_GPA + RESULT_OFFSET))
+            .unwrap();
+        match read_report(&m, 3, 0.0) {
+            VmEvent::Result { text } => assert!(text.len() <= RESULT_MAX),
             e => panic!("{e:?}"),
         }
     }

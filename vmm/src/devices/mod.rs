@@ -32,7 +32,9 @@ pub struct Bus {
 
 impl std::fmt::Debug for Bus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.devices.iter().map(|(b, l, _)| (b, l))).finish()
+        f.debug_list()
+            .entries(self.devices.iter().map(|(b, l, _)| (b, l)))
+            .finish()
     }
 }
 

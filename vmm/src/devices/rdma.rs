@@ -39,7 +39,10 @@ impl RdmaDevice {
                     }
                 } else if got < MESSAGE_BYTES {
                     let n = (d.len() as usize).min(MESSAGE_BYTES - got);
-                    if mem.read_slice(&mut request[got..got + n], d.addr()).is_err() {
+                    if mem
+                        .read_slice(&mut request[got..got + n], d.addr())
+                        .is_err()
+                    {
                         break;
                     }
                     got += n;
@@ -54,7 +57,11 @@ impl RdmaDevice {
             };
             let written = match out {
                 Some((addr, len)) if len as usize >= MESSAGE_BYTES => {
-                    if mem.write_slice(response.as_bytes(), addr).is_ok() { MESSAGE_BYTES as u32 } else { 0 }
+                    if mem.write_slice(response.as_bytes(), addr).is_ok() {
+                        MESSAGE_BYTES as u32
+                    } else {
+                        0
+                    }
                 }
                 _ => 0,
             };

@@ -90,7 +90,8 @@ impl<D: VirtioDevice> MmioTransport<D> {
 
     /// Queue registers may be written only between FEATURES_OK and DRIVER_OK.
     fn queue_config_allowed(&self) -> bool {
-        self.status & status::FEATURES_OK != 0 && self.status & (status::DRIVER_OK | status::FAILED) == 0
+        self.status & status::FEATURES_OK != 0
+            && self.status & (status::DRIVER_OK | status::FAILED) == 0
     }
 
     fn reset(&mut self) {
@@ -123,14 +124,22 @@ impl<D: VirtioDevice> MmioTransport<D> {
                 v == s | status::FEATURES_OK && self.driver_features & F_VERSION_1 != 0
             }
             s if s == status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK => {
-                v == s | status::DRIVER_OK && self.queues.iter().all(|q| !q.ready() || q.is_valid(&self.mem))
+                v == s | status::DRIVER_OK
+                    && self
+                        .queues
+                        .iter()
+                        .all(|q| !q.ready() || q.is_valid(&self.mem))
             }
             _ => false,
         };
         if allowed {
             self.status = v;
         } else {
-            tracing::debug!(from = self.status, to = v, "invalid virtio status transition ignored");
+            tracing::debug!(
+                from = self.status,
+                to = v,
+                "invalid virtio status transition ignored"
+            );
         }
     }
 
@@ -177,7 +186,9 @@ impl<D: VirtioDevice> MmioTransport<D> {
             reg::DEVICE_FEATURES_SEL => self.features_sel = v,
             reg::DRIVER_FEATURES_SEL => self.driver_features_sel = v,
             reg::DRIVER_FEATURES => {
-                if self.status & (status::FEATURES_OK | status::FAILED) == 0 && self.status & status::DRIVER != 0 {
+                if self.status & (status::FEATURES_OK | status::FAILED) == 0
+                    && self.status & status::DRIVER != 0
+                {
                     let offered = self.device.device_features();
                     let (shift, mask) = match self.driver_features_sel {
                         0 => (0, 0xffff_ffffu64),
@@ -199,16 +210,31 @@ impl<D: VirtioDevice> MmioTransport<D> {
                     q.set_ready(v == 1);
                 }
             }
-            reg::QUEUE_DESC_LOW if cfg_ok => self.with_queue(|q| q.set_desc_table_address(Some(v), None)),
-            reg::QUEUE_DESC_HIGH if cfg_ok => self.with_queue(|q| q.set_desc_table_address(None, Some(v))),
-            reg::QUEUE_DRIVER_LOW if cfg_ok => self.with_queue(|q| q.set_avail_ring_address(Some(v), None)),
-            reg::QUEUE_DRIVER_HIGH if cfg_ok => self.with_queue(|q| q.set_avail_ring_address(None, Some(v))),
-            reg::QUEUE_DEVICE_LOW if cfg_ok => self.with_queue(|q| q.set_used_ring_address(Some(v), None)),
-            reg::QUEUE_DEVICE_HIGH if cfg_ok => self.with_queue(|q| q.set_used_ring_address(None, Some(v))),
+            reg::QUEUE_DESC_LOW if cfg_ok => {
+                self.with_queue(|q| q.set_desc_table_address(Some(v), None))
+            }
+            reg::QUEUE_DESC_HIGH if cfg_ok => {
+                self.with_queue(|q| q.set_desc_table_address(None, Some(v)))
+            }
+            reg::QUEUE_DRIVER_LOW if cfg_ok => {
+                self.with_queue(|q| q.set_avail_ring_address(Some(v), None))
+            }
+            reg::QUEUE_DRIVER_HIGH if cfg_ok => {
+                self.with_queue(|q| q.set_avail_ring_address(None, Some(v)))
+            }
+            reg::QUEUE_DEVICE_LOW if cfg_ok => {
+                self.with_queue(|q| q.set_used_ring_address(Some(v), None))
+            }
+            reg::QUEUE_DEVICE_HIGH if cfg_ok => {
+                self.with_queue(|q| q.set_used_ring_address(None, Some(v)))
+            }
             reg::QUEUE_NOTIFY => self.notify(v),
             reg::INTERRUPT_ACK => self.interrupt_status &= !v,
             reg::STATUS => self.set_status(v),
-            _ => tracing::debug!(offset, "write to a read-only or unknown virtio-mmio register ignored"),
+            _ => tracing::debug!(
+                offset,
+                "write to a read-only or unknown virtio-mmio register ignored"
+            ),
         }
     }
 
@@ -222,8 +248,12 @@ impl<D: VirtioDevice> MmioTransport<D> {
         if self.status & status::DRIVER_OK == 0 || self.status & status::FAILED != 0 {
             return;
         }
-        let Ok(index) = u16::try_from(index) else { return };
-        let Some(q) = self.queues.get_mut(usize::from(index)) else { return };
+        let Ok(index) = u16::try_from(index) else {
+            return;
+        };
+        let Some(q) = self.queues.get_mut(usize::from(index)) else {
+            return;
+        };
         if !q.ready() || !q.is_valid(&self.mem) {
             return;
         }
@@ -282,14 +312,22 @@ mod tests {
         w(t, reg::STATUS, status::ACKNOWLEDGE | status::DRIVER);
         w(t, reg::DRIVER_FEATURES_SEL, 1);
         w(t, reg::DRIVER_FEATURES, 1);
-        w(t, reg::STATUS, status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK);
+        w(
+            t,
+            reg::STATUS,
+            status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK,
+        );
         w(t, reg::QUEUE_SEL, 0);
         w(t, reg::QUEUE_NUM, 16);
         w(t, reg::QUEUE_DESC_LOW, 0x1000);
         w(t, reg::QUEUE_DRIVER_LOW, 0x2000);
         w(t, reg::QUEUE_DEVICE_LOW, 0x3000);
         w(t, reg::QUEUE_READY, 1);
-        w(t, reg::STATUS, status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK | status::DRIVER_OK);
+        w(
+            t,
+            reg::STATUS,
+            status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK | status::DRIVER_OK,
+        );
     }
 
     #[test]
@@ -317,7 +355,11 @@ mod tests {
         w(&mut t, reg::STATUS, 0);
         assert_eq!(t.status(), 0);
         w(&mut t, reg::QUEUE_NOTIFY, 0);
-        assert_eq!(t.device().processed, 1, "reset device ignores notifications");
+        assert_eq!(
+            t.device().processed,
+            1,
+            "reset device ignores notifications"
+        );
     }
 
     #[test]
@@ -328,7 +370,11 @@ mod tests {
         w(&mut t, reg::STATUS, status::ACKNOWLEDGE);
         w(&mut t, reg::STATUS, status::ACKNOWLEDGE | status::DRIVER);
         // VERSION_1 not accepted: FEATURES_OK must not stick.
-        w(&mut t, reg::STATUS, status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK);
+        w(
+            &mut t,
+            reg::STATUS,
+            status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK,
+        );
         assert_eq!(t.status() & status::FEATURES_OK, 0);
         // Queue configuration before FEATURES_OK is ignored.
         w(&mut t, reg::QUEUE_READY, 1);

@@ -87,16 +87,27 @@ impl Fabric {
         let io = |op| move |e| Error::Io { op, source: e };
         let dir_file = shm::memfd(&format!("lego-{}-mrdir", info.name), DIRECTORY_BYTES)
             .map_err(io("creating the MR directory"))?;
-        let dir = Directory::map(&dir_file, true, info.id).map_err(io("mapping the MR directory"))?;
-        let wake = EventFd::new(libc::EFD_NONBLOCK).map_err(|e| Error::Io { op: "eventfd", source: e.into() })?;
+        let dir =
+            Directory::map(&dir_file, true, info.id).map_err(io("mapping the MR directory"))?;
+        let wake = EventFd::new(libc::EFD_NONBLOCK).map_err(|e| Error::Io {
+            op: "eventfd",
+            source: e.into(),
+        })?;
 
-        let mut routing = KvmIrqRouting::new(1).map_err(|_| Error::Memory("irq routing table".into()))?;
-        let mut entry = kvm_irq_routing_entry { gsi: WAKE_GSI, type_: KVM_IRQ_ROUTING_MSI, ..Default::default() };
+        let mut routing =
+            KvmIrqRouting::new(1).map_err(|_| Error::Memory("irq routing table".into()))?;
+        let mut entry = kvm_irq_routing_entry {
+            gsi: WAKE_GSI,
+            type_: KVM_IRQ_ROUTING_MSI,
+            ..Default::default()
+        };
         entry.u.msi.address_lo = 0xfee0_0000; // fixed delivery, physical destination APIC 0
         entry.u.msi.data = u32::from(FABRIC_VECTOR);
         routing.as_mut_slice()[0] = entry;
-        vm.set_gsi_routing(&routing).map_err(Error::kvm("set GSI routing"))?;
-        vm.register_irqfd(&wake, WAKE_GSI).map_err(Error::kvm("register irqfd"))?;
+        vm.set_gsi_routing(&routing)
+            .map_err(Error::kvm("set GSI routing"))?;
+        vm.register_irqfd(&wake, WAKE_GSI)
+            .map_err(Error::kvm("register irqfd"))?;
 
         let config = DeviceConfig {
             version: abi::VERSION,
@@ -143,8 +154,16 @@ impl Fabric {
                 free_slots: Vec::new(),
             }),
         };
-        let _ = f.mem.store(peers::MAGIC, GuestAddress(peer_table_gpa), Ordering::Release);
-        let _ = f.mem.store(f.info.id, GuestAddress(peer_table_gpa + 8), Ordering::Release);
+        let _ = f.mem.store(
+            peers::MAGIC,
+            GuestAddress(peer_table_gpa),
+            Ordering::Release,
+        );
+        let _ = f.mem.store(
+            f.info.id,
+            GuestAddress(peer_table_gpa + 8),
+            Ordering::Release,
+        );
         Ok(f)
     }
 
@@ -156,8 +175,12 @@ impl Fabric {
     /// Introduces us to the coordinator: our memory, our directory, our doorbell.
     pub fn hello(&self) -> Result<()> {
         let fds: [&dyn AsRawFd; 3] = [&self.mem_file, &self.dir_file, &self.wake];
-        wire::send(&self.coord, &ToCoordinator::Hello(self.info.clone()), &fds)
-            .map_err(|e| Error::Io { op: "introducing this VMM to the coordinator", source: e })
+        wire::send(&self.coord, &ToCoordinator::Hello(self.info.clone()), &fds).map_err(|e| {
+            Error::Io {
+                op: "introducing this VMM to the coordinator",
+                source: e,
+            }
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -171,7 +194,9 @@ impl Fabric {
 
     fn write_peer_entry(&self, id: u32, e: &peers::PeerEntry) {
         let at = self.peer_table_gpa + peers::entry_offset(id);
-        let _ = self.mem.write_slice(zerocopy::IntoBytes::as_bytes(e), GuestAddress(at));
+        let _ = self
+            .mem
+            .write_slice(zerocopy::IntoBytes::as_bytes(e), GuestAddress(at));
         let gen_at = GuestAddress(self.peer_table_gpa + peers::GENERATION_OFF);
         let g: u32 = self.mem.load(gen_at, Ordering::Acquire).unwrap_or(0);
         let _ = self.mem.store(g.wrapping_add(1), gen_at, Ordering::Release);
@@ -205,7 +230,11 @@ impl Fabric {
                 fn count<T>(v: &[Option<T>]) -> u64 {
                     v.iter().flatten().count() as u64
                 }
-                let up: u64 = st.peers.values().filter(|p| p.alive).fold(0, |m, p| m | (1 << p.info.id));
+                let up: u64 = st
+                    .peers
+                    .values()
+                    .filter(|p| p.alive)
+                    .fold(0, |m, p| m | (1 << p.info.id));
                 RawResponse::ok(&[
                     u64::from(abi::VERSION),
                     count(&st.mrs),
@@ -214,7 +243,12 @@ impl Fabric {
                     up,
                 ])
             }
-            Command::RegMr { gpa, len, perms, tag } => {
+            Command::RegMr {
+                gpa,
+                len,
+                perms,
+                tag,
+            } => {
                 if gpa.checked_add(len).is_none_or(|end| end > self.mem_size()) {
                     return RawResponse::err(CtrlStatus::BadAddress);
                 }
@@ -223,7 +257,16 @@ impl Fabric {
                 };
                 let rkey = Self::next_rkey(&mut st);
                 st.mrs[slot] = Some(rkey);
-                self.dir.publish(slot as u32, DirEntry { rkey, tag, perms, gpa, len });
+                self.dir.publish(
+                    slot as u32,
+                    DirEntry {
+                        rkey,
+                        tag,
+                        perms,
+                        gpa,
+                        len,
+                    },
+                );
                 RawResponse::ok(&[u64::from(rkey)])
             }
             Command::DeregMr { rkey } => {
@@ -259,7 +302,10 @@ impl Fabric {
                 if st.cqs.get(cq as usize).is_none_or(Option::is_none) {
                     return RawResponse::err(CtrlStatus::NotFound);
                 }
-                if qpcb_gpa.checked_add(qpcb::QPCB_BYTES).is_none_or(|end| end > self.mem_size()) {
+                if qpcb_gpa
+                    .checked_add(qpcb::QPCB_BYTES)
+                    .is_none_or(|end| end > self.mem_size())
+                {
                     return RawResponse::err(CtrlStatus::BadAddress);
                 }
                 if peer == self.info.id {
@@ -288,7 +334,9 @@ impl Fabric {
     }
 
     fn lookup(&self, st: &mut State, peer: u32, key: MrKey) -> RawResponse {
-        let Some(p) = st.peers.get(&peer) else { return RawResponse::err(CtrlStatus::PeerDown) };
+        let Some(p) = st.peers.get(&peer) else {
+            return RawResponse::err(CtrlStatus::PeerDown);
+        };
         if !p.alive {
             return RawResponse::err(CtrlStatus::PeerDown);
         }
@@ -296,19 +344,41 @@ impl Fabric {
             MrKey::Tag(t) => p.dir.find_tag(t),
             MrKey::Rkey(k) => p.dir.find_rkey(k),
         };
-        let Some(e) = found else { return RawResponse::err(CtrlStatus::NotFound) };
-        if e.gpa.checked_add(e.len).is_none_or(|end| end > p.info.mem_bytes) || e.len == 0 {
+        let Some(e) = found else {
+            return RawResponse::err(CtrlStatus::NotFound);
+        };
+        if e.gpa
+            .checked_add(e.len)
+            .is_none_or(|end| end > p.info.mem_bytes)
+            || e.len == 0
+        {
             return RawResponse::err(CtrlStatus::NotFound);
         }
         let incarnation = u64::from(p.info.incarnation);
         if let Some(m) = p.mapped.get(&e.rkey) {
             let w = m.window;
-            return RawResponse::ok(&[u64::from(e.rkey), e.gpa, e.len, u64::from(e.perms), w, incarnation]);
+            return RawResponse::ok(&[
+                u64::from(e.rkey),
+                e.gpa,
+                e.len,
+                u64::from(e.perms),
+                w,
+                incarnation,
+            ]);
         }
         let slot = Self::alloc_slot(st);
-        let Some(p) = st.peers.get_mut(&peer) else { return RawResponse::err(CtrlStatus::PeerDown) };
+        let Some(p) = st.peers.get_mut(&peer) else {
+            return RawResponse::err(CtrlStatus::PeerDown);
+        };
         match p.map_mr(&self.vm, slot, e) {
-            Ok(window) => RawResponse::ok(&[u64::from(e.rkey), e.gpa, e.len, u64::from(e.perms), window, incarnation]),
+            Ok(window) => RawResponse::ok(&[
+                u64::from(e.rkey),
+                e.gpa,
+                e.len,
+                u64::from(e.perms),
+                window,
+                incarnation,
+            ]),
             Err(status) => {
                 st.free_slots.push(slot);
                 RawResponse::err(status)
@@ -343,7 +413,9 @@ impl Fabric {
     /// A peer failed: unmap its memory from our guest, fail our queue pairs to it, tell the guest.
     pub fn on_peer_dead(&self, id: u32, incarnation: u32) {
         let mut st = self.lock();
-        let Some(p) = st.peers.get_mut(&id) else { return };
+        let Some(p) = st.peers.get_mut(&id) else {
+            return;
+        };
         if p.info.incarnation != incarnation || !p.alive {
             return;
         }
@@ -364,7 +436,9 @@ impl Fabric {
     /// A peer revoked an MR: unmap it if we mapped it, make the guest redo its lookups.
     pub fn on_revoked(&self, id: u32, rkey: u32) {
         let mut st = self.lock();
-        let Some(p) = st.peers.get_mut(&id) else { return };
+        let Some(p) = st.peers.get_mut(&id) else {
+            return;
+        };
         let freed = p.unmap_mr(&self.vm, rkey);
         let mut entry = p.entry();
         p.mr_generation = p.mr_generation.wrapping_add(1);

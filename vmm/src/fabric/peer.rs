@@ -8,9 +8,9 @@ use std::sync::Arc;
 use kvm_bindings::{KVM_MEM_READONLY, kvm_userspace_memory_region};
 use kvm_ioctls::{IoEventAddress, NoDatamatch, VmFd};
 use virtio_rdma::abi::control::CtrlStatus;
+use virtio_rdma::abi::doorbell_port;
 use virtio_rdma::abi::mr::REMOTE_WRITE;
 use virtio_rdma::abi::peers::{PeerEntry, PeerState};
-use virtio_rdma::abi::doorbell_port;
 use virtio_rdma::backend::directory::{DirEntry, Directory};
 use virtio_rdma::backend::shm::{SharedMap, fd_size};
 use virtio_rdma::backend::windows::WindowSpace;
@@ -41,20 +41,32 @@ pub struct Peer {
 impl Peer {
     /// Maps a peer from the descriptors the coordinator passed: memory, directory, wake eventfd.
     pub fn attach(vm: &VmFd, info: PeerInfo, fds: Vec<OwnedFd>) -> std::io::Result<Peer> {
-        let [memfd, dirfd, wakefd]: [OwnedFd; 3] = fds
-            .try_into()
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "peer needs 3 descriptors"))?;
+        let [memfd, dirfd, wakefd]: [OwnedFd; 3] = fds.try_into().map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "peer needs 3 descriptors")
+        })?;
         let size = fd_size(&memfd)?;
         if size != info.mem_bytes || size == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "peer memory size mismatch"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "peer memory size mismatch",
+            ));
         }
-        let len = usize::try_from(size).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidData))?;
+        let len = usize::try_from(size)
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidData))?;
         let memory = Arc::new(SharedMap::map(&memfd, len, true)?);
         let dir = Directory::map(&dirfd, false, 0)?;
         // SAFETY: `wakefd` is an eventfd the coordinator passed us; we take ownership.
-        let doorbell = unsafe { <EventFd as std::os::fd::FromRawFd>::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(wakefd)) };
-        vm.register_ioevent(&doorbell, &IoEventAddress::Pio(u64::from(doorbell_port(info.id))), NoDatamatch)
-            .map_err(|e| std::io::Error::from_raw_os_error(e.errno()))?;
+        let doorbell = unsafe {
+            <EventFd as std::os::fd::FromRawFd>::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(
+                wakefd,
+            ))
+        };
+        vm.register_ioevent(
+            &doorbell,
+            &IoEventAddress::Pio(u64::from(doorbell_port(info.id))),
+            NoDatamatch,
+        )
+        .map_err(|e| std::io::Error::from_raw_os_error(e.errno()))?;
         Ok(Peer {
             windows: WindowSpace::new(info.id),
             info,
@@ -87,7 +99,11 @@ impl Peer {
         let host = self.memory.as_ptr() as u64 + e.gpa;
         let region = kvm_userspace_memory_region {
             slot,
-            flags: if e.perms & REMOTE_WRITE == 0 { KVM_MEM_READONLY } else { 0 },
+            flags: if e.perms & REMOTE_WRITE == 0 {
+                KVM_MEM_READONLY
+            } else {
+                0
+            },
             guest_phys_addr: window,
             memory_size: e.len,
             userspace_addr: host,
@@ -100,12 +116,25 @@ impl Peer {
             self.windows.free(window, e.len);
             return Err(CtrlStatus::NoResources);
         }
-        self.mapped.insert(e.rkey, Mapped { slot, window, len: e.len });
+        self.mapped.insert(
+            e.rkey,
+            Mapped {
+                slot,
+                window,
+                len: e.len,
+            },
+        );
         Ok(window)
     }
 
     fn remove_slot(vm: &VmFd, m: &Mapped) {
-        let region = kvm_userspace_memory_region { slot: m.slot, flags: 0, guest_phys_addr: m.window, memory_size: 0, userspace_addr: 0 };
+        let region = kvm_userspace_memory_region {
+            slot: m.slot,
+            flags: 0,
+            guest_phys_addr: m.window,
+            memory_size: 0,
+            userspace_addr: 0,
+        };
         // SAFETY: a zero-size region deletes the slot; no memory is referenced.
         let _ = unsafe { vm.set_user_memory_region(region) };
     }
@@ -125,8 +154,15 @@ impl Peer {
     /// Unmaps everything and unregisters the doorbell; returns the freed memslots.
     pub fn unmap_all(&mut self, vm: &VmFd) -> Vec<u32> {
         let keys: Vec<u32> = self.mapped.keys().copied().collect();
-        let slots = keys.into_iter().flat_map(|k| self.unmap_mr(vm, k)).collect();
-        let _ = vm.unregister_ioevent(&self.doorbell, &IoEventAddress::Pio(u64::from(doorbell_port(self.info.id))), NoDatamatch);
+        let slots = keys
+            .into_iter()
+            .flat_map(|k| self.unmap_mr(vm, k))
+            .collect();
+        let _ = vm.unregister_ioevent(
+            &self.doorbell,
+            &IoEventAddress::Pio(u64::from(doorbell_port(self.info.id))),
+            NoDatamatch,
+        );
         slots
     }
 }

@@ -1,0 +1,246 @@
+//! The coordinator: starts one VMM per component with a socket to itself, and introduces every
+//! component to every other one by passing their descriptors (guest memory memfd, MR directory,
+//! doorbell eventfd) over those sockets. A VMM that exits (a killed component) is noticed at
+//! once, through its closed stdout, and every survivor is told.
+
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixDatagram;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use virtio_rdma::backend::wire::{self, PeerInfo, ToCoordinator, ToVmm};
+use vmm::{FabricConfig, VmConfig, VmEvent};
+
+use crate::child::{INHERITED_FD, Next, VmmChild};
+
+/// A component.
+#[derive(Debug)]
+pub struct Member {
+    /// Component id.
+    pub id: u32,
+    /// Name (`p0`).
+    pub name: String,
+    /// Its VMM (None once reaped).
+    child: Option<VmmChild>,
+    sock: UnixDatagram,
+    hello: Option<(PeerInfo, [OwnedFd; 3])>,
+    /// Whether its VMM is running.
+    pub alive: bool,
+    /// When it was started.
+    pub started: Instant,
+}
+
+/// Something that happened to a member.
+#[derive(Debug)]
+pub enum MemberEvent {
+    /// An event from its VMM.
+    Vm(VmEvent),
+    /// Its VMM exited (or was killed).
+    Exited(Option<i32>),
+}
+
+enum Incoming {
+    Hello(u32, PeerInfo, Vec<OwnedFd>),
+    Revoked(u32, u32),
+}
+
+/// The coordinator.
+#[derive(Debug)]
+pub struct Coordinator {
+    members: Vec<Member>,
+    incoming_tx: mpsc::Sender<Incoming>,
+    incoming: mpsc::Receiver<Incoming>,
+}
+
+impl std::fmt::Debug for Incoming {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Incoming::Hello(id, ..) => write!(f, "Hello({id})"),
+            Incoming::Revoked(id, k) => write!(f, "Revoked({id}, {k})"),
+        }
+    }
+}
+
+impl Default for Coordinator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Coordinator {
+    /// No members yet.
+    pub fn new() -> Coordinator {
+        let (incoming_tx, incoming) = mpsc::channel();
+        Coordinator {
+            members: Vec::new(),
+            incoming_tx,
+            incoming,
+        }
+    }
+
+    /// The members.
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    /// Starts a component: its VMM gets a socket to us and `fabric` settings.
+    pub fn start(&mut self, mut cfg: VmConfig, mut fabric: FabricConfig) -> Result<u32> {
+        let id = cfg.component_id;
+        let (ours, theirs) = wire::seqpacket_pair().context("creating the fabric socket")?;
+        fabric.coord_fd = INHERITED_FD;
+        cfg.fabric = Some(fabric);
+        let child = VmmChild::spawn_with_fd(&cfg, Some(OwnedFd::from(theirs)))?;
+        let reader = ours.try_clone().context("cloning the fabric socket")?;
+        let tx = self.incoming_tx.clone();
+        std::thread::Builder::new()
+            .name(format!("coord-{}", cfg.name))
+            .spawn(move || {
+                while let Ok(Some((msg, fds))) = wire::recv::<ToCoordinator>(&reader) {
+                    let m = match msg {
+                        ToCoordinator::Hello(info) => Incoming::Hello(id, info, fds),
+                        ToCoordinator::MrRevoked { rkey } => Incoming::Revoked(id, rkey),
+                    };
+                    if tx.send(m).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        self.members.push(Member {
+            id,
+            name: cfg.name.clone(),
+            child: Some(child),
+            sock: ours,
+            hello: None,
+            alive: true,
+            started: Instant::now(),
+        });
+        Ok(id)
+    }
+
+    fn index(&self, id: u32) -> Option<usize> {
+        self.members.iter().position(|m| m.id == id)
+    }
+
+    fn introduce(&self, to: usize, about: usize) {
+        let (Some((info, fds)), true) = (&self.members[about].hello, self.members[to].alive) else {
+            return;
+        };
+        let fds: [&dyn std::os::fd::AsRawFd; 3] = [&fds[0], &fds[1], &fds[2]];
+        if let Err(e) = wire::send(&self.members[to].sock, &ToVmm::Peer(info.clone()), &fds) {
+            tracing::warn!(
+                "introducing {} to {}: {e}",
+                self.members[about].name,
+                self.members[to].name
+            );
+        }
+    }
+
+    fn broadcast(&self, except: usize, msg: &ToVmm) {
+        for (i, m) in self.members.iter().enumerate() {
+            if i != except && m.alive {
+                let _ = wire::send(&m.sock, msg, &[]);
+            }
+        }
+    }
+
+    fn on_incoming(&mut self, m: Incoming) {
+        match m {
+            Incoming::Hello(id, info, fds) => {
+                let Some(i) = self.index(id) else { return };
+                let Ok(fds) = <[OwnedFd; 3]>::try_from(fds) else {
+                    tracing::warn!(
+                        "{} said hello without its 3 descriptors",
+                        self.members[i].name
+                    );
+                    return;
+                };
+                self.members[i].hello = Some((info, fds));
+                for j in 0..self.members.len() {
+                    if j != i && self.members[j].alive && self.members[j].hello.is_some() {
+                        self.introduce(j, i);
+                        self.introduce(i, j);
+                    }
+                }
+            }
+            Incoming::Revoked(id, rkey) => {
+                if let Some(i) = self.index(id) {
+                    self.broadcast(i, &ToVmm::MrRevoked { id, rkey });
+                }
+            }
+        }
+    }
+
+    /// Marks a member dead and tells the others.
+    fn on_exit(&mut self, i: usize) -> Option<i32> {
+        let m = &mut self.members[i];
+        m.alive = false;
+        let incarnation = m.hello.as_ref().map_or(0, |(info, _)| info.incarnation);
+        let id = m.id;
+        let code = m.child.take().and_then(VmmChild::wait);
+        self.broadcast(i, &ToVmm::PeerDead { id, incarnation });
+        code
+    }
+
+    /// Waits up to `timeout` for the next member event, serving introductions meanwhile.
+    pub fn next(&mut self, timeout: Duration) -> Option<(u32, MemberEvent)> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            while let Ok(m) = self.incoming.try_recv() {
+                self.on_incoming(m);
+            }
+            for i in 0..self.members.len() {
+                let Some(child) = self.members[i].child.as_ref() else {
+                    continue;
+                };
+                match child.try_next() {
+                    Next::Event(e) => return Some((self.members[i].id, MemberEvent::Vm(e))),
+                    Next::Gone => {
+                        let code = self.on_exit(i);
+                        return Some((self.members[i].id, MemberEvent::Exited(code)));
+                    }
+                    Next::Timeout => {}
+                }
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            match self.incoming.recv_timeout(Duration::from_millis(1)) {
+                Ok(m) => self.on_incoming(m),
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// Kills a component's VMM outright (a hardware failure). Its death is reported by `next`.
+    pub fn kill(&mut self, id: u32) -> bool {
+        match self.index(id).and_then(|i| self.members[i].child.as_mut()) {
+            Some(c) => {
+                c.kill();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Stops every VMM (SIGTERM, then SIGKILL after `grace`) and reaps them.
+    pub fn shutdown(&mut self, grace: Duration) {
+        for m in &self.members {
+            if let Some(c) = &m.child {
+                c.terminate();
+            }
+        }
+        for m in &mut self.members {
+            if let Some(c) = m.child.take() {
+                c.shutdown(grace);
+            }
+            m.alive = false;
+        }
+    }
+}
+
+impl Drop for Coordinator {
+    fn drop(&mut self) {
+        self.shutdown(Duration::from_secs(2));
+    }
+}

@@ -1,0 +1,6 @@
+//! Running a fabric of component guests: starting their VMMs, introducing them to each other,
+//! noticing failures.
+
+mod coordinator;
+
+pub use coordinator::{Coordinator, Member, MemberEvent};

@@ -1,0 +1,545 @@
+//! The RPC engine: connections, reply slots, handlers, calls with deadlines, the dispatcher.
+
+extern crate alloc;
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use lego_proto::op;
+use lego_proto::rpc::{
+    self, IMM_REPLY, MAX_PAYLOAD, RING_BYTES, ReplyHeader, RequestHeader, SLOT_BYTES, SLOTS,
+};
+use virtio_rdma::abi::MAX_PEERS;
+use virtio_rdma::abi::control::Command;
+use virtio_rdma::abi::cqe::{Cqe, WcOpcode};
+use virtio_rdma::abi::mr::{ALL_PERMS, tags};
+use virtio_rdma::abi::wr::{RawWr, Sge, WrOpcode};
+use zerocopy::{FromBytes, IntoBytes};
+
+use super::conn::Conn;
+use super::idle::Idle;
+use crate::arch::rdtsc;
+use crate::mm::{alloc_zeroed, phys_to_virt, virt_to_phys};
+use crate::rdma::{Device, LocalMr, RdmaError};
+use crate::time;
+
+/// Why a call failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RpcError {
+    /// Not connected to that peer.
+    NotConnected,
+    /// The peer failed (its component died): outstanding and new calls end with this.
+    PeerDead,
+    /// No reply before the deadline.
+    Timeout,
+    /// Request or reply larger than `MAX_PAYLOAD`.
+    TooLarge,
+    /// The server answered with this status (`lego_proto::rpc::status`).
+    Remote(u32),
+    /// The fabric refused an operation.
+    Fabric(RdmaError),
+    /// The request buffer is not in RAM (it must be reachable by guest-physical address).
+    BadBuffer,
+}
+
+/// A call in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ticket {
+    slot: u32,
+    seq: u32,
+    peer: u32,
+    deadline: u64,
+}
+
+/// Counters.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RpcStats {
+    /// Calls made.
+    pub calls: u64,
+    /// Requests served.
+    pub served: u64,
+    /// Calls that timed out.
+    pub timeouts: u64,
+    /// Calls that failed because the peer died.
+    pub peer_failures: u64,
+    /// Malformed requests dropped.
+    pub bad_requests: u64,
+    /// Times the CPU slept waiting.
+    pub sleeps: u64,
+}
+
+/// What a handler sees.
+#[derive(Debug)]
+pub struct HandlerCtx {
+    /// The calling component.
+    pub peer: u32,
+    /// The operation.
+    pub opcode: u32,
+}
+
+/// A request handler: fills `reply`, returns its length or an error status.
+pub type Handler = fn(&mut HandlerCtx, &[u8], &mut [u8]) -> Result<usize, u32>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SlotState {
+    Free,
+    Waiting,
+    Done {
+        status: u32,
+        len: u32,
+    },
+    /// Gave up (timeout); a late reply must be ignored, then the slot is free again.
+    Abandoned,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    state: SlotState,
+    seq: u32,
+}
+
+/// The engine.
+pub struct Rpc {
+    dev: &'static Device,
+    cq: u32,
+    conns: Vec<Option<Conn>>,
+    replies: LocalMr,
+    slots: Vec<Slot>,
+    next_seq: u32,
+    handlers: Vec<Option<Handler>>,
+    /// Our request/reply headers are built here (guest-physical, for scatter/gather).
+    header_pa: u64,
+    reply_pa: u64,
+    idle: Idle,
+    /// Default deadline of a call.
+    pub timeout_ns: u64,
+    stats: RpcStats,
+}
+
+impl core::fmt::Debug for Rpc {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Rpc").field("stats", &self.stats).finish()
+    }
+}
+
+const CQES: usize = 32;
+
+impl Rpc {
+    /// Sets up our reply slots (tag `RPC_REPLY`) and a completion queue.
+    pub fn new(dev: &'static Device) -> Result<Rpc, RdmaError> {
+        let bytes = u64::from(SLOTS) * SLOT_BYTES;
+        let pa = alloc_zeroed(bytes / 4096).ok_or(RdmaError::NoMemory)?;
+        let replies = dev.reg_mr(phys_to_virt(pa), bytes, ALL_PERMS, tags::RPC_REPLY)?;
+        let cq = dev.control(Command::CreateCq { depth: 256 })?[0] as u32;
+        let header_pa = alloc_zeroed(1).ok_or(RdmaError::NoMemory)?;
+        let reply_pa =
+            alloc_zeroed((MAX_PAYLOAD as u64 + 4096) / 4096).ok_or(RdmaError::NoMemory)?;
+        let cfg = dev.config();
+        Ok(Rpc {
+            dev,
+            cq,
+            conns: (0..MAX_PEERS).map(|_| None).collect(),
+            replies,
+            slots: vec![
+                Slot {
+                    state: SlotState::Free,
+                    seq: 0
+                };
+                SLOTS as usize
+            ],
+            next_seq: 1,
+            handlers: vec![None; op::MAX as usize + 1],
+            header_pa,
+            reply_pa,
+            idle: Idle::new(dev.poll_mode(), u64::from(cfg.spin_ns)),
+            timeout_ns: 5_000_000_000,
+            stats: RpcStats::default(),
+        })
+    }
+
+    /// Registers the handler of `opcode`.
+    pub fn handle(&mut self, opcode: u32, h: Handler) {
+        if let Some(slot) = self.handlers.get_mut(opcode as usize) {
+            *slot = Some(h);
+        }
+    }
+
+    /// Connects to every peer in `peers` (each must connect back to us).
+    pub fn connect_all(&mut self, peers: &[u32], timeout_ns: u64) -> Result<(), (u32, RdmaError)> {
+        let mut halves = Vec::new();
+        for &p in peers {
+            if p as usize >= self.conns.len() || p == self.dev.id() || self.connected(p) {
+                continue;
+            }
+            halves.push(Conn::prepare(self.dev, p, self.cq).map_err(|e| (p, e))?);
+        }
+        for half in halves {
+            let p = half.0.peer;
+            let c = Conn::finish(self.dev, half, timeout_ns).map_err(|e| (p, e))?;
+            self.conns[p as usize] = Some(c);
+        }
+        Ok(())
+    }
+
+    /// Whether we hold a connection to `peer`.
+    pub fn connected(&self, peer: u32) -> bool {
+        self.conns.get(peer as usize).is_some_and(Option::is_some)
+    }
+
+    /// The queue pair to `peer`, for one-sided operations alongside the RPCs.
+    pub fn qp_mut(&mut self, peer: u32) -> Option<&mut crate::rdma::Qp> {
+        self.conns
+            .get_mut(peer as usize)
+            .and_then(Option::as_mut)
+            .map(|c| &mut c.qp)
+    }
+
+    /// The device.
+    pub fn device(&self) -> &'static Device {
+        self.dev
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> RpcStats {
+        RpcStats {
+            sleeps: self.idle.sleeps,
+            ..self.stats
+        }
+    }
+
+    fn conn(&mut self, peer: u32) -> Result<&mut Conn, RpcError> {
+        self.conns
+            .get_mut(peer as usize)
+            .and_then(Option::as_mut)
+            .ok_or(RpcError::NotConnected)
+    }
+
+    /// Starts a call; the reply is collected with [`Rpc::wait`].
+    pub fn call_async(&mut self, peer: u32, opcode: u32, req: &[u8]) -> Result<Ticket, RpcError> {
+        if req.len() > MAX_PAYLOAD {
+            return Err(RpcError::TooLarge);
+        }
+        let req_pa = if req.is_empty() {
+            self.header_pa
+        } else {
+            virt_to_phys(req.as_ptr() as u64).ok_or(RpcError::BadBuffer)?
+        };
+        let deadline = rdtsc() + time::ns_to_ticks(self.timeout_ns);
+        let slot = loop {
+            if let Some(s) = self.slots.iter().position(|s| s.state == SlotState::Free) {
+                break s as u32;
+            }
+            self.wait_step(deadline)?;
+        };
+        let footprint = rpc::ring_footprint(req.len());
+        let at = loop {
+            let c = self.conn(peer)?;
+            if c.qp.failed() {
+                return Err(RpcError::PeerDead);
+            }
+            let at = rpc::place(c.sent, footprint);
+            if at + footprint - c.peer_consumed() <= RING_BYTES {
+                break at;
+            }
+            self.wait_step(deadline)?;
+        };
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1).max(1);
+        let me = self.dev.id();
+        let h = RequestHeader {
+            magic: rpc::REQUEST_MAGIC,
+            opcode,
+            len: req.len() as u32,
+            slot,
+            seq,
+            src: me,
+            _pad: [0; 2],
+        };
+        let header_pa = self.header_pa;
+        // SAFETY: the header page is ours.
+        unsafe {
+            core::ptr::copy_nonoverlapping(h.as_bytes().as_ptr(), phys_to_virt(header_pa), 32)
+        };
+        let c = self.conn(peer)?;
+        let mut wr = RawWr {
+            opcode: WrOpcode::WriteImm as u32,
+            wr_id: u64::from(seq),
+            imm: (at & 0x7fff_ffff) as u32,
+            num_sge: if req.is_empty() { 1 } else { 2 },
+            remote_addr: c.peer_ring.addr(rpc::RING_DATA + at % RING_BYTES),
+            rkey: c.peer_ring.mr.rkey,
+            ..Default::default()
+        };
+        wr.sge[0] = Sge {
+            addr: header_pa,
+            len: 32,
+            _pad: 0,
+        };
+        wr.sge[1] = Sge {
+            addr: req_pa,
+            len: req.len() as u32,
+            _pad: 0,
+        };
+        let target = c.peer_ring;
+        c.qp.post_send(&wr, Some(&target)).map_err(|s| match s {
+            virtio_rdma::abi::cqe::WcStatus::RetryExceeded => RpcError::PeerDead,
+            _ => RpcError::Fabric(RdmaError::BadPeerBlock),
+        })?;
+        c.sent = at + footprint;
+        self.slots[slot as usize] = Slot {
+            state: SlotState::Waiting,
+            seq,
+        };
+        self.stats.calls += 1;
+        Ok(Ticket {
+            slot,
+            seq,
+            peer,
+            deadline,
+        })
+    }
+
+    /// Waits for a call's reply, copying its payload into `out`; returns its length.
+    pub fn wait(&mut self, t: Ticket, out: &mut [u8]) -> Result<usize, RpcError> {
+        loop {
+            let s = self.slots[t.slot as usize];
+            if s.seq != t.seq {
+                return Err(RpcError::Timeout);
+            }
+            if let SlotState::Done { status, len } = s.state {
+                self.slots[t.slot as usize].state = SlotState::Free;
+                if status != rpc::status::OK {
+                    return Err(RpcError::Remote(status));
+                }
+                let len = len as usize;
+                if len > out.len() || len > MAX_PAYLOAD {
+                    return Err(RpcError::TooLarge);
+                }
+                let src = self.replies.va;
+                // SAFETY: slot payloads are inside our reply MR; `len <= MAX_PAYLOAD`.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        src.add((u64::from(t.slot) * SLOT_BYTES + 4096) as usize),
+                        out.as_mut_ptr(),
+                        len,
+                    )
+                };
+                return Ok(len);
+            }
+            if let Err(e) = self
+                .wait_step(t.deadline)
+                .and_then(|()| self.check_peer(t.peer))
+            {
+                self.slots[t.slot as usize].state = SlotState::Abandoned;
+                match e {
+                    RpcError::Timeout => self.stats.timeouts += 1,
+                    RpcError::PeerDead => self.stats.peer_failures += 1,
+                    _ => {}
+                }
+                return Err(e);
+            }
+        }
+    }
+
+    fn check_peer(&mut self, peer: u32) -> Result<(), RpcError> {
+        match self.conn(peer) {
+            Ok(c) if c.qp.failed() => Err(RpcError::PeerDead),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A whole call.
+    pub fn call(
+        &mut self,
+        peer: u32,
+        opcode: u32,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, RpcError> {
+        let t = self.call_async(peer, opcode, req)?;
+        self.wait(t, out)
+    }
+
+    /// One step of waiting: poll, and if nothing happened, idle per the polling mode.
+    fn wait_step(&mut self, deadline: u64) -> Result<(), RpcError> {
+        if self.poll() > 0 {
+            return Ok(());
+        }
+        if rdtsc() > deadline {
+            return Err(RpcError::Timeout);
+        }
+        self.idle_until(deadline);
+        Ok(())
+    }
+
+    fn idle_until(&mut self, deadline: u64) {
+        if !self.idle.should_sleep() {
+            self.idle.spin();
+            return;
+        }
+        for c in self.conns.iter().flatten() {
+            c.qp.set_sleeping(true);
+        }
+        let busy = self.conns.iter().flatten().any(|c| c.qp.has_work());
+        if !busy {
+            // Wake at least every 10 ms to notice peers failing without a doorbell.
+            let cap = rdtsc() + time::ns_to_ticks(10_000_000);
+            self.idle.sleep(deadline.min(cap));
+        }
+        for c in self.conns.iter().flatten() {
+            c.qp.set_sleeping(false);
+        }
+    }
+
+    /// Serves requests forever (a monitor's main loop).
+    pub fn serve_forever(&mut self) -> ! {
+        loop {
+            if self.poll() == 0 {
+                self.idle_until(u64::MAX);
+            }
+        }
+    }
+
+    /// Polls every connection once: serves requests, collects replies. Returns events handled.
+    pub fn poll(&mut self) -> usize {
+        let mut cqes = [Cqe::default(); CQES];
+        let mut events = 0;
+        for peer in 0..self.conns.len() {
+            let n = match self.conns[peer].as_mut() {
+                Some(c) => c.qp.poll(&mut cqes),
+                None => continue,
+            };
+            for cqe in &cqes[..n] {
+                if !cqe.ok() || cqe.opcode != WcOpcode::RecvRdmaWithImm as u32 {
+                    continue;
+                }
+                events += 1;
+                if cqe.imm & IMM_REPLY != 0 {
+                    self.on_reply(cqe.imm & !IMM_REPLY);
+                } else {
+                    self.on_request(peer as u32, cqe.imm);
+                }
+            }
+        }
+        if events > 0 {
+            self.idle.event();
+        }
+        events
+    }
+
+    fn on_reply(&mut self, slot: u32) {
+        let Some(s) = self.slots.get(slot as usize).copied() else {
+            return;
+        };
+        let mut bytes = [0u8; 32];
+        // SAFETY: slot headers are inside our reply MR.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                self.replies.va.add((u64::from(slot) * SLOT_BYTES) as usize),
+                bytes.as_mut_ptr(),
+                32,
+            )
+        };
+        let Ok(h) = ReplyHeader::read_from_bytes(&bytes) else {
+            return;
+        };
+        if h.magic != rpc::REPLY_MAGIC || h.seq != s.seq {
+            return;
+        }
+        match s.state {
+            SlotState::Waiting => {
+                self.slots[slot as usize].state = SlotState::Done {
+                    status: h.status,
+                    len: h.len,
+                }
+            }
+            SlotState::Abandoned => self.slots[slot as usize].state = SlotState::Free,
+            _ => {}
+        }
+    }
+
+    fn on_request(&mut self, peer: u32, imm: u32) {
+        let Some(c) = self.conns[peer as usize].as_mut() else {
+            return;
+        };
+        let at = rpc::widen(imm, c.consumed);
+        let off = at % RING_BYTES;
+        let mut bytes = [0u8; 32];
+        // SAFETY: `off < RING_BYTES`; the header lies inside our ring.
+        unsafe { core::ptr::copy_nonoverlapping(c.ring_data(off), bytes.as_mut_ptr(), 32) };
+        let Ok(h) = RequestHeader::read_from_bytes(&bytes) else {
+            return;
+        };
+        if h.validate(off).is_err() || at < c.consumed {
+            // A confused peer: skip to what it claims and carry on.
+            self.stats.bad_requests += 1;
+            return;
+        }
+        // SAFETY: validated: the payload lies inside our ring.
+        let req = unsafe { core::slice::from_raw_parts(c.ring_data(off + 32), h.len as usize) };
+        // SAFETY: the reply buffer is ours, MAX_PAYLOAD + 4096 bytes; the payload starts after
+        // the 32-byte header.
+        let reply = unsafe {
+            core::slice::from_raw_parts_mut(phys_to_virt(self.reply_pa).add(32), MAX_PAYLOAD)
+        };
+        let mut ctx = HandlerCtx {
+            peer,
+            opcode: h.opcode,
+        };
+        let result = match self.handlers.get(h.opcode as usize).copied().flatten() {
+            Some(f) => f(&mut ctx, req, reply),
+            None => Err(rpc::status::UNKNOWN_OPCODE),
+        };
+        let (status, len) = match result {
+            Ok(n) if n <= MAX_PAYLOAD => (rpc::status::OK, n),
+            Ok(_) => (rpc::status::FAILED, 0),
+            Err(s) => (s, 0),
+        };
+        // The request is consumed: its ring space can be reused once the reply is out.
+        c.consumed = at + rpc::ring_footprint(h.len as usize);
+        let rh = ReplyHeader {
+            magic: rpc::REPLY_MAGIC,
+            status,
+            len: len as u32,
+            seq: h.seq,
+            _pad: [0; 4],
+        };
+        // SAFETY: the reply buffer's first 32 bytes hold the header.
+        unsafe {
+            core::ptr::copy_nonoverlapping(rh.as_bytes().as_ptr(), phys_to_virt(self.reply_pa), 32)
+        };
+        // Payload after the slot's header page (a plain WRITE), then the header with the
+        // immediate: the caller sees the completion only once both are in place.
+        let target = c.peer_replies;
+        let slot_base = u64::from(h.slot) * SLOT_BYTES;
+        let write = |opcode: WrOpcode, src: u64, n: usize, dst: u64| {
+            let mut wr = RawWr {
+                opcode: opcode as u32,
+                imm: IMM_REPLY | h.slot,
+                num_sge: 1,
+                remote_addr: target.addr(dst),
+                rkey: target.mr.rkey,
+                ..Default::default()
+            };
+            wr.sge[0] = Sge {
+                addr: src,
+                len: n as u32,
+                _pad: 0,
+            };
+            wr
+        };
+        if len > 0 {
+            let _ = c.qp.post_send(
+                &write(WrOpcode::Write, self.reply_pa + 32, len, slot_base + 4096),
+                Some(&target),
+            );
+        }
+        let _ = c.qp.post_send(
+            &write(WrOpcode::WriteImm, self.reply_pa, 32, slot_base),
+            Some(&target),
+        );
+        c.publish_consumed();
+        self.stats.served += 1;
+    }
+}

@@ -1,0 +1,76 @@
+//! A monitor's fabric service: after the ready report, bring up the fabric device, register the
+//! standard handlers, connect to the peers named on the command line (`rpc_peers=1,2`), run a
+//! self-test if asked (`selftest=...`), then serve requests forever.
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+
+use lego_abi::boot::BootInfo;
+
+use crate::rdma::{self, RdmaError};
+use crate::rpc::Rpc;
+use crate::{platform, println, selftest};
+
+mod handlers;
+pub mod regions;
+
+/// How long connecting to the named peers may take.
+const CONNECT_TIMEOUT_NS: u64 = 30_000_000_000;
+
+/// Parses a comma-separated list of component ids.
+fn ids(s: Option<&str>) -> Vec<u32> {
+    s.map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+fn idle() -> ! {
+    loop {
+        platform::halt_until_interrupt();
+    }
+}
+
+/// The boot CPU's life after ready.
+pub fn run(bi: &'static BootInfo) -> ! {
+    let dev = match rdma::init(bi) {
+        Ok(d) => d,
+        Err(RdmaError::NoDevice) => idle(),
+        Err(e) => {
+            println!("fabric: device failed: {e:?}");
+            idle()
+        }
+    };
+    println!(
+        "fabric: component {}, {} polling, spin {} us, network model {} ns / {} Mbit/s",
+        dev.id(),
+        dev.poll_mode().name(),
+        dev.config().spin_ns / 1000,
+        dev.model().latency_ns,
+        dev.model().bandwidth_mbps
+    );
+    let mut rpc = match Rpc::new(dev) {
+        Ok(r) => r,
+        Err(e) => {
+            println!("fabric: cannot set up RPC: {e:?}");
+            idle()
+        }
+    };
+    handlers::install(&mut rpc);
+    if bi.cmdline_value("test_regions") == Some("1") {
+        match regions::register(dev) {
+            Ok(()) => println!("fabric: test regions registered"),
+            Err(e) => println!("fabric: test regions failed: {e:?}"),
+        }
+    }
+    let peers = ids(bi.cmdline_value("rpc_peers"));
+    if !peers.is_empty() {
+        match rpc.connect_all(&peers, CONNECT_TIMEOUT_NS) {
+            Ok(()) => println!("fabric: connected to {peers:?}"),
+            Err((p, e)) => println!("fabric: connecting to {p} failed: {e:?}"),
+        }
+    }
+    if let Some(name) = bi.cmdline_value("selftest") {
+        selftest::run(name, bi, &mut rpc);
+    }
+    rpc.serve_forever()
+}

@@ -1,0 +1,12 @@
+//! The messages LegoOS components exchange, shared by every monitor (`no_std`) and the host.
+//!
+//! [`rpc`] is the framing of the RPC layer (modelled on LegoOS's FIT): requests written with
+//! WRITE_WITH_IMM into a per-peer receive ring, replies written into a slot the caller named.
+//! [`op`] lists the operations.
+#![no_std]
+
+pub mod op;
+pub mod rpc;
+
+/// Bumped on any incompatible change.
+pub const VERSION: u32 = 1;
