@@ -226,6 +226,28 @@ pub enum BenchCommand {
     /// Boot each role N times: ready time (p50/p99) and the VMM's host memory overhead, next to
     /// the host's floor (an empty KVM VM from process start to its first exit).
     Boot(BenchBootArgs),
+    /// RPC round trips (64 B, 4 KiB), one-sided 4 KiB READ and throughput with 1 and 4
+    /// requests outstanding between two component guests, for each polling mode, next to two
+    /// host processes ping-ponging over shared memory and over a Unix-domain socket.
+    Rpc(BenchRpcArgs),
+}
+
+/// `lego bench rpc`.
+#[derive(Debug, Args)]
+pub struct BenchRpcArgs {
+    /// Round trips measured per latency figure.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub iters: usize,
+    /// Polling modes to measure (default: busy, adaptive, interrupt).
+    #[arg(long = "modes", value_enum, value_delimiter = ',')]
+    pub modes: Vec<PollArg>,
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub fabric: FabricArgs,
+    #[command(flatten)]
+    pub kvm: KvmArgs,
 }
 
 /// `lego bench boot`.

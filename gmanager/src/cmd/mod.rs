@@ -13,7 +13,8 @@ use crate::cli::{BenchCommand, Cli, Command};
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Boot(a) => boot::run(&a),
-        Command::Bench(BenchCommand::Boot(a)) => bench::boot(&a),
+        Command::Bench(BenchCommand::Boot(a)) => bench::boot::run(&a),
+        Command::Bench(BenchCommand::Rpc(a)) => bench::rpc::run(&a),
         Command::FabricTest(a) => fabric_test::run(&a),
         Command::Vmm(a) => Ok(vmm::run(&a)),
         Command::PingpongChild(a) => Ok(crate::baseline::child_main(a.transport, a.fd, a.size)),

@@ -27,8 +27,6 @@ pub struct Member {
     hello: Option<(PeerInfo, [OwnedFd; 3])>,
     /// Whether its VMM is running.
     pub alive: bool,
-    /// When it was started.
-    pub started: Instant,
 }
 
 /// Something that happened to a member.
@@ -79,11 +77,6 @@ impl Coordinator {
         }
     }
 
-    /// The members.
-    pub fn members(&self) -> &[Member] {
-        &self.members
-    }
-
     /// Starts a component: its VMM gets a socket to us and `fabric` settings.
     pub fn start(&mut self, mut cfg: VmConfig, mut fabric: FabricConfig) -> Result<u32> {
         let id = cfg.component_id;
@@ -113,7 +106,6 @@ impl Coordinator {
             sock: ours,
             hello: None,
             alive: true,
-            started: Instant::now(),
         });
         Ok(id)
     }
@@ -205,9 +197,8 @@ impl Coordinator {
             if Instant::now() >= deadline {
                 return None;
             }
-            match self.incoming.recv_timeout(Duration::from_millis(1)) {
-                Ok(m) => self.on_incoming(m),
-                Err(_) => {}
+            if let Ok(m) = self.incoming.recv_timeout(Duration::from_millis(1)) {
+                self.on_incoming(m)
             }
         }
     }

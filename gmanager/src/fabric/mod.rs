@@ -3,4 +3,4 @@
 
 mod coordinator;
 
-pub use coordinator::{Coordinator, Member, MemberEvent};
+pub use coordinator::{Coordinator, MemberEvent};

@@ -70,9 +70,9 @@ pub fn map<M: TableMemory>(
     len: u64,
     writable: bool,
 ) -> Result<(), MapError> {
-    if va % SMALL != 0
-        || pa % SMALL != 0
-        || len % SMALL != 0
+    if !va.is_multiple_of(SMALL)
+        || !pa.is_multiple_of(SMALL)
+        || !len.is_multiple_of(SMALL)
         || va.checked_add(len).is_none()
         || pa.checked_add(len).is_none()
     {
@@ -136,7 +136,7 @@ pub fn translate<M: TableMemory>(mem: &mut M, cr3: u64, va: u64) -> Option<u64> 
 /// Unmaps `[va, va + len)` (whole 2 MiB pages must be unmapped whole). Returns how many entries
 /// were cleared; the caller flushes the TLB.
 pub fn unmap<M: TableMemory>(mem: &mut M, cr3: u64, va: u64, len: u64) -> Result<usize, MapError> {
-    if va % SMALL != 0 || len % SMALL != 0 {
+    if !va.is_multiple_of(SMALL) || !len.is_multiple_of(SMALL) {
         return Err(MapError::Misaligned);
     }
     let mut cleared = 0;
@@ -152,7 +152,7 @@ pub fn unmap<M: TableMemory>(mem: &mut M, cr3: u64, va: u64, len: u64) -> Result
                 break;
             }
             if level == 1 && e & PS != 0 {
-                if v % LARGE != 0 || len - off < LARGE {
+                if !v.is_multiple_of(LARGE) || len - off < LARGE {
                     return Err(MapError::Misaligned);
                 }
                 mem.table(table)[index(v, 1)] = 0;

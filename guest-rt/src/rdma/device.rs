@@ -142,7 +142,11 @@ impl Device {
         tag: u32,
     ) -> Result<LocalMr, RdmaError> {
         let pa = virt_to_phys(va as u64).ok_or(RdmaError::BadAddress)?;
-        if pa % 4096 != 0 || len % 4096 != 0 || len == 0 || pa + len > self.mem_bytes {
+        if !pa.is_multiple_of(4096)
+            || !len.is_multiple_of(4096)
+            || len == 0
+            || pa + len > self.mem_bytes
+        {
             return Err(RdmaError::BadAddress);
         }
         let v = self.control(Command::RegMr {

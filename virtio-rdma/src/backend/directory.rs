@@ -49,14 +49,14 @@ const LEN: usize = 24;
 
 impl Directory {
     fn u32_at(&self, off: usize) -> &AtomicU32 {
-        debug_assert!(off + 4 <= self.map.len() && off % 4 == 0);
+        debug_assert!(off + 4 <= self.map.len() && off.is_multiple_of(4));
         // SAFETY: `off` is 4-aligned and inside the mapping (entries are fixed offsets below
         // DIRECTORY_BYTES, checked at construction); AtomicU32 has u32's layout.
         unsafe { AtomicU32::from_ptr(self.map.as_ptr().add(off).cast()) }
     }
 
     fn u64_at(&self, off: usize) -> &AtomicU64 {
-        debug_assert!(off + 8 <= self.map.len() && off % 8 == 0);
+        debug_assert!(off + 8 <= self.map.len() && off.is_multiple_of(8));
         // SAFETY: as in `u32_at`, 8-aligned.
         unsafe { AtomicU64::from_ptr(self.map.as_ptr().add(off).cast()) }
     }
@@ -193,7 +193,7 @@ mod tests {
     #[test]
     fn readers_are_refused_on_garbage() {
         let f = memfd("dir", DIRECTORY_BYTES).unwrap();
-        assert!(Directory::map(&f, false, 0).is_err());
+        Directory::map(&f, false, 0).unwrap_err();
     }
 
     #[test]

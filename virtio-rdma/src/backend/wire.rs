@@ -168,6 +168,6 @@ mod tests {
     fn garbage_is_an_error_not_a_panic() {
         let (a, b) = seqpacket_pair().unwrap();
         a.send(b"{not json").unwrap();
-        assert!(recv::<ToVmm>(&b).is_err());
+        recv::<ToVmm>(&b).unwrap_err();
     }
 }

@@ -24,10 +24,13 @@ impl<D: virtio_mmio::VirtioDevice> BusDevice for virtio_mmio::MmioTransport<D> {
     }
 }
 
+/// A device on the bus: base, length, the device.
+type Slot = (u64, u64, std::sync::Mutex<Box<dyn BusDevice>>);
+
 /// MMIO devices by address range.
 #[derive(Default)]
 pub struct Bus {
-    devices: Vec<(u64, u64, std::sync::Mutex<Box<dyn BusDevice>>)>,
+    devices: Vec<Slot>,
 }
 
 impl std::fmt::Debug for Bus {

@@ -56,12 +56,11 @@ impl RdmaDevice {
                 }
             };
             let written = match out {
-                Some((addr, len)) if len as usize >= MESSAGE_BYTES => {
-                    if mem.write_slice(response.as_bytes(), addr).is_ok() {
-                        MESSAGE_BYTES as u32
-                    } else {
-                        0
-                    }
+                Some((addr, len))
+                    if len as usize >= MESSAGE_BYTES
+                        && mem.write_slice(response.as_bytes(), addr).is_ok() =>
+                {
+                    MESSAGE_BYTES as u32
                 }
                 _ => 0,
             };

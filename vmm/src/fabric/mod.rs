@@ -91,7 +91,7 @@ impl Fabric {
             Directory::map(&dir_file, true, info.id).map_err(io("mapping the MR directory"))?;
         let wake = EventFd::new(libc::EFD_NONBLOCK).map_err(|e| Error::Io {
             op: "eventfd",
-            source: e.into(),
+            source: e,
         })?;
 
         let mut routing =

@@ -100,7 +100,7 @@ fn boot_once(role: Role, a: &BenchBootArgs) -> Result<Sample> {
 }
 
 /// Runs `lego bench boot`.
-pub fn boot(a: &BenchBootArgs) -> Result<u8> {
+pub fn run(a: &BenchBootArgs) -> Result<u8> {
     let roles: Vec<Role> = if a.role.is_empty() {
         Role::ALL.to_vec()
     } else {

@@ -1,0 +1,4 @@
+//! Benchmarks. Each runs our system and its baseline side by side in one run and prints ratios.
+
+pub mod boot;
+pub mod rpc;
