@@ -705,23 +705,4 @@ mod tests {
             run(Transport::Shm, size, 1, 0).unwrap_err();
         }
     }
-
-    /// Prints p50 RTTs in-process (threads): `cargo test -p gmanager --bins baseline::tests::p50
-    /// -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn p50() {
-        for transport in [Transport::Uds, Transport::Shm] {
-            for size in [64, 4096] {
-                let mut s = in_process(transport, size, 20_000, 2_000);
-                s.sort_by(f64::total_cmp);
-                println!(
-                    "{} {size:>5} B: p50 {:.0} ns, p99 {:.0} ns",
-                    transport.name(),
-                    s[s.len() / 2],
-                    s[s.len() * 99 / 100]
-                );
-            }
-        }
-    }
 }
