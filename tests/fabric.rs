@@ -27,6 +27,8 @@ fn assert_ok(o: &std::process::Output, out: &str) {
 
 const SUITE: &str = "22 sizes 1..65536 echoed with checksums, 64 KiB checksum ok, 24 outstanding ok, unknown opcode refused";
 const ONE_SIDED: &str = "write/read 4 KiB and 512 KiB ok; 6 protection violations refused and a raw store to a read-only window dropped; target bytes verified by checksum";
+const SEND_RECV: &str =
+    "SEND/RECV with and without immediate ok, oversized SEND refused, receiver-not-ready refused";
 
 #[test]
 fn rpc_one_sided_and_protection_between_two_guests() {
@@ -40,7 +42,7 @@ fn rpc_one_sided_and_protection_between_two_guests() {
     assert_ok(&o, &out);
     assert!(
         out.contains(&format!(
-            "[p0] selftest rpc ok: peer 0: {SUITE}; {ONE_SIDED}"
+            "[p0] selftest rpc ok: peer 0: {SUITE}; {ONE_SIDED}; {SEND_RECV}."
         )),
         "{out}"
     );
@@ -80,7 +82,7 @@ fn three_guests() {
     assert_ok(&o, &out);
     assert!(
         out.contains(&format!(
-            "peer 0: {SUITE}; {ONE_SIDED}. peer 1: {SUITE}; {ONE_SIDED}"
+            "peer 0: {SUITE}; {ONE_SIDED}; {SEND_RECV}. peer 1: {SUITE}; {ONE_SIDED}; {SEND_RECV}."
         )),
         "{out}"
     );

@@ -13,6 +13,9 @@ pub const FILL_REGION: u32 = 4;
 pub const MAX: u32 = 255;
 /// Busy the server for the given milliseconds (u32) before replying: tests call deadlines.
 pub const STALL: u32 = 5;
+/// SEND back to the caller `len` (u32) bytes of `test_pattern(seed)` (u32), with immediate
+/// `imm` (u32) if it is nonzero, into the next receive buffer the caller posted.
+pub const SEND_BACK: u32 = 6;
 
 /// Test regions a server registers with `test_regions=1`: `(tag offset, bytes, writable)`.
 /// Region `i` has tag `virtio_rdma::abi::mr::tags::USER + i` and starts filled with

@@ -2,6 +2,7 @@
 
 extern crate alloc;
 
+use alloc::collections::VecDeque;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -70,15 +71,17 @@ pub struct RpcStats {
 
 /// What a handler sees.
 #[derive(Debug)]
-pub struct HandlerCtx {
+pub struct HandlerCtx<'a> {
     /// The calling component.
     pub peer: u32,
     /// The operation.
     pub opcode: u32,
+    /// The queue pair to the caller (for handlers that also move data, e.g. a SEND back).
+    pub qp: &'a mut crate::rdma::Qp,
 }
 
 /// A request handler: fills `reply`, returns its length or an error status.
-pub type Handler = fn(&mut HandlerCtx, &[u8], &mut [u8]) -> Result<usize, u32>;
+pub type Handler = fn(&mut HandlerCtx<'_>, &[u8], &mut [u8]) -> Result<usize, u32>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum SlotState {
@@ -111,6 +114,7 @@ pub struct Rpc {
     header_pa: u64,
     reply_pa: u64,
     idle: Idle,
+    recvs: VecDeque<Cqe>,
     /// Default deadline of a call.
     pub timeout_ns: u64,
     stats: RpcStats,
@@ -152,6 +156,7 @@ impl Rpc {
             header_pa,
             reply_pa,
             idle: Idle::new(dev.poll_mode(), u64::from(cfg.spin_ns)),
+            recvs: VecDeque::new(),
             timeout_ns: 5_000_000_000,
             stats: RpcStats::default(),
         })
@@ -192,6 +197,11 @@ impl Rpc {
             .get_mut(peer as usize)
             .and_then(Option::as_mut)
             .map(|c| &mut c.qp)
+    }
+
+    /// Takes the receive completions (SENDs into buffers we posted) collected while polling.
+    pub fn take_recvs(&mut self) -> Vec<Cqe> {
+        self.recvs.drain(..).collect()
     }
 
     /// The device.
@@ -411,6 +421,12 @@ impl Rpc {
                 None => continue,
             };
             for cqe in &cqes[..n] {
+                if cqe.ok() && cqe.opcode == WcOpcode::Recv as u32 {
+                    // A SEND into a buffer someone posted: theirs to collect.
+                    self.recvs.push_back(*cqe);
+                    events += 1;
+                    continue;
+                }
                 if !cqe.ok() || cqe.opcode != WcOpcode::RecvRdmaWithImm as u32 {
                     continue;
                 }
@@ -483,12 +499,17 @@ impl Rpc {
         let reply = unsafe {
             core::slice::from_raw_parts_mut(phys_to_virt(self.reply_pa).add(32), MAX_PAYLOAD)
         };
-        let mut ctx = HandlerCtx {
-            peer,
-            opcode: h.opcode,
-        };
-        let result = match self.handlers.get(h.opcode as usize).copied().flatten() {
-            Some(f) => f(&mut ctx, req, reply),
+        let handler = self.handlers.get(h.opcode as usize).copied().flatten();
+        let result = match handler {
+            Some(f) => f(
+                &mut HandlerCtx {
+                    peer,
+                    opcode: h.opcode,
+                    qp: &mut c.qp,
+                },
+                req,
+                reply,
+            ),
             None => Err(rpc::status::UNKNOWN_OPCODE),
         };
         let (status, len) = match result {

@@ -18,6 +18,7 @@ mod bench;
 mod failover;
 mod onesided;
 mod rpcsuite;
+mod sendrecv;
 mod timeout;
 mod util;
 
@@ -32,7 +33,8 @@ pub fn run(name: &str, bi: &BootInfo, rpc: &mut Rpc) {
         ("rpc", ps) => ps.iter().try_fold(String::new(), |acc, &p| {
             let a = rpcsuite::run(rpc, p)?;
             let b = onesided::run(rpc, p)?;
-            Ok(format!("{acc}peer {p}: {a}; {b}. "))
+            let c = sendrecv::run(rpc, p)?;
+            Ok(format!("{acc}peer {p}: {a}; {b}; {c}. "))
         }),
         ("timeout", [p, ..]) => timeout::run(rpc, *p),
         ("failover", [victim, survivor, ..]) => failover::run(rpc, *victim, *survivor),
