@@ -1,0 +1,213 @@
+//! Checkpoint slots: two regions, each holding a full snapshot of the metadata (the records that
+//! rebuild it, see [`record`](crate::record)) behind two copies of a header block.
+//!
+//! ```text
+//! slot block 0, 1: header copies    slot blocks 2..: payload bytes (no per-block framing)
+//! header: 0 magic "LGCKPT01" | 8 generation u64 | 16 payload length u64 | 24 payload CRC-32
+//!         32 next inode number u64 | 40 version counter u64 | 48 CRC-32 of the whole block
+//! ```
+//!
+//! A checkpoint of generation `g + 1` goes to the slot *not* holding generation `g`: payload,
+//! flush, header copy 0, flush, header copy 1, flush. A crash at any point leaves generation `g`
+//! intact (its slot is untouched, its journal too); once a copy of the new header is durable the
+//! payload it covers is as well. The second copy lets a single damaged header block be survived
+//! instead of silently falling back to the older generation. Mount uses the valid header with the
+//! highest generation and refuses (rather than falls back) if that payload is damaged.
+
+use alloc::vec::Vec;
+
+use crate::codec::{get_u32, get_u64, set_u32, set_u64};
+use crate::device::{BLOCK_SIZE, Block, BlockDevice, block_crc, crc32};
+use crate::error::{Corruption, FsError, Result};
+use crate::superblock::{CKPT_HEADERS, Superblock};
+
+const MAGIC: u64 = u64::from_le_bytes(*b"LGCKPT01");
+const CRC_AT: usize = 48;
+
+/// A checkpoint header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub generation: u64,
+    pub len: u64,
+    pub crc: u32,
+    pub next_ino: u64,
+    pub version: u64,
+}
+
+impl Header {
+    fn encode(&self, b: &mut Block) {
+        b.fill(0);
+        set_u64(b, 0, MAGIC);
+        set_u64(b, 8, self.generation);
+        set_u64(b, 16, self.len);
+        set_u32(b, 24, self.crc);
+        set_u64(b, 32, self.next_ino);
+        set_u64(b, 40, self.version);
+        let crc = block_crc(b, CRC_AT);
+        set_u32(b, CRC_AT, crc);
+    }
+
+    fn decode(b: &Block) -> Option<Header> {
+        if get_u64(b, 0) != MAGIC || get_u32(b, CRC_AT) != block_crc(b, CRC_AT) {
+            return None;
+        }
+        Some(Header {
+            generation: get_u64(b, 8),
+            len: get_u64(b, 16),
+            crc: get_u32(b, 24),
+            next_ino: get_u64(b, 32),
+            version: get_u64(b, 40),
+        })
+    }
+}
+
+/// Writes a checkpoint of generation `generation` into `slot` (see the module docs for the order).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn store<D: BlockDevice>(
+    dev: &mut D,
+    sb: &Superblock,
+    slot: usize,
+    generation: u64,
+    next_ino: u64,
+    version: u64,
+    payload: &[u8],
+    buf: &mut Block,
+) -> Result<()> {
+    if payload.len() as u64 > sb.ckpt_capacity() {
+        return Err(FsError::NoSpace);
+    }
+    let start = sb.ckpt_start(slot);
+    for (i, chunk) in payload.chunks(BLOCK_SIZE).enumerate() {
+        buf.fill(0);
+        buf[..chunk.len()].copy_from_slice(chunk);
+        dev.write(start + CKPT_HEADERS + i as u64, buf)?;
+    }
+    // The payload (and every data block written before it) must be durable before a header
+    // makes it the newest checkpoint.
+    dev.flush()?;
+    let h = Header {
+        generation,
+        len: payload.len() as u64,
+        crc: crc32(payload),
+        next_ino,
+        version,
+    };
+    for copy in 0..CKPT_HEADERS {
+        h.encode(buf);
+        dev.write(start + copy, buf)?;
+        dev.flush()?;
+    }
+    Ok(())
+}
+
+/// The checkpoint mount starts from.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    pub header: Header,
+    pub slot: usize,
+    pub payload: Vec<u8>,
+}
+
+/// Finds the newest valid checkpoint and reads its payload.
+pub(crate) fn load<D: BlockDevice>(
+    dev: &mut D,
+    sb: &Superblock,
+    buf: &mut Block,
+) -> Result<Loaded> {
+    let mut best: Option<(Header, usize)> = None;
+    for slot in 0..2 {
+        for copy in 0..CKPT_HEADERS {
+            dev.read(sb.ckpt_start(slot) + copy, buf)?;
+            if let Some(h) = Header::decode(buf)
+                && best.is_none_or(|(b, _)| h.generation > b.generation)
+            {
+                best = Some((h, slot));
+            }
+        }
+    }
+    let (header, slot) = best.ok_or(FsError::Corrupted(Corruption::NoCheckpoint))?;
+    let bad = FsError::Corrupted(Corruption::Checkpoint);
+    if header.len > sb.ckpt_capacity() {
+        return Err(bad);
+    }
+    let len = header.len as usize;
+    let mut payload = Vec::with_capacity(len);
+    let start = sb.ckpt_start(slot) + CKPT_HEADERS;
+    for i in 0..len.div_ceil(BLOCK_SIZE) {
+        dev.read(start + i as u64, buf)?;
+        let take = (len - payload.len()).min(BLOCK_SIZE);
+        payload.extend_from_slice(&buf[..take]);
+    }
+    if crc32(&payload) != header.crc {
+        return Err(bad);
+    }
+    Ok(Loaded {
+        header,
+        slot,
+        payload,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::zeroed_block;
+    use crate::superblock::FormatOptions;
+    use crate::testdev::MemDisk;
+
+    fn setup() -> (MemDisk, Superblock) {
+        let opts = FormatOptions {
+            checkpoint_blocks: Some(6),
+            log_blocks: Some(4),
+            ..FormatOptions::default()
+        };
+        (MemDisk::new(64), Superblock::new(64, &opts).unwrap())
+    }
+
+    #[test]
+    fn newest_generation_wins_and_round_trips() {
+        let (mut d, sb) = setup();
+        let mut buf = zeroed_block();
+        let p1 = alloc::vec![1u8; 5000];
+        let p2 = alloc::vec![2u8; 100];
+        store(&mut d, &sb, 0, 1, 5, 6, &p1, &mut buf).unwrap();
+        store(&mut d, &sb, 1, 2, 7, 8, &p2, &mut buf).unwrap();
+        let l = load(&mut d, &sb, &mut buf).unwrap();
+        assert_eq!((l.slot, l.header.generation, l.header.next_ino), (1, 2, 7));
+        assert_eq!(l.payload, p2);
+    }
+
+    #[test]
+    fn damaged_header_copy_is_survived_damaged_payload_is_not() {
+        let (mut d, sb) = setup();
+        let mut buf = zeroed_block();
+        store(&mut d, &sb, 0, 1, 1, 0, &[9; 10], &mut buf).unwrap();
+        store(&mut d, &sb, 1, 2, 1, 0, &[8; 10], &mut buf).unwrap();
+        let hdr0 = sb.ckpt_start(1) as usize * BLOCK_SIZE;
+        let mut one = d.clone();
+        one.bytes_mut()[hdr0 + 9] ^= 1;
+        assert_eq!(load(&mut one, &sb, &mut buf).unwrap().header.generation, 2);
+        let mut payload = d.clone();
+        payload.bytes_mut()[hdr0 + 2 * BLOCK_SIZE + 3] ^= 1;
+        assert_eq!(
+            load(&mut payload, &sb, &mut buf).unwrap_err(),
+            FsError::Corrupted(Corruption::Checkpoint)
+        );
+        let mut none = MemDisk::new(64);
+        assert_eq!(
+            load(&mut none, &sb, &mut buf).unwrap_err(),
+            FsError::Corrupted(Corruption::NoCheckpoint)
+        );
+    }
+
+    #[test]
+    fn oversized_payload_is_no_space() {
+        let (mut d, sb) = setup();
+        let mut buf = zeroed_block();
+        let big = alloc::vec![0u8; 4 * BLOCK_SIZE + 1];
+        assert_eq!(
+            store(&mut d, &sb, 0, 1, 1, 0, &big, &mut buf),
+            Err(FsError::NoSpace)
+        );
+    }
+}

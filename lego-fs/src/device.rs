@@ -1,0 +1,59 @@
+//! The block device the filesystem sits on.
+
+use crate::error::DevError;
+
+/// Size of a device block and of every on-disk structure's unit.
+pub const BLOCK_SIZE: usize = 4096;
+
+/// One device block.
+pub type Block = [u8; BLOCK_SIZE];
+
+/// A device of fixed-size 4 KiB blocks.
+///
+/// Writes may be reordered, dropped or torn by a crash until `flush` returns; after `flush`
+/// returns successfully every earlier write is durable. The filesystem relies on nothing else.
+pub trait BlockDevice {
+    /// Number of blocks on the device.
+    fn block_count(&self) -> u64;
+    /// Reads block `block` into `buf`.
+    fn read(&mut self, block: u64, buf: &mut Block) -> Result<(), DevError>;
+    /// Writes `buf` to block `block` (durable only after the next successful `flush`).
+    fn write(&mut self, block: u64, buf: &Block) -> Result<(), DevError>;
+    /// Makes every earlier write durable.
+    fn flush(&mut self) -> Result<(), DevError>;
+}
+
+impl<D: BlockDevice + ?Sized> BlockDevice for &mut D {
+    fn block_count(&self) -> u64 {
+        (**self).block_count()
+    }
+    fn read(&mut self, block: u64, buf: &mut Block) -> Result<(), DevError> {
+        (**self).read(block, buf)
+    }
+    fn write(&mut self, block: u64, buf: &Block) -> Result<(), DevError> {
+        (**self).write(block, buf)
+    }
+    fn flush(&mut self) -> Result<(), DevError> {
+        (**self).flush()
+    }
+}
+
+/// A zeroed block on the heap (4 KiB is too much for small guest stacks to copy around).
+pub(crate) fn zeroed_block() -> alloc::boxed::Box<Block> {
+    alloc::boxed::Box::new([0u8; BLOCK_SIZE])
+}
+
+/// CRC-32 (IEEE) of `data`.
+pub(crate) fn crc32(data: &[u8]) -> u32 {
+    crc32fast::hash(data)
+}
+
+/// CRC-32 of a metadata block whose own checksum lives at `crc_at..crc_at + 4`: the checksum is
+/// computed with that field zeroed, so the whole block (unused tail included) is covered.
+pub(crate) fn block_crc(block: &Block, crc_at: usize) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&block[..crc_at]);
+    h.update(&[0; 4]);
+    h.update(&block[crc_at + 4..]);
+    h.finalize()
+}

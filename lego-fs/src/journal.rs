@@ -1,0 +1,296 @@
+//! The metadata journal: a region of blocks written front to back with the records of committed
+//! transactions, reset (by bumping the generation) at every checkpoint.
+//!
+//! ```text
+//! log block: 0 magic "LGJL" | 8 generation u64 | 16 position u64 | 24 transaction's first
+//!            position u64 | 32 transaction's block count u32 | 36 payload bytes u32
+//!            40 CRC-32 of the whole block | 48.. payload (records, split across blocks)
+//! ```
+//!
+//! A transaction is all records since the previous commit; its blocks are written after a flush
+//! that makes the data blocks it references durable, and a second flush makes it durable. It is
+//! complete when every one of its blocks is valid (magic, checksum, generation, position, and
+//! the same first position and count). Recovery applies complete transactions from position 0
+//! and stops at the first incomplete one: that can only be the one in flight at the crash.
+//!
+//! Within a generation the log is written strictly in order and each transaction only after the
+//! previous one was flushed; mount rewrites a checkpoint (new generation) whenever it found any
+//! block of the current one, so no stale block of the current generation survives a recovery.
+//! Hence a valid block *past* the stopping point that belongs to a later transaction (first
+//! position greater than the stop) proves the transaction at the stop had been committed and was
+//! damaged afterwards: that is reported as corruption instead of silently dropping committed
+//! work. (Damage to the *last* committed transaction looks exactly like a torn commit and is
+//! treated as one.) A valid block of a newer generation than the chosen checkpoint likewise
+//! proves that checkpoint's headers were damaged.
+
+use alloc::vec::Vec;
+
+use crate::codec::{get_u32, get_u64, set_u32, set_u64};
+use crate::device::{BLOCK_SIZE, Block, BlockDevice, block_crc};
+use crate::error::{Corruption, FsError, Result};
+use crate::superblock::Superblock;
+
+const MAGIC: u32 = u32::from_le_bytes(*b"LGJL");
+const CRC_AT: usize = 40;
+const HEADER: usize = 48;
+/// Record bytes carried by one journal block.
+pub(crate) const PAYLOAD_PER_BLOCK: usize = BLOCK_SIZE - HEADER;
+
+/// The journal's in-memory state.
+#[derive(Debug)]
+pub(crate) struct Journal {
+    /// Generation of the current checkpoint; journal blocks of other generations are ignored.
+    pub generation: u64,
+    /// Slot holding the current checkpoint.
+    pub slot: usize,
+    /// Next journal position to write.
+    pub head: u64,
+    /// Encoded records not yet committed.
+    pub pending: Vec<u8>,
+}
+
+/// Journal blocks needed for `len` bytes of records.
+pub(crate) fn blocks_for(len: usize) -> u64 {
+    len.div_ceil(PAYLOAD_PER_BLOCK).max(1) as u64
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LogBlock {
+    generation: u64,
+    pos: u64,
+    tx_start: u64,
+    tx_blocks: u64,
+    len: usize,
+}
+
+impl LogBlock {
+    fn parse(b: &Block) -> Option<LogBlock> {
+        let len = get_u32(b, 36) as usize;
+        if get_u32(b, 0) != MAGIC
+            || get_u32(b, CRC_AT) != block_crc(b, CRC_AT)
+            || len > PAYLOAD_PER_BLOCK
+        {
+            return None;
+        }
+        Some(LogBlock {
+            generation: get_u64(b, 8),
+            pos: get_u64(b, 16),
+            tx_start: get_u64(b, 24),
+            tx_blocks: u64::from(get_u32(b, 32)),
+            len,
+        })
+    }
+}
+
+/// Writes `payload` as one transaction at position `head`; returns the blocks used. The caller
+/// has checked that they fit and flushes afterwards.
+pub(crate) fn write_tx<D: BlockDevice>(
+    dev: &mut D,
+    sb: &Superblock,
+    generation: u64,
+    head: u64,
+    payload: &[u8],
+    buf: &mut Block,
+) -> Result<u64> {
+    let n = blocks_for(payload.len());
+    let mut chunks = payload.chunks(PAYLOAD_PER_BLOCK);
+    for i in 0..n {
+        let chunk = chunks.next().unwrap_or(&[]);
+        buf.fill(0);
+        set_u32(buf, 0, MAGIC);
+        set_u64(buf, 8, generation);
+        set_u64(buf, 16, head + i);
+        set_u64(buf, 24, head);
+        set_u32(buf, 32, n as u32);
+        set_u32(buf, 36, chunk.len() as u32);
+        buf[HEADER..HEADER + chunk.len()].copy_from_slice(chunk);
+        let crc = block_crc(buf, CRC_AT);
+        set_u32(buf, CRC_AT, crc);
+        dev.write(sb.log_start() + head + i, buf)?;
+    }
+    Ok(n)
+}
+
+/// What recovery found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Replayed {
+    /// Position after the last complete transaction.
+    pub head: u64,
+    /// Whether any block of the current generation exists (then a new generation must start).
+    pub dirty: bool,
+}
+
+/// Applies every complete transaction of generation `generation` through `apply`, in order.
+pub(crate) fn replay<D: BlockDevice>(
+    dev: &mut D,
+    sb: &Superblock,
+    generation: u64,
+    buf: &mut Block,
+    mut apply: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<Replayed> {
+    let len = sb.log_blocks;
+    let mut pos = 0;
+    let mut tx = Vec::new();
+    'txs: while pos < len {
+        dev.read(sb.log_start() + pos, buf)?;
+        let Some(first) = LogBlock::parse(buf) else {
+            break;
+        };
+        if first.generation != generation
+            || first.pos != pos
+            || first.tx_start != pos
+            || first.tx_blocks == 0
+            || first.tx_blocks > len - pos
+        {
+            break;
+        }
+        tx.clear();
+        tx.extend_from_slice(&buf[HEADER..HEADER + first.len]);
+        for i in 1..first.tx_blocks {
+            dev.read(sb.log_start() + pos + i, buf)?;
+            let ok = LogBlock::parse(buf).is_some_and(|b| {
+                b.generation == generation
+                    && b.pos == pos + i
+                    && b.tx_start == pos
+                    && b.tx_blocks == first.tx_blocks
+            });
+            if !ok {
+                break 'txs;
+            }
+            let n = get_u32(buf, 36) as usize;
+            tx.extend_from_slice(&buf[HEADER..HEADER + n]);
+        }
+        apply(&tx)?;
+        pos += first.tx_blocks;
+    }
+    let stop = pos;
+    let mut dirty = stop > 0;
+    for j in stop..len {
+        dev.read(sb.log_start() + j, buf)?;
+        let Some(b) = LogBlock::parse(buf) else {
+            continue;
+        };
+        if b.generation > generation
+            || (b.generation == generation && b.pos == j && b.tx_start > stop)
+        {
+            return Err(FsError::Corrupted(Corruption::Journal));
+        }
+        dirty |= b.generation == generation;
+    }
+    Ok(Replayed { head: stop, dirty })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::zeroed_block;
+    use crate::superblock::FormatOptions;
+    use crate::testdev::MemDisk;
+    use alloc::vec;
+
+    fn setup() -> (MemDisk, Superblock) {
+        let opts = FormatOptions {
+            checkpoint_blocks: Some(4),
+            log_blocks: Some(16),
+            ..FormatOptions::default()
+        };
+        (MemDisk::new(64), Superblock::new(64, &opts).unwrap())
+    }
+
+    fn collect(
+        d: &mut MemDisk,
+        sb: &Superblock,
+        generation: u64,
+    ) -> Result<(Vec<Vec<u8>>, Replayed)> {
+        let mut out = Vec::new();
+        let mut buf = zeroed_block();
+        let r = replay(d, sb, generation, &mut buf, |t| {
+            out.push(t.to_vec());
+            Ok(())
+        })?;
+        Ok((out, r))
+    }
+
+    /// Writes transactions of the given sizes; returns their payloads.
+    fn write_all(
+        d: &mut MemDisk,
+        sb: &Superblock,
+        generation: u64,
+        sizes: &[usize],
+    ) -> Vec<Vec<u8>> {
+        let mut buf = zeroed_block();
+        let mut head = 0;
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                let p: Vec<u8> = (0..n).map(|k| (k * 7 + i) as u8).collect();
+                head += write_tx(d, sb, generation, head, &p, &mut buf).unwrap();
+                p
+            })
+            .collect()
+    }
+
+    #[test]
+    fn replays_multi_block_transactions_in_order() {
+        let (mut d, sb) = setup();
+        let txs = write_all(&mut d, &sb, 3, &[10, PAYLOAD_PER_BLOCK * 2 + 1, 0, 4048]);
+        let (got, r) = collect(&mut d, &sb, 3).unwrap();
+        assert_eq!(got, txs);
+        assert_eq!(
+            r,
+            Replayed {
+                head: 6,
+                dirty: true
+            }
+        );
+        // An older generation's blocks are ignored; a newer generation's prove damage.
+        let (got, r) = collect(&mut d, &sb, 4).unwrap();
+        assert!(got.is_empty());
+        assert_eq!(
+            r,
+            Replayed {
+                head: 0,
+                dirty: false
+            }
+        );
+        assert_eq!(
+            collect(&mut d, &sb, 2).unwrap_err(),
+            FsError::Corrupted(Corruption::Journal)
+        );
+        let (got, r) = collect(&mut MemDisk::new(64), &sb, 1).unwrap();
+        assert!(got.is_empty());
+        assert_eq!(
+            r,
+            Replayed {
+                head: 0,
+                dirty: false
+            }
+        );
+    }
+
+    #[test]
+    fn torn_last_transaction_is_dropped() {
+        let (mut d, sb) = setup();
+        let txs = write_all(&mut d, &sb, 1, &[10, PAYLOAD_PER_BLOCK * 3]);
+        // Tear the middle block of the last (three-block) transaction.
+        let at = (sb.log_start() as usize + 2) * BLOCK_SIZE + 100;
+        d.bytes_mut()[at] ^= 1;
+        let (got, r) = collect(&mut d, &sb, 1).unwrap();
+        assert_eq!(got, vec![txs[0].clone()]);
+        assert_eq!(r.head, 1);
+        assert!(r.dirty);
+    }
+
+    #[test]
+    fn damaged_earlier_transaction_is_corruption() {
+        let (mut d, sb) = setup();
+        write_all(&mut d, &sb, 1, &[10, 20, 30]);
+        let at = (sb.log_start() as usize + 1) * BLOCK_SIZE + 60;
+        d.bytes_mut()[at] ^= 1;
+        assert_eq!(
+            collect(&mut d, &sb, 1).unwrap_err(),
+            FsError::Corrupted(Corruption::Journal)
+        );
+    }
+}

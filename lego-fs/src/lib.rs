@@ -1,0 +1,78 @@
+//! `lego-fs`: the on-disk format of the LegoOS storage monitor (sComponent).
+//!
+//! The storage component serves many independent namespaces, one per vNode, through a
+//! hierarchical interface over a flat store: every operation carries the vNode id and the full
+//! absolute path, and lookups hash the whole path instead of walking directories. Files are
+//! stored as extents of 4 KiB blocks; directories are just names. Every call is stateless.
+//!
+//! # On-disk format
+//!
+//! ```text
+//! block 0                superblock: magic, geometry, max file size, CRC (never rewritten)
+//! 1 .. 1+C               checkpoint slot 0 ┐ 2 header copies + payload: every inode as records
+//! 1+C .. 1+2C            checkpoint slot 1 ┘ (newest valid generation wins)
+//! 1+2C .. 1+2C+L         journal: transactions of metadata records, CRC per block
+//! 1+2C+L .. end          data blocks, allocated from an in-memory bitmap
+//! ```
+//!
+//! * **Metadata** lives in memory (namespaces, inodes, extent maps) and is persisted as
+//!   *records* (`record.rs`): a checkpoint is the records that rebuild it from nothing; a
+//!   journal transaction is the records of the operations since the previous commit.
+//! * **Data** is copy-on-write with a CRC-32 per block kept in the extent. Ordered mode: data
+//!   blocks are flushed before the transaction that references them is written, and a block
+//!   freed by an operation is only reused after that operation's transaction is durable, so
+//!   committed metadata never points at unwritten or foreign data.
+//! * **Allocation** is not stored: mount rebuilds the bitmap from the extents (a double-owned
+//!   or out-of-range block is reported as corruption), so a crash never leaks blocks.
+//! * **Commit** (`fsync`, `sync`, or a full pending buffer): flush data, append the
+//!   transaction to the journal, flush. If it does not fit, write a checkpoint of generation
+//!   g+1 into the other slot instead (payload, flush, header, flush, header copy, flush), which
+//!   empties the journal (journal blocks carry their generation).
+//! * **Recovery** (mount): read the superblock, pick the valid checkpoint header with the highest
+//!   generation, verify and apply its payload, apply every complete journal transaction of
+//!   that generation in order, stop at the first incomplete one (the one being written at the
+//!   crash), validate the whole state, rebuild the allocator, then start a new generation if the
+//!   journal held anything. Damage is reported as [`FsError::Corrupted`], never papered over
+//!   (see `journal.rs` for how a damaged committed transaction is told from a torn one).
+//!
+//! The result: after a crash at any point, the filesystem mounts in the state right after
+//! some completed operation no earlier than the last successful `fsync`/`sync`. Operations are
+//! atomic, and the order of operations is preserved.
+//!
+//! Limits and choices:
+//! * total metadata must fit one checkpoint slot (`NoSpace` otherwise, see [`StatFs`]); all of
+//!   it is held in memory (about 4 bytes per data block, ~29 per extent, plus names);
+//! * data is copy-on-write, so overwriting needs free blocks until the next commit;
+//! * directories cannot be renamed ([`FsError::RenameDirectory`]);
+//! * `fsync` commits everything (the journal is shared by all files and vNodes);
+//! * damage that wipes out the newest commit entirely (the newest journal transactions with
+//!   nothing valid after them, or both header copies of the newest checkpoint with no journal
+//!   written after it) cannot be told from a torn commit: that commit is dropped like one;
+//! * `format` is not crash-safe until it returns.
+
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+mod allocator;
+mod checkpoint;
+mod codec;
+mod device;
+mod error;
+mod extent;
+mod fs;
+mod inode;
+mod journal;
+mod meta;
+mod namespace;
+pub mod path;
+mod record;
+mod superblock;
+pub mod testdev;
+
+pub use device::{BLOCK_SIZE, Block, BlockDevice};
+pub use error::{Corruption, DevError, FsError, Result};
+pub use fs::{Fs, ROOT_MODE, StatFs};
+pub use inode::{DirEntry, FileKind, Stat};
+pub use path::{MAX_NAME, MAX_PATH};
+pub use superblock::{FormatOptions, Layout, MAX_FILE_SIZE_LIMIT};
