@@ -5,10 +5,10 @@ use virtio_rdma::abi::control::{Command, CtrlStatus, MESSAGE_BYTES, RawResponse}
 use virtio_rdma::abi::{CONTROL_QUEUE, CONTROL_QUEUE_SIZE, DEVICE_ID, DeviceConfig};
 use zerocopy::{FromBytes, IntoBytes};
 
-use super::RdmaError;
 use crate::mm::{alloc_zeroed, map_io, phys_to_virt};
 use crate::virtio::mmio::MmioDevice;
 use crate::virtio::queue::SplitQueue;
+use lego_rpc::FabricError;
 
 /// The device's control channel.
 #[derive(Debug)]
@@ -24,22 +24,23 @@ const CONTROL_TIMEOUT_NS: u64 = 5_000_000_000;
 
 impl Control {
     /// Brings the device up; returns the channel and the device configuration.
-    pub fn open(mmio_gpa: u64) -> Result<(Control, DeviceConfig), RdmaError> {
+    pub fn open(mmio_gpa: u64) -> Result<(Control, DeviceConfig), FabricError> {
         let base = map_io(mmio_gpa, MMIO_SIZE, true)?;
         // SAFETY: `base` now maps the device's register page.
         let mut dev = unsafe { MmioDevice::probe(base, DEVICE_ID) }?;
         dev.negotiate(0)?;
         let mut cfg_bytes = [0u8; core::mem::size_of::<DeviceConfig>()];
         dev.read_config(0, &mut cfg_bytes);
-        let config = DeviceConfig::read_from_bytes(&cfg_bytes).map_err(|_| RdmaError::NoDevice)?;
+        let config =
+            DeviceConfig::read_from_bytes(&cfg_bytes).map_err(|_| FabricError::NoDevice)?;
         let queue = SplitQueue::new(&mut dev, CONTROL_QUEUE, CONTROL_QUEUE_SIZE)?;
         dev.driver_ok()?;
-        let buf_pa = alloc_zeroed(1).ok_or(RdmaError::NoMemory)?;
+        let buf_pa = alloc_zeroed(1).ok_or(FabricError::NoMemory)?;
         Ok((Control { dev, queue, buf_pa }, config))
     }
 
     /// Runs one command; returns the response values.
-    pub fn run(&mut self, cmd: Command) -> Result<[u64; 7], RdmaError> {
+    pub fn run(&mut self, cmd: Command) -> Result<[u64; 7], FabricError> {
         let raw = cmd.encode();
         let buf = phys_to_virt(self.buf_pa);
         // SAFETY: the page at `buf_pa` is ours; command at 0, response at 64.
@@ -50,16 +51,14 @@ impl Control {
             .queue
             .submit(&self.dev, &out, &inn, CONTROL_TIMEOUT_NS)?;
         if n as usize != MESSAGE_BYTES {
-            return Err(RdmaError::Virtio(
-                crate::virtio::VirtioError::ShortResponse(n),
-            ));
+            return Err(FabricError::Env("short control response"));
         }
         // SAFETY: as above; the device wrote the response bytes.
         let bytes = unsafe { core::slice::from_raw_parts(buf.add(MESSAGE_BYTES), MESSAGE_BYTES) };
-        let resp = RawResponse::read_from_bytes(bytes).map_err(|_| RdmaError::NoDevice)?;
+        let resp = RawResponse::read_from_bytes(bytes).map_err(|_| FabricError::NoDevice)?;
         match resp.status() {
             CtrlStatus::Ok => Ok(resp.vals),
-            s => Err(RdmaError::Control(s)),
+            s => Err(FabricError::Control(s)),
         }
     }
 }

@@ -5,16 +5,14 @@ use virtio_rdma::abi::control::{Command, MrKey};
 use virtio_rdma::abi::mr::REMOTE_WRITE;
 use virtio_rdma::abi::netmodel::LinkModel;
 use virtio_rdma::abi::peers::{self, PeerState};
-use virtio_rdma::abi::{DEVICE_ID, DeviceConfig, PollMode, doorbell_port};
 
-use super::RdmaError;
+use virtio_rdma::abi::{DEVICE_ID, DeviceConfig, doorbell_port};
+
 use super::control::Control;
-use super::mr::{LocalMr, RemoteMrHandle};
-use super::shared::u32_at;
-use crate::arch::{outb, pause, rdtsc};
+use crate::arch::outb;
 use crate::mm::{map_io, phys_to_virt, virt_to_phys};
 use crate::sync::IrqMutex;
-use crate::time;
+use lego_rpc::{FabricError, LocalMr, RemoteMrHandle, u32_at};
 use virtio_rdma::abi::mr::RemoteMr;
 
 /// The fabric device of this guest.
@@ -35,8 +33,8 @@ unsafe impl Send for Device {}
 static DEVICE: spin::Once<Device> = spin::Once::new();
 
 /// Brings up the fabric device if the VMM attached one.
-pub fn init(bi: &BootInfo) -> Result<&'static Device, RdmaError> {
-    let desc = bi.device(DEVICE_ID).ok_or(RdmaError::NoDevice)?;
+pub fn init(bi: &BootInfo) -> Result<&'static Device, FabricError> {
+    let desc = bi.device(DEVICE_ID).ok_or(FabricError::NoDevice)?;
     let (control, config) = Control::open(desc.mmio_gpa)?;
     let model = if config.tsc_is_host != 0 {
         LinkModel {
@@ -67,23 +65,13 @@ impl Device {
         &self.config
     }
 
-    /// This component's id.
-    pub fn id(&self) -> u32 {
-        self.config.component_id
-    }
-
-    /// How receivers wait.
-    pub fn poll_mode(&self) -> PollMode {
-        PollMode::from_u32(self.config.poll_mode).unwrap_or(PollMode::Adaptive)
-    }
-
     /// The network model (off unless configured and timestamps are comparable).
-    pub fn model(&self) -> &LinkModel {
+    pub fn link_model(&self) -> &LinkModel {
         &self.model
     }
 
     /// Runs a control command.
-    pub fn control(&self, cmd: Command) -> Result<[u64; 7], RdmaError> {
+    pub fn control(&self, cmd: Command) -> Result<[u64; 7], FabricError> {
         self.control.lock().run(cmd)
     }
 
@@ -118,21 +106,6 @@ impl Device {
             .load(core::sync::atomic::Ordering::Acquire)
     }
 
-    /// Waits until `peer` is up.
-    pub fn wait_peer_up(&self, peer: u32, timeout_ns: u64) -> Result<(), RdmaError> {
-        let give_up = rdtsc() + time::ns_to_ticks(timeout_ns);
-        loop {
-            if self.peer_state(peer) == PeerState::Up {
-                return Ok(());
-            }
-            if rdtsc() > give_up {
-                return Err(RdmaError::Timeout);
-            }
-            // The VMM raises the fabric interrupt when the table changes; wake at least every ms.
-            time::sleep_ns(1_000_000);
-        }
-    }
-
     /// Registers `[va, va + len)` of our RAM (page aligned) with `perms` under `tag`.
     pub fn reg_mr(
         &self,
@@ -140,14 +113,14 @@ impl Device {
         len: u64,
         perms: u32,
         tag: u32,
-    ) -> Result<LocalMr, RdmaError> {
-        let pa = virt_to_phys(va as u64).ok_or(RdmaError::BadAddress)?;
+    ) -> Result<LocalMr, FabricError> {
+        let pa = virt_to_phys(va as u64).ok_or(FabricError::BadAddress)?;
         if !pa.is_multiple_of(4096)
             || !len.is_multiple_of(4096)
             || len == 0
             || pa + len > self.mem_bytes
         {
-            return Err(RdmaError::BadAddress);
+            return Err(FabricError::BadAddress);
         }
         let v = self.control(Command::RegMr {
             gpa: pa,
@@ -166,12 +139,12 @@ impl Device {
     }
 
     /// Withdraws a region: peers lose access.
-    pub fn dereg_mr(&self, mr: &LocalMr) -> Result<(), RdmaError> {
+    pub fn dereg_mr(&self, mr: &LocalMr) -> Result<(), FabricError> {
         self.control(Command::DeregMr { rkey: mr.rkey }).map(|_| ())
     }
 
     /// Finds a peer's MR and maps it here.
-    pub fn lookup(&self, peer: u32, key: MrKey) -> Result<RemoteMrHandle, RdmaError> {
+    pub fn lookup(&self, peer: u32, key: MrKey) -> Result<RemoteMrHandle, FabricError> {
         let v = self.control(Command::LookupMr { peer, key })?;
         let mr = RemoteMr {
             peer,
@@ -192,37 +165,6 @@ impl Device {
             incarnation: v[5] as u32,
             mr_generation: self.peer_mr_generation(peer),
         })
-    }
-
-    /// Like [`Device::lookup`] by tag, retrying until the peer registered it.
-    pub fn lookup_wait(
-        &self,
-        peer: u32,
-        tag: u32,
-        timeout_ns: u64,
-    ) -> Result<RemoteMrHandle, RdmaError> {
-        let give_up = rdtsc() + time::ns_to_ticks(timeout_ns);
-        loop {
-            match self.lookup(peer, MrKey::Tag(tag)) {
-                Err(RdmaError::Control(
-                    virtio_rdma::abi::control::CtrlStatus::NotFound
-                    | virtio_rdma::abi::control::CtrlStatus::PeerDown,
-                )) if rdtsc() < give_up => {
-                    for _ in 0..1000 {
-                        pause();
-                    }
-                    time::sleep_ns(200_000);
-                }
-                other => return other,
-            }
-        }
-    }
-
-    /// Whether a handle still names a live MR of a live peer (same incarnation, no revocation).
-    pub fn handle_valid(&self, h: &RemoteMrHandle) -> bool {
-        self.peer_state(h.mr.peer) == PeerState::Up
-            && self.peer_incarnation(h.mr.peer) == h.incarnation
-            && self.peer_mr_generation(h.mr.peer) == h.mr_generation
     }
 
     /// Rings `peer`'s doorbell (an ioeventfd in our KVM wired to the peer's irqfd).

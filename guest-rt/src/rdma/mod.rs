@@ -1,53 +1,24 @@
-//! The virtio-rdma driver (see the `virtio-rdma` crate for the design): the device and its
-//! control queue, memory regions, and queue pairs whose work requests this driver executes
-//! itself, copying through windows the VMM maps onto peers' registered memory.
+//! The virtio-rdma driver of a monitor: the device, its control queue, and the glue that lets
+//! the shared fabric code (`lego-rpc`: queue pairs, the RPC engine) run on it.
 
 mod control;
 mod device;
-pub mod mr;
-pub mod qp;
-mod shared;
+mod env;
 
 pub use device::{Device, device, init};
-pub use mr::{LocalMr, RemoteMrHandle};
-pub use qp::Qp;
-pub use shared::u64_at as shared_u64;
-use virtio_rdma::abi::control::CtrlStatus;
+pub use lego_rpc::{FabricError, LocalMr, RemoteMrHandle, u32_at, u64_at};
 
-use crate::mm::paging::MapError;
-use crate::virtio::VirtioError;
+/// A queue pair of this guest.
+pub type Qp = lego_rpc::Qp<Device>;
 
-/// Why a driver operation failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RdmaError {
-    /// No virtio-rdma device in this guest.
-    NoDevice,
-    /// The transport failed.
-    Virtio(VirtioError),
-    /// The device refused a control command.
-    Control(CtrlStatus),
-    /// A mapping failed.
-    Map(MapError),
-    /// Out of memory.
-    NoMemory,
-    /// Memory not in this guest's RAM, or not page aligned.
-    BadAddress,
-    /// The peer is not up.
-    PeerDown,
-    /// Waited too long.
-    Timeout,
-    /// The peer's control block is not what it should be.
-    BadPeerBlock,
-}
-
-impl From<VirtioError> for RdmaError {
-    fn from(e: VirtioError) -> RdmaError {
-        RdmaError::Virtio(e)
+impl From<crate::virtio::VirtioError> for FabricError {
+    fn from(_: crate::virtio::VirtioError) -> FabricError {
+        FabricError::Env("virtio transport")
     }
 }
 
-impl From<MapError> for RdmaError {
-    fn from(e: MapError) -> RdmaError {
-        RdmaError::Map(e)
+impl From<crate::mm::paging::MapError> for FabricError {
+    fn from(_: crate::mm::paging::MapError) -> FabricError {
+        FabricError::Env("mapping")
     }
 }

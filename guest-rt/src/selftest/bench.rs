@@ -7,6 +7,7 @@ use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use lego_rpc::Env;
 
 use lego_proto::op;
 use virtio_rdma::abi::cqe::{Cqe, WcStatus};
@@ -36,7 +37,7 @@ fn echo_latency(rpc: &mut Rpc, peer: u32, size: usize, iters: usize) -> Result<S
 
 fn read_latency(rpc: &mut Rpc, peer: u32, iters: usize) -> Result<String, String> {
     let r0 = rpc
-        .device()
+        .env()
         .lookup_wait(peer, tags::USER, 10_000_000_000)
         .or_else(|e| fail("lookup", e))?;
     let local = buffer(4096);
@@ -124,7 +125,7 @@ pub fn run(rpc: &mut Rpc, peer: u32, iters: usize) -> Result<String, String> {
     let read4k = read_latency(rpc, peer, iters)?;
     let thr1 = throughput(rpc, peer, 1, 500)?;
     let thr4 = throughput(rpc, peer, 4, 500)?;
-    let dev = rpc.device();
+    let dev = rpc.env();
     Ok(format!(
         "{{\"mode\":\"{}\",\"iters\":{iters},\"net_latency_ns\":{},\"net_bandwidth_mbps\":{},\"rtt64\":{rtt64},\"rtt4k\":{rtt4k},\"read4k\":{read4k},\"thr1\":{thr1},\"thr4\":{thr4},\"sleeps\":{}}}",
         dev.poll_mode().name(),

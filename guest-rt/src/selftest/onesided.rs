@@ -7,6 +7,7 @@ extern crate alloc;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use lego_rpc::Env;
 
 use lego_proto::op::{self, TEST_REGIONS, TEST_SEED, test_pattern};
 use virtio_rdma::abi::cqe::{Cqe, WcStatus};
@@ -60,7 +61,7 @@ fn run_wr(rpc: &mut Rpc, peer: u32, w: &RawWr, target: &RemoteMrHandle) -> WcSta
 
 /// Runs the one-sided tests against `peer` (which must have `test_regions=1`).
 pub fn run(rpc: &mut Rpc, peer: u32) -> Result<String, String> {
-    let dev = rpc.device();
+    let dev = rpc.env();
     let r0 = dev
         .lookup_wait(peer, tags::USER, 10_000_000_000)
         .or_else(|e| fail("lookup region 0", e))?;

@@ -26,7 +26,7 @@ pub fn run(rpc: &mut Rpc, peer: u32) -> Result<String, String> {
     let pa = alloc_zeroed(16).ok_or_else(|| String::from("no memory"))?;
     let va = phys_to_virt(pa);
     let mr = rpc
-        .device()
+        .env()
         .reg_mr(va, 64 << 10, REMOTE_WRITE, tags::USER + 100 + peer)
         .or_else(|e| fail("register", e))?;
     let qp = rpc

@@ -8,7 +8,9 @@ use alloc::vec::Vec;
 
 use lego_abi::boot::BootInfo;
 
-use crate::rdma::{self, RdmaError};
+use lego_rpc::{Env, FabricError};
+
+use crate::rdma;
 use crate::rpc::Rpc;
 use crate::{platform, println, selftest};
 
@@ -34,7 +36,7 @@ fn idle() -> ! {
 pub fn run(bi: &'static BootInfo) -> ! {
     let dev = match rdma::init(bi) {
         Ok(d) => d,
-        Err(RdmaError::NoDevice) => idle(),
+        Err(FabricError::NoDevice) => idle(),
         Err(e) => {
             println!("fabric: device failed: {e:?}");
             idle()

@@ -5,7 +5,9 @@ use lego_proto::op::{TEST_REGIONS, TEST_SEED, test_pattern};
 use virtio_rdma::abi::mr::{REMOTE_READ, REMOTE_WRITE, tags};
 
 use crate::mm::{alloc_zeroed, phys_to_virt};
-use crate::rdma::{Device, LocalMr, RdmaError};
+use lego_rpc::FabricError;
+
+use crate::rdma::{Device, LocalMr};
 
 static REGIONS: spin::Once<[LocalMr; 2]> = spin::Once::new();
 
@@ -16,10 +18,10 @@ fn bytes(r: &LocalMr) -> &'static mut [u8] {
 }
 
 /// Allocates, fills and registers the test regions.
-pub fn register(dev: &Device) -> Result<(), RdmaError> {
+pub fn register(dev: &Device) -> Result<(), FabricError> {
     let mut out = [None, None];
     for (slot, &(i, len, writable)) in out.iter_mut().zip(TEST_REGIONS.iter()) {
-        let pa = alloc_zeroed(len / 4096).ok_or(RdmaError::NoMemory)?;
+        let pa = alloc_zeroed(len / 4096).ok_or(FabricError::NoMemory)?;
         let perms = if writable {
             REMOTE_READ | REMOTE_WRITE
         } else {

@@ -2,7 +2,7 @@
 //! receive rings written with WRITE_WITH_IMM, a dispatcher that polls and runs handlers,
 //! replies written straight into the slot the caller named, a deadline on every call.
 //!
-//! One [`Rpc`] per component, driven by one CPU: waiting for a reply keeps serving incoming
+//! One [`Rpc`] per component, driven by one thread: waiting for a reply keeps serving incoming
 //! requests, so two components calling each other at once cannot deadlock.
 
 mod conn;

@@ -8,7 +8,7 @@ use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::sync::atomic::{Ordering, fence};
 
-use virtio_rdma::abi::control::{Command, MrKey};
+use virtio_rdma::abi::control::MrKey;
 use virtio_rdma::abi::cqe::{Cqe, WcOpcode, WcStatus};
 use virtio_rdma::abi::mr::{ALL_PERMS, Access, REMOTE_WRITE, tags};
 use virtio_rdma::abi::netmodel::LinkClock;
@@ -17,21 +17,16 @@ use virtio_rdma::abi::qpcb::{self, InboundEntry, QpState, RecvEntry};
 use virtio_rdma::abi::wr::{RawWr, WorkRequest, WrOpcode};
 use zerocopy::{FromBytes, IntoBytes};
 
-use super::RdmaError;
-use super::device::Device;
-use super::mr::{LocalMr, RemoteMrHandle};
-use super::shared::u32_at;
-use crate::arch::{pause, rdtsc};
-use crate::mm::{alloc_zeroed, phys_to_virt};
-use crate::time;
+use crate::env::{Env, FabricError};
+use crate::mr::{LocalMr, RemoteMrHandle};
+use crate::shared::u32_at;
 
 /// How long a sender waits for room in the target's ring or a posted receive buffer.
 const RNR_TIMEOUT_NS: u64 = 1_000_000_000;
 
 /// A queue pair to one peer.
-#[derive(Debug)]
-pub struct Qp {
-    dev: &'static Device,
+pub struct Qp<E: Env> {
+    env: &'static E,
     /// Its number.
     pub qpn: u32,
     /// The peer.
@@ -50,18 +45,21 @@ pub struct Qp {
     pub rejected: u64,
 }
 
-fn now_ns() -> u64 {
-    time::ticks_to_ns(rdtsc())
+impl<E: Env> core::fmt::Debug for Qp<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Qp")
+            .field("qpn", &self.qpn)
+            .field("peer", &self.peer)
+            .finish()
+    }
 }
 
-impl Qp {
+impl<E: Env> Qp<E> {
     /// Creates a queue pair to `peer` on completion queue `cq`: allocates and registers its
     /// control block so the peer can find it (tag `QPCB | our id`).
-    pub fn create(dev: &'static Device, peer: u32, cq: u32) -> Result<Qp, RdmaError> {
-        let pages = qpcb::QPCB_BYTES / 4096;
-        let pa = alloc_zeroed(pages).ok_or(RdmaError::NoMemory)?;
-        let va = phys_to_virt(pa);
-        let me = dev.id();
+    pub fn create(env: &'static E, peer: u32, cq: u32) -> Result<Qp<E>, FabricError> {
+        let (pa, va) = env.alloc(qpcb::QPCB_BYTES).ok_or(FabricError::NoMemory)?;
+        let me = env.id();
         // SAFETY: the QPCB is our fresh allocation; header words are 4-aligned.
         unsafe {
             u32_at(va, qpcb::OWNER_OFF).store(me, Ordering::Relaxed);
@@ -69,20 +67,16 @@ impl Qp {
             u32_at(va, qpcb::STATE_OFF).store(QpState::Reset as u32, Ordering::Relaxed);
             u32_at(va, qpcb::MAGIC_OFF).store(qpcb::MAGIC, Ordering::Release);
         }
-        let local = dev.reg_mr(
+        let local = env.reg_mr(
             va,
             qpcb::QPCB_BYTES,
             ALL_PERMS,
             tags::for_peer(tags::QPCB, peer),
         )?;
-        let v = dev.control(Command::CreateQp {
-            peer,
-            cq,
-            qpcb_gpa: pa,
-        })?;
+        let qpn = env.create_qp(peer, cq, pa)?;
         Ok(Qp {
-            dev,
-            qpn: v[0] as u32,
+            env,
+            qpn,
             peer,
             local,
             remote: None,
@@ -99,15 +93,15 @@ impl Qp {
     }
 
     /// Waits for the peer to be up and to have created its side, then maps it.
-    pub fn connect(&mut self, timeout_ns: u64) -> Result<(), RdmaError> {
-        self.dev.wait_peer_up(self.peer, timeout_ns)?;
-        let h = self.dev.lookup_wait(
+    pub fn connect(&mut self, timeout_ns: u64) -> Result<(), FabricError> {
+        self.env.wait_peer_up(self.peer, timeout_ns)?;
+        let h = self.env.lookup_wait(
             self.peer,
-            tags::for_peer(tags::QPCB, self.dev.id()),
+            tags::for_peer(tags::QPCB, self.env.id()),
             timeout_ns,
         )?;
         if h.mr.len < qpcb::QPCB_BYTES {
-            return Err(RdmaError::BadPeerBlock);
+            return Err(FabricError::BadPeerBlock);
         }
         // SAFETY: the window maps the peer's QPCB (at least QPCB_BYTES, checked above).
         let (magic, owner, peer) = unsafe {
@@ -117,8 +111,8 @@ impl Qp {
                 u32_at(h.va, qpcb::PEER_OFF).load(Ordering::Relaxed),
             )
         };
-        if magic != qpcb::MAGIC || owner != self.peer || peer != self.dev.id() {
-            return Err(RdmaError::BadPeerBlock);
+        if magic != qpcb::MAGIC || owner != self.peer || peer != self.env.id() {
+            return Err(FabricError::BadPeerBlock);
         }
         // Resume the counters where the peer's block says (a reconnect keeps them consistent).
         // SAFETY: as above.
@@ -148,8 +142,8 @@ impl Qp {
         };
         if QpState::from_u32(self.local_word(qpcb::STATE_OFF).load(Ordering::Acquire))
             == QpState::Error
-            || self.dev.peer_state(self.peer) != PeerState::Up
-            || self.dev.peer_incarnation(self.peer) != r.incarnation
+            || self.env.peer_state(self.peer) != PeerState::Up
+            || self.env.peer_incarnation(self.peer) != r.incarnation
         {
             return Err(WcStatus::RetryExceeded);
         }
@@ -218,7 +212,7 @@ impl Qp {
 
     fn local_ok(&self, wr: &WorkRequest) -> Result<(), WcStatus> {
         for s in wr.sges() {
-            if !self.dev.is_ram(s.addr, u64::from(s.len)) {
+            if self.env.local(s.addr, u64::from(s.len)).is_none() {
                 return Err(WcStatus::LocalProtectionError);
             }
         }
@@ -226,14 +220,16 @@ impl Qp {
     }
 
     /// Copies the request's local buffers to `dst`.
-    fn gather(wr: &WorkRequest, dst: *mut u8) {
+    fn gather(&self, wr: &WorkRequest, dst: *mut u8) {
         let mut at = 0usize;
         for s in wr.sges() {
-            // SAFETY: sources are our RAM (checked by `local_ok`); the destination window has
-            // room for `wr.len` bytes (checked by the MR check or the receive buffer length).
-            unsafe {
-                core::ptr::copy_nonoverlapping(phys_to_virt(s.addr), dst.add(at), s.len as usize)
+            let Some(src) = self.env.local(s.addr, u64::from(s.len)) else {
+                return;
             };
+            // SAFETY: sources are our memory (checked by `local_ok` and just now); the
+            // destination window has room for `wr.len` bytes (checked by the MR check or the
+            // receive buffer length).
+            unsafe { core::ptr::copy_nonoverlapping(src, dst.add(at), s.len as usize) };
             at += s.len as usize;
         }
     }
@@ -245,13 +241,13 @@ impl Qp {
     ) -> Result<u64, WcStatus> {
         self.local_ok(wr)?;
         self.usable()?;
-        let model = *self.dev.model();
-        let now = if model.is_off() { 0 } else { now_ns() };
+        let model = self.env.model();
+        let now = if model.is_off() { 0 } else { self.env.now_ns() };
         match wr.opcode {
             WrOpcode::Write | WrOpcode::WriteImm | WrOpcode::Read => {
                 let t = target.ok_or(WcStatus::RemoteInvalidRequest)?;
                 let (addr, rkey) = wr.remote.ok_or(WcStatus::RemoteInvalidRequest)?;
-                if t.mr.peer != self.peer || !self.dev.handle_valid(t) {
+                if t.mr.peer != self.peer || !self.env.handle_valid(t) {
                     return Err(WcStatus::RemoteAccessError);
                 }
                 let access = if wr.opcode == WrOpcode::Read {
@@ -265,13 +261,12 @@ impl Qp {
                 if wr.opcode == WrOpcode::Read {
                     let mut at = 0usize;
                     for s in wr.sges() {
+                        let Some(dst) = self.env.local(s.addr, u64::from(s.len)) else {
+                            return Err(WcStatus::LocalProtectionError);
+                        };
                         // SAFETY: as above, in the other direction.
                         unsafe {
-                            core::ptr::copy_nonoverlapping(
-                                window.add(at),
-                                phys_to_virt(s.addr),
-                                s.len as usize,
-                            )
+                            core::ptr::copy_nonoverlapping(window.add(at), dst, s.len as usize)
                         };
                         at += s.len as usize;
                     }
@@ -282,7 +277,7 @@ impl Qp {
                         arrive + model.latency_ns
                     });
                 }
-                Self::gather(wr, window);
+                self.gather(wr, window);
                 let arrive = self.link.transmit(&model, now, wr.len);
                 if wr.opcode == WrOpcode::WriteImm {
                     let e = InboundEntry {
@@ -315,7 +310,7 @@ impl Qp {
                     .ok_or(WcStatus::RemoteAccessError)?;
                 let off = target.mr.check(entry.rkey, addr, wr.len, Access::Write)?;
                 // SAFETY: checked against the target MR as above.
-                Self::gather(wr, unsafe { target.va.add(off as usize) });
+                self.gather(wr, unsafe { target.va.add(off as usize) });
                 self.out_rq_cons = index.wrapping_add(1);
                 let r = self.remote.as_ref().ok_or(WcStatus::RemoteInvalidRequest)?;
                 // SAFETY: the peer's QPCB window; RQ_CONS is ours to write.
@@ -347,14 +342,14 @@ impl Qp {
         if ready() {
             return Ok(());
         }
-        let give_up = rdtsc() + time::ns_to_ticks(RNR_TIMEOUT_NS);
+        let give_up = self.env.now_ns() + RNR_TIMEOUT_NS;
         loop {
-            pause();
+            self.env.relax();
             if ready() {
                 return Ok(());
             }
             self.usable()?;
-            if rdtsc() > give_up {
+            if self.env.now_ns() > give_up {
                 return Err(WcStatus::RnrRetryExceeded);
             }
         }
@@ -385,12 +380,12 @@ impl Qp {
         if let Some(h) = self
             .send_targets
             .iter()
-            .find(|h| h.mr.rkey == rkey && self.dev.handle_valid(h))
+            .find(|h| h.mr.rkey == rkey && self.env.handle_valid(h))
         {
             return Ok(*h);
         }
         let h = self
-            .dev
+            .env
             .lookup(self.peer, MrKey::Rkey(rkey))
             .map_err(|_| WcStatus::RemoteAccessError)?;
         self.send_targets.retain(|x| x.mr.rkey != rkey);
@@ -420,7 +415,7 @@ impl Qp {
         fence(Ordering::SeqCst);
         // SAFETY: SLEEPING is the peer's flag, in its block.
         if unsafe { u32_at(r.va, qpcb::SLEEPING_OFF) }.load(Ordering::Acquire) != 0 {
-            self.dev.ring_doorbell(self.peer);
+            self.env.ring_doorbell(self.peer);
         }
         Ok(())
     }
@@ -487,8 +482,8 @@ impl Qp {
     /// then our own send-side completions.
     pub fn poll(&mut self, out: &mut [Cqe]) -> usize {
         let mut n = 0;
-        let model_on = !self.dev.model().is_off();
-        let now = if model_on { now_ns() } else { 0 };
+        let model_on = !self.env.model().is_off();
+        let now = if model_on { self.env.now_ns() } else { 0 };
         let prod = self
             .local_word(qpcb::INBOUND_PROD_OFF)
             .load(Ordering::Acquire);
@@ -556,8 +551,8 @@ impl Qp {
     /// Takes only our own send-side completions (not inbound ones, which belong to whoever
     /// serves this queue pair).
     pub fn poll_local(&mut self, out: &mut [Cqe]) -> usize {
-        let model_on = !self.dev.model().is_off();
-        let now = if model_on { now_ns() } else { 0 };
+        let model_on = !self.env.model().is_off();
+        let now = if model_on { self.env.now_ns() } else { 0 };
         let mut n = 0;
         while n < out.len() {
             match self.done.front() {

@@ -1,7 +1,6 @@
 //! The RPC engine: connections, reply slots, handlers, calls with deadlines, the dispatcher.
 
-extern crate alloc;
-
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -11,18 +10,16 @@ use lego_proto::rpc::{
     self, IMM_REPLY, MAX_PAYLOAD, RING_BYTES, ReplyHeader, RequestHeader, SLOT_BYTES, SLOTS,
 };
 use virtio_rdma::abi::MAX_PEERS;
-use virtio_rdma::abi::control::Command;
-use virtio_rdma::abi::cqe::{Cqe, WcOpcode};
+use virtio_rdma::abi::cqe::{Cqe, WcOpcode, WcStatus};
 use virtio_rdma::abi::mr::{ALL_PERMS, tags};
 use virtio_rdma::abi::wr::{RawWr, Sge, WrOpcode};
 use zerocopy::{FromBytes, IntoBytes};
 
 use super::conn::Conn;
 use super::idle::Idle;
-use crate::arch::rdtsc;
-use crate::mm::{alloc_zeroed, phys_to_virt, virt_to_phys};
-use crate::rdma::{Device, LocalMr, RdmaError};
-use crate::time;
+use crate::env::{Env, FabricError};
+use crate::mr::LocalMr;
+use crate::qp::Qp;
 
 /// Why a call failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,8 +35,8 @@ pub enum RpcError {
     /// The server answered with this status (`lego_proto::rpc::status`).
     Remote(u32),
     /// The fabric refused an operation.
-    Fabric(RdmaError),
-    /// The request buffer is not in RAM (it must be reachable by guest-physical address).
+    Fabric(FabricError),
+    /// The request buffer is not in memory the fabric can reach.
     BadBuffer,
 }
 
@@ -71,17 +68,18 @@ pub struct RpcStats {
 
 /// What a handler sees.
 #[derive(Debug)]
-pub struct HandlerCtx<'a> {
+pub struct HandlerCtx<'a, E: Env> {
     /// The calling component.
     pub peer: u32,
     /// The operation.
     pub opcode: u32,
     /// The queue pair to the caller (for handlers that also move data, e.g. a SEND back).
-    pub qp: &'a mut crate::rdma::Qp,
+    pub qp: &'a mut Qp<E>,
 }
 
 /// A request handler: fills `reply`, returns its length or an error status.
-pub type Handler = fn(&mut HandlerCtx<'_>, &[u8], &mut [u8]) -> Result<usize, u32>;
+pub type Handler<E> =
+    Box<dyn FnMut(&mut HandlerCtx<'_, E>, &[u8], &mut [u8]) -> Result<usize, u32> + Send>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum SlotState {
@@ -102,25 +100,30 @@ struct Slot {
 }
 
 /// The engine.
-pub struct Rpc {
-    dev: &'static Device,
+pub struct Rpc<E: Env> {
+    env: &'static E,
     cq: u32,
-    conns: Vec<Option<Conn>>,
+    conns: Vec<Option<Conn<E>>>,
     replies: LocalMr,
     slots: Vec<Slot>,
     next_seq: u32,
-    handlers: Vec<Option<Handler>>,
-    /// Our request/reply headers are built here (guest-physical, for scatter/gather).
-    header_pa: u64,
-    reply_pa: u64,
+    handlers: Vec<Option<Handler<E>>>,
+    /// Request headers are built here (for scatter/gather): `(fabric address, pointer)`.
+    header: (u64, *mut u8),
+    /// Replies are built here: 32-byte header then the payload.
+    reply: (u64, *mut u8),
     idle: Idle,
     recvs: VecDeque<Cqe>,
-    /// Default deadline of a call.
+    /// Default deadline of a call, ns.
     pub timeout_ns: u64,
     stats: RpcStats,
 }
 
-impl core::fmt::Debug for Rpc {
+// SAFETY: the raw pointers are into memory this engine owns (allocated from the environment for
+// its lifetime); the engine is used by one thread at a time.
+unsafe impl<E: Env> Send for Rpc<E> {}
+
+impl<E: Env> core::fmt::Debug for Rpc<E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Rpc").field("stats", &self.stats).finish()
     }
@@ -128,19 +131,26 @@ impl core::fmt::Debug for Rpc {
 
 const CQES: usize = 32;
 
-impl Rpc {
+fn peer_error(s: WcStatus) -> RpcError {
+    match s {
+        WcStatus::RetryExceeded => RpcError::PeerDead,
+        _ => RpcError::Fabric(FabricError::BadPeerBlock),
+    }
+}
+
+impl<E: Env> Rpc<E> {
     /// Sets up our reply slots (tag `RPC_REPLY`) and a completion queue.
-    pub fn new(dev: &'static Device) -> Result<Rpc, RdmaError> {
+    pub fn new(env: &'static E) -> Result<Rpc<E>, FabricError> {
         let bytes = u64::from(SLOTS) * SLOT_BYTES;
-        let pa = alloc_zeroed(bytes / 4096).ok_or(RdmaError::NoMemory)?;
-        let replies = dev.reg_mr(phys_to_virt(pa), bytes, ALL_PERMS, tags::RPC_REPLY)?;
-        let cq = dev.control(Command::CreateCq { depth: 256 })?[0] as u32;
-        let header_pa = alloc_zeroed(1).ok_or(RdmaError::NoMemory)?;
-        let reply_pa =
-            alloc_zeroed((MAX_PAYLOAD as u64 + 4096) / 4096).ok_or(RdmaError::NoMemory)?;
-        let cfg = dev.config();
+        let (_, p) = env.alloc(bytes).ok_or(FabricError::NoMemory)?;
+        let replies = env.reg_mr(p, bytes, ALL_PERMS, tags::RPC_REPLY)?;
+        let cq = env.create_cq(256)?;
+        let header = env.alloc(4096).ok_or(FabricError::NoMemory)?;
+        let reply = env
+            .alloc(MAX_PAYLOAD as u64 + 4096)
+            .ok_or(FabricError::NoMemory)?;
         Ok(Rpc {
-            dev,
+            env,
             cq,
             conns: (0..MAX_PEERS).map(|_| None).collect(),
             replies,
@@ -152,10 +162,10 @@ impl Rpc {
                 SLOTS as usize
             ],
             next_seq: 1,
-            handlers: vec![None; op::MAX as usize + 1],
-            header_pa,
-            reply_pa,
-            idle: Idle::new(dev.poll_mode(), u64::from(cfg.spin_ns)),
+            handlers: (0..=op::MAX).map(|_| None).collect(),
+            header,
+            reply,
+            idle: Idle::new(env.poll_mode(), env.spin_ns(), env.now_ns()),
             recvs: VecDeque::new(),
             timeout_ns: 5_000_000_000,
             stats: RpcStats::default(),
@@ -163,27 +173,43 @@ impl Rpc {
     }
 
     /// Registers the handler of `opcode`.
-    pub fn handle(&mut self, opcode: u32, h: Handler) {
+    pub fn handle(
+        &mut self,
+        opcode: u32,
+        h: impl FnMut(&mut HandlerCtx<'_, E>, &[u8], &mut [u8]) -> Result<usize, u32> + Send + 'static,
+    ) {
         if let Some(slot) = self.handlers.get_mut(opcode as usize) {
-            *slot = Some(h);
+            *slot = Some(Box::new(h));
         }
     }
 
     /// Connects to every peer in `peers` (each must connect back to us).
-    pub fn connect_all(&mut self, peers: &[u32], timeout_ns: u64) -> Result<(), (u32, RdmaError)> {
+    pub fn connect_all(
+        &mut self,
+        peers: &[u32],
+        timeout_ns: u64,
+    ) -> Result<(), (u32, FabricError)> {
         let mut halves = Vec::new();
         for &p in peers {
-            if p as usize >= self.conns.len() || p == self.dev.id() || self.connected(p) {
+            if p as usize >= self.conns.len() || p == self.env.id() || self.connected(p) {
                 continue;
             }
-            halves.push(Conn::prepare(self.dev, p, self.cq).map_err(|e| (p, e))?);
+            halves.push(Conn::prepare(self.env, p, self.cq).map_err(|e| (p, e))?);
         }
         for half in halves {
             let p = half.0.peer;
-            let c = Conn::finish(self.dev, half, timeout_ns).map_err(|e| (p, e))?;
+            let c = Conn::finish(self.env, half, timeout_ns).map_err(|e| (p, e))?;
             self.conns[p as usize] = Some(c);
         }
         Ok(())
+    }
+
+    /// Forgets the connection to `peer` (after it failed, before reconnecting to a restarted
+    /// incarnation).
+    pub fn disconnect(&mut self, peer: u32) {
+        if let Some(c) = self.conns.get_mut(peer as usize) {
+            *c = None;
+        }
     }
 
     /// Whether we hold a connection to `peer`.
@@ -191,8 +217,18 @@ impl Rpc {
         self.conns.get(peer as usize).is_some_and(Option::is_some)
     }
 
+    /// The peers we hold a connection to whose component failed.
+    pub fn failed_peers(&self) -> Vec<u32> {
+        self.conns
+            .iter()
+            .flatten()
+            .filter(|c| c.qp.failed())
+            .map(|c| c.qp.peer)
+            .collect()
+    }
+
     /// The queue pair to `peer`, for one-sided operations alongside the RPCs.
-    pub fn qp_mut(&mut self, peer: u32) -> Option<&mut crate::rdma::Qp> {
+    pub fn qp_mut(&mut self, peer: u32) -> Option<&mut Qp<E>> {
         self.conns
             .get_mut(peer as usize)
             .and_then(Option::as_mut)
@@ -204,9 +240,9 @@ impl Rpc {
         self.recvs.drain(..).collect()
     }
 
-    /// The device.
-    pub fn device(&self) -> &'static Device {
-        self.dev
+    /// The environment.
+    pub fn env(&self) -> &'static E {
+        self.env
     }
 
     /// Counters.
@@ -217,7 +253,7 @@ impl Rpc {
         }
     }
 
-    fn conn(&mut self, peer: u32) -> Result<&mut Conn, RpcError> {
+    fn conn(&mut self, peer: u32) -> Result<&mut Conn<E>, RpcError> {
         self.conns
             .get_mut(peer as usize)
             .and_then(Option::as_mut)
@@ -229,12 +265,14 @@ impl Rpc {
         if req.len() > MAX_PAYLOAD {
             return Err(RpcError::TooLarge);
         }
-        let req_pa = if req.is_empty() {
-            self.header_pa
+        let req_addr = if req.is_empty() {
+            self.header.0
         } else {
-            virt_to_phys(req.as_ptr() as u64).ok_or(RpcError::BadBuffer)?
+            self.env
+                .fabric_addr(req.as_ptr())
+                .ok_or(RpcError::BadBuffer)?
         };
-        let deadline = rdtsc() + time::ns_to_ticks(self.timeout_ns);
+        let deadline = self.env.now_ns().saturating_add(self.timeout_ns);
         let slot = loop {
             if let Some(s) = self.slots.iter().position(|s| s.state == SlotState::Free) {
                 break s as u32;
@@ -255,21 +293,18 @@ impl Rpc {
         };
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1).max(1);
-        let me = self.dev.id();
         let h = RequestHeader {
             magic: rpc::REQUEST_MAGIC,
             opcode,
             len: req.len() as u32,
             slot,
             seq,
-            src: me,
+            src: self.env.id(),
             _pad: [0; 2],
         };
-        let header_pa = self.header_pa;
+        let (header_addr, header_ptr) = self.header;
         // SAFETY: the header page is ours.
-        unsafe {
-            core::ptr::copy_nonoverlapping(h.as_bytes().as_ptr(), phys_to_virt(header_pa), 32)
-        };
+        unsafe { core::ptr::copy_nonoverlapping(h.as_bytes().as_ptr(), header_ptr, 32) };
         let c = self.conn(peer)?;
         let mut wr = RawWr {
             opcode: WrOpcode::WriteImm as u32,
@@ -281,20 +316,17 @@ impl Rpc {
             ..Default::default()
         };
         wr.sge[0] = Sge {
-            addr: header_pa,
+            addr: header_addr,
             len: 32,
             _pad: 0,
         };
         wr.sge[1] = Sge {
-            addr: req_pa,
+            addr: req_addr,
             len: req.len() as u32,
             _pad: 0,
         };
         let target = c.peer_ring;
-        c.qp.post_send(&wr, Some(&target)).map_err(|s| match s {
-            virtio_rdma::abi::cqe::WcStatus::RetryExceeded => RpcError::PeerDead,
-            _ => RpcError::Fabric(RdmaError::BadPeerBlock),
-        })?;
+        c.qp.post_send(&wr, Some(&target)).map_err(peer_error)?;
         c.sent = at + footprint;
         self.slots[slot as usize] = Slot {
             state: SlotState::Waiting,
@@ -376,16 +408,17 @@ impl Rpc {
         if self.poll() > 0 {
             return Ok(());
         }
-        if rdtsc() > deadline {
+        if self.env.now_ns() > deadline {
             return Err(RpcError::Timeout);
         }
         self.idle_until(deadline);
         Ok(())
     }
 
-    fn idle_until(&mut self, deadline: u64) {
-        if !self.idle.should_sleep() {
-            self.idle.spin();
+    /// Idles until something may have happened, or `deadline_ns`.
+    pub fn idle_until(&mut self, deadline_ns: u64) {
+        if !self.idle.should_sleep(self.env.now_ns()) {
+            self.idle.spin(self.env);
             return;
         }
         for c in self.conns.iter().flatten() {
@@ -394,8 +427,8 @@ impl Rpc {
         let busy = self.conns.iter().flatten().any(|c| c.qp.has_work());
         if !busy {
             // Wake at least every 10 ms to notice peers failing without a doorbell.
-            let cap = rdtsc() + time::ns_to_ticks(10_000_000);
-            self.idle.sleep(deadline.min(cap));
+            let cap = self.env.now_ns() + 10_000_000;
+            self.idle.sleep(self.env, deadline_ns.min(cap));
         }
         for c in self.conns.iter().flatten() {
             c.qp.set_sleeping(false);
@@ -439,7 +472,7 @@ impl Rpc {
             }
         }
         if events > 0 {
-            self.idle.event();
+            self.idle.event(self.env.now_ns());
         }
         events
     }
@@ -488,19 +521,21 @@ impl Rpc {
             return;
         };
         if h.validate(off).is_err() || at < c.consumed {
-            // A confused peer: skip to what it claims and carry on.
+            // A confused peer: drop the request and carry on.
             self.stats.bad_requests += 1;
             return;
         }
         // SAFETY: validated: the payload lies inside our ring.
         let req = unsafe { core::slice::from_raw_parts(c.ring_data(off + 32), h.len as usize) };
+        let (reply_addr, reply_ptr) = self.reply;
         // SAFETY: the reply buffer is ours, MAX_PAYLOAD + 4096 bytes; the payload starts after
         // the 32-byte header.
-        let reply = unsafe {
-            core::slice::from_raw_parts_mut(phys_to_virt(self.reply_pa).add(32), MAX_PAYLOAD)
-        };
-        let handler = self.handlers.get(h.opcode as usize).copied().flatten();
-        let result = match handler {
+        let reply = unsafe { core::slice::from_raw_parts_mut(reply_ptr.add(32), MAX_PAYLOAD) };
+        let result = match self
+            .handlers
+            .get_mut(h.opcode as usize)
+            .and_then(Option::as_mut)
+        {
             Some(f) => f(
                 &mut HandlerCtx {
                     peer,
@@ -527,9 +562,7 @@ impl Rpc {
             _pad: [0; 4],
         };
         // SAFETY: the reply buffer's first 32 bytes hold the header.
-        unsafe {
-            core::ptr::copy_nonoverlapping(rh.as_bytes().as_ptr(), phys_to_virt(self.reply_pa), 32)
-        };
+        unsafe { core::ptr::copy_nonoverlapping(rh.as_bytes().as_ptr(), reply_ptr, 32) };
         // Payload after the slot's header page (a plain WRITE), then the header with the
         // immediate: the caller sees the completion only once both are in place.
         let target = c.peer_replies;
@@ -552,12 +585,12 @@ impl Rpc {
         };
         if len > 0 {
             let _ = c.qp.post_send(
-                &write(WrOpcode::Write, self.reply_pa + 32, len, slot_base + 4096),
+                &write(WrOpcode::Write, reply_addr + 32, len, slot_base + 4096),
                 Some(&target),
             );
         }
         let _ = c.qp.post_send(
-            &write(WrOpcode::WriteImm, self.reply_pa, 32, slot_base),
+            &write(WrOpcode::WriteImm, reply_addr, 32, slot_base),
             Some(&target),
         );
         c.publish_consumed();
