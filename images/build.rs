@@ -8,12 +8,18 @@ use std::process::Command;
 
 const GUEST_TARGET: &str = "x86_64-unknown-none";
 const GUESTS: [&str; 3] = ["guest-pmon", "guest-mmon", "guest-smon"];
-const WATCHED: [&str; 7] = [
+/// Everything the guest images are built from: the guest crates and every workspace crate they
+/// depend on. (A new dependency must be added here, or edits to it would not rebuild the images;
+/// `watched_covers_guest_dependencies` in the tests checks this list against Cargo.toml.)
+const WATCHED: [&str; 10] = [
     "guest-rt",
     "guest-pmon",
     "guest-mmon",
     "guest-smon",
     "lego-abi",
+    "lego-proto",
+    "lego-rpc",
+    "virtio-rdma",
     ".cargo/config.toml",
     "Cargo.lock",
 ];

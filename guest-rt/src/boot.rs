@@ -181,7 +181,7 @@ fn boot_cpu(bi: &'static BootInfo, t0: u64) -> ! {
     if bi.has_flag(flags::SHUTDOWN_AFTER_READY) {
         power::poweroff(0);
     }
-    crate::service::run(bi)
+    crate::service::run(bi, &memory)
 }
 
 fn other_cpu(cpu: usize, t0: u64) -> ! {

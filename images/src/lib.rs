@@ -33,3 +33,45 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod watch_tests {
+    /// The build script must watch every workspace crate the guests depend on, or editing one
+    /// would leave stale images behind.
+    #[test]
+    fn watched_covers_guest_dependencies() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let script = std::fs::read_to_string(root.join("images/build.rs")).unwrap();
+        let mut todo = vec![
+            "guest-pmon".to_string(),
+            "guest-mmon".into(),
+            "guest-smon".into(),
+        ];
+        let mut seen = Vec::new();
+        while let Some(c) = todo.pop() {
+            if seen.contains(&c) {
+                continue;
+            }
+            assert!(
+                script.contains(&format!("\"{c}\"")),
+                "images/build.rs does not watch {c}"
+            );
+            let manifest = std::fs::read_to_string(root.join(&c).join("Cargo.toml")).unwrap();
+            let deps = manifest
+                .split("[dependencies]")
+                .nth(1)
+                .unwrap_or("")
+                .split("\n[")
+                .next()
+                .unwrap_or("");
+            for line in deps.lines() {
+                let name = line.split(['.', ' ', '=']).next().unwrap_or("").trim();
+                if !name.is_empty() && root.join(name).join("Cargo.toml").exists() {
+                    todo.push(name.to_string());
+                }
+            }
+            seen.push(c);
+        }
+        assert!(seen.len() >= 6, "walked {seen:?}");
+    }
+}

@@ -5,6 +5,7 @@
 //! [`op`] lists the operations.
 #![no_std]
 
+pub mod mgmt;
 pub mod op;
 pub mod rpc;
 

@@ -9,6 +9,8 @@ pub const CHECKSUM: u32 = 2;
 pub const CHECKSUM_REGION: u32 = 3;
 /// Fill one of the server's test regions with a pattern (request: region index u32, seed u32).
 pub const FILL_REGION: u32 = 4;
+/// A monitor's load report to the managers (request: `mgmt::LoadReport`; reply: empty).
+pub const LOAD_REPORT: u32 = 16;
 /// Highest opcode a dispatcher table holds.
 pub const MAX: u32 = 255;
 /// Busy the server for the given milliseconds (u32) before replying: tests call deadlines.

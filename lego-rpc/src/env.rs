@@ -58,12 +58,16 @@ pub trait Env: Sync + 'static {
     fn fabric_addr(&self, p: *const u8) -> Option<u64>;
     /// Registers `[p, p + len)` with `perms` under `tag`.
     fn reg_mr(&self, p: *mut u8, len: u64, perms: u32, tag: u32) -> Result<LocalMr, FabricError>;
+    /// Withdraws one of our MRs: peers lose access.
+    fn dereg_mr(&self, mr: &LocalMr) -> Result<(), FabricError>;
     /// Finds a peer's MR and maps it here.
     fn lookup(&self, peer: u32, key: MrKey) -> Result<RemoteMrHandle, FabricError>;
     /// Creates a completion queue.
     fn create_cq(&self, depth: u32) -> Result<u32, FabricError>;
     /// Creates a queue pair to `peer` whose control block is at fabric address `qpcb`.
     fn create_qp(&self, peer: u32, cq: u32, qpcb: u64) -> Result<u32, FabricError>;
+    /// Destroys a queue pair.
+    fn destroy_qp(&self, qpn: u32) -> Result<(), FabricError>;
     /// Rings `peer`'s doorbell.
     fn ring_doorbell(&self, peer: u32);
     /// Sleeps until a doorbell, a fabric event, or `deadline_ns`.

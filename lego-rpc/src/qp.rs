@@ -8,7 +8,7 @@ use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::sync::atomic::{Ordering, fence};
 
-use virtio_rdma::abi::control::MrKey;
+use virtio_rdma::abi::control::{CtrlStatus, MrKey};
 use virtio_rdma::abi::cqe::{Cqe, WcOpcode, WcStatus};
 use virtio_rdma::abi::mr::{ALL_PERMS, Access, REMOTE_WRITE, tags};
 use virtio_rdma::abi::netmodel::LinkClock;
@@ -41,6 +41,8 @@ pub struct Qp<E: Env> {
     link: LinkClock,
     done: VecDeque<(u64, Cqe)>,
     send_targets: Vec<RemoteMrHandle>,
+    /// `(rkey, peer MR generation)` of handles re-validated after the peer revoked some MR.
+    revalidated: Vec<(u32, u32)>,
     /// Inbound entries rejected as malformed (a confused peer).
     pub rejected: u64,
 }
@@ -88,18 +90,42 @@ impl<E: Env> Qp<E> {
             link: LinkClock::default(),
             done: VecDeque::new(),
             send_targets: Vec::new(),
+            revalidated: Vec::new(),
             rejected: 0,
         })
     }
 
     /// Waits for the peer to be up and to have created its side, then maps it.
     pub fn connect(&mut self, timeout_ns: u64) -> Result<(), FabricError> {
-        self.env.wait_peer_up(self.peer, timeout_ns)?;
-        let h = self.env.lookup_wait(
+        let give_up = self.env.now_ns().saturating_add(timeout_ns);
+        while !self.try_connect()? {
+            let now = self.env.now_ns();
+            if now > give_up {
+                return Err(FabricError::Timeout);
+            }
+            self.env.sleep_until(now + 200_000);
+        }
+        Ok(())
+    }
+
+    /// Whether the peer's side is there yet; maps it if so. Never waits.
+    pub fn try_connect(&mut self) -> Result<bool, FabricError> {
+        if self.remote.is_some() {
+            return Ok(true);
+        }
+        if self.env.peer_state(self.peer) != PeerState::Up {
+            return Ok(false);
+        }
+        let h = match self.env.lookup(
             self.peer,
-            tags::for_peer(tags::QPCB, self.env.id()),
-            timeout_ns,
-        )?;
+            MrKey::Tag(tags::for_peer(tags::QPCB, self.env.id())),
+        ) {
+            Ok(h) => h,
+            Err(FabricError::Control(CtrlStatus::NotFound | CtrlStatus::PeerDown)) => {
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        };
         if h.mr.len < qpcb::QPCB_BYTES {
             return Err(FabricError::BadPeerBlock);
         }
@@ -122,7 +148,19 @@ impl<E: Env> Qp<E> {
         }
         self.remote = Some(h);
         self.set_local(qpcb::STATE_OFF, QpState::Ready as u32);
-        Ok(())
+        Ok(true)
+    }
+
+    /// The environment.
+    pub fn env(&self) -> &'static E {
+        self.env
+    }
+
+    /// Tears the queue pair down: its control block is withdrawn, so a peer's next incarnation
+    /// does not find it (its memory is not reused, see `rpc::conn`).
+    pub fn destroy(self) {
+        let _ = self.env.dereg_mr(&self.local);
+        let _ = self.env.destroy_qp(self.qpn);
     }
 
     fn local_word(&self, off: u64) -> &core::sync::atomic::AtomicU32 {
@@ -247,7 +285,7 @@ impl<E: Env> Qp<E> {
             WrOpcode::Write | WrOpcode::WriteImm | WrOpcode::Read => {
                 let t = target.ok_or(WcStatus::RemoteInvalidRequest)?;
                 let (addr, rkey) = wr.remote.ok_or(WcStatus::RemoteInvalidRequest)?;
-                if t.mr.peer != self.peer || !self.env.handle_valid(t) {
+                if t.mr.peer != self.peer || !self.handle_still_valid(t) {
                     return Err(WcStatus::RemoteAccessError);
                 }
                 let access = if wr.opcode == WrOpcode::Read {
@@ -334,6 +372,33 @@ impl<E: Env> Qp<E> {
                 })
             }
             WrOpcode::Recv => Err(WcStatus::RemoteInvalidRequest),
+        }
+    }
+
+    /// Whether `h` still names a live MR. A peer revoking any MR bumps its generation; handles
+    /// from before are then checked once, by key, with the device (and remembered), instead of
+    /// being refused wholesale.
+    fn handle_still_valid(&mut self, h: &RemoteMrHandle) -> bool {
+        if self.env.handle_valid(h) {
+            return true;
+        }
+        let peer = h.mr.peer;
+        if self.env.peer_state(peer) != PeerState::Up
+            || self.env.peer_incarnation(peer) != h.incarnation
+        {
+            return false;
+        }
+        let generation = self.env.peer_mr_generation(peer);
+        if self.revalidated.contains(&(h.mr.rkey, generation)) {
+            return true;
+        }
+        match self.env.lookup(peer, MrKey::Rkey(h.mr.rkey)) {
+            Ok(fresh) if fresh.va == h.va && fresh.mr.len == h.mr.len => {
+                self.revalidated.retain(|&(k, _)| k != h.mr.rkey);
+                self.revalidated.push((h.mr.rkey, generation));
+                true
+            }
+            _ => false,
         }
     }
 

@@ -2,5 +2,6 @@
 //! noticing failures.
 
 mod coordinator;
+pub mod host;
 
 pub use coordinator::{Coordinator, MemberEvent};

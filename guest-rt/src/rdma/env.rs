@@ -67,6 +67,14 @@ impl Env for Device {
         Device::lookup(self, peer, key)
     }
 
+    fn dereg_mr(&self, mr: &LocalMr) -> Result<(), FabricError> {
+        Device::dereg_mr(self, mr)
+    }
+
+    fn destroy_qp(&self, qpn: u32) -> Result<(), FabricError> {
+        self.control(Command::DestroyQp { qpn }).map(|_| ())
+    }
+
     fn create_cq(&self, depth: u32) -> Result<u32, FabricError> {
         Ok(self.control(Command::CreateCq { depth })?[0] as u32)
     }

@@ -10,11 +10,15 @@ use lego_abi::boot::BootInfo;
 
 use lego_rpc::{Env, FabricError};
 
+use crate::mm::MemoryInfo;
 use crate::rdma;
 use crate::rpc::Rpc;
 use crate::{platform, println, selftest};
 
 mod handlers;
+mod report;
+
+use report::Reporter;
 pub mod regions;
 
 /// How long connecting to the named peers may take.
@@ -33,7 +37,7 @@ fn idle() -> ! {
 }
 
 /// The boot CPU's life after ready.
-pub fn run(bi: &'static BootInfo) -> ! {
+pub fn run(bi: &'static BootInfo, memory: &MemoryInfo) -> ! {
     let dev = match rdma::init(bi) {
         Ok(d) => d,
         Err(FabricError::NoDevice) => idle(),
@@ -65,14 +69,26 @@ pub fn run(bi: &'static BootInfo) -> ! {
         }
     }
     let peers = ids(bi.cmdline_value("rpc_peers"));
-    if !peers.is_empty() {
+    let manager = bi
+        .cmdline_value("manager")
+        .and_then(|s| s.parse::<u32>().ok());
+    if let Some(name) = bi.cmdline_value("selftest") {
+        // Self-tests start once every named peer is connected.
         match rpc.connect_all(&peers, CONNECT_TIMEOUT_NS) {
             Ok(()) => println!("fabric: connected to {peers:?}"),
             Err((p, e)) => println!("fabric: connecting to {p} failed: {e:?}"),
         }
-    }
-    if let Some(name) = bi.cmdline_value("selftest") {
         selftest::run(name, bi, &mut rpc);
     }
-    rpc.serve_forever()
+    let mut all = peers.clone();
+    all.extend(manager);
+    if let Err((p, e)) = rpc.connect_async(&all) {
+        println!("fabric: cannot prepare a connection to {p}: {e:?}");
+    }
+    let mut reporter = Reporter::new(bi, memory, manager);
+    loop {
+        rpc.poll();
+        reporter.tick(&mut rpc, &all);
+        rpc.idle_until(reporter.next_ns);
+    }
 }

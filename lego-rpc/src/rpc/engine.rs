@@ -15,7 +15,7 @@ use virtio_rdma::abi::mr::{ALL_PERMS, tags};
 use virtio_rdma::abi::wr::{RawWr, Sge, WrOpcode};
 use zerocopy::{FromBytes, IntoBytes};
 
-use super::conn::Conn;
+use super::conn::{Conn, Pending};
 use super::idle::Idle;
 use crate::env::{Env, FabricError};
 use crate::mr::LocalMr;
@@ -38,6 +38,8 @@ pub enum RpcError {
     Fabric(FabricError),
     /// The request buffer is not in memory the fabric can reach.
     BadBuffer,
+    /// Writing the request or reply failed with this completion status.
+    Transfer(WcStatus),
 }
 
 /// A call in flight.
@@ -104,6 +106,8 @@ pub struct Rpc<E: Env> {
     env: &'static E,
     cq: u32,
     conns: Vec<Option<Conn<E>>>,
+    pending: Vec<Pending<E>>,
+    last_progress: u64,
     replies: LocalMr,
     slots: Vec<Slot>,
     next_seq: u32,
@@ -134,7 +138,7 @@ const CQES: usize = 32;
 fn peer_error(s: WcStatus) -> RpcError {
     match s {
         WcStatus::RetryExceeded => RpcError::PeerDead,
-        _ => RpcError::Fabric(FabricError::BadPeerBlock),
+        other => RpcError::Transfer(other),
     }
 }
 
@@ -153,6 +157,8 @@ impl<E: Env> Rpc<E> {
             env,
             cq,
             conns: (0..MAX_PEERS).map(|_| None).collect(),
+            pending: Vec::new(),
+            last_progress: 0,
             replies,
             slots: vec![
                 Slot {
@@ -183,32 +189,93 @@ impl<E: Env> Rpc<E> {
         }
     }
 
-    /// Connects to every peer in `peers` (each must connect back to us).
+    /// Starts connecting to every peer in `peers` (each must connect back to us): our halves
+    /// are registered now, the connections complete in [`Rpc::progress`] as the peers' halves
+    /// appear.
+    pub fn connect_async(&mut self, peers: &[u32]) -> Result<(), (u32, FabricError)> {
+        for &p in peers {
+            if p as usize >= self.conns.len()
+                || p == self.env.id()
+                || self.connected(p)
+                || self.pending.iter().any(|h| h.peer() == p)
+            {
+                continue;
+            }
+            self.pending
+                .push(Pending::prepare(self.env, p, self.cq).map_err(|e| (p, e))?);
+        }
+        Ok(())
+    }
+
+    /// Tries to complete pending connections (at most every 2 ms: each look-up may be a trip to
+    /// the VMM). Returns the peers newly connected.
+    pub fn progress(&mut self) -> Vec<u32> {
+        let mut done = Vec::new();
+        let now = self.env.now_ns();
+        if self.pending.is_empty() || now.saturating_sub(self.last_progress) < 2_000_000 {
+            return done;
+        }
+        self.last_progress = now;
+        for half in core::mem::take(&mut self.pending) {
+            let peer = half.peer();
+            match half.try_complete() {
+                Ok(Ok(c)) => {
+                    self.conns[peer as usize] = Some(c);
+                    done.push(peer);
+                }
+                Ok(Err(h)) => self.pending.push(h),
+                // The peer's block is not what it should be (a peer mid-restart): start over.
+                Err(_) => {
+                    if let Ok(h) = Pending::prepare(self.env, peer, self.cq) {
+                        self.pending.push(h);
+                    }
+                }
+            }
+        }
+        done
+    }
+
+    /// Peers we are still connecting to.
+    pub fn pending_peers(&self) -> Vec<u32> {
+        self.pending.iter().map(Pending::peer).collect()
+    }
+
+    /// Connects to every peer in `peers`, waiting up to `timeout_ns` for all of them.
     pub fn connect_all(
         &mut self,
         peers: &[u32],
         timeout_ns: u64,
     ) -> Result<(), (u32, FabricError)> {
-        let mut halves = Vec::new();
-        for &p in peers {
-            if p as usize >= self.conns.len() || p == self.env.id() || self.connected(p) {
-                continue;
+        self.connect_async(peers)?;
+        let give_up = self.env.now_ns().saturating_add(timeout_ns);
+        loop {
+            self.last_progress = 0;
+            self.progress();
+            let waiting = peers
+                .iter()
+                .copied()
+                .find(|&p| self.pending.iter().any(|h| h.peer() == p));
+            let Some(p) = waiting else { return Ok(()) };
+            let now = self.env.now_ns();
+            if now > give_up {
+                return Err((p, FabricError::Timeout));
             }
-            halves.push(Conn::prepare(self.env, p, self.cq).map_err(|e| (p, e))?);
+            self.env.sleep_until(now + 1_000_000);
         }
-        for half in halves {
-            let p = half.0.peer;
-            let c = Conn::finish(self.env, half, timeout_ns).map_err(|e| (p, e))?;
-            self.conns[p as usize] = Some(c);
-        }
-        Ok(())
     }
 
-    /// Forgets the connection to `peer` (after it failed, before reconnecting to a restarted
-    /// incarnation).
+    /// Closes the connection to `peer` (after it failed, before reconnecting to a restarted
+    /// incarnation). Calls waiting on it fail.
     pub fn disconnect(&mut self, peer: u32) {
-        if let Some(c) = self.conns.get_mut(peer as usize) {
-            *c = None;
+        if let Some(c) = self.conns.get_mut(peer as usize).and_then(Option::take) {
+            c.close();
+        }
+        let (gone, keep): (Vec<_>, Vec<_>) = core::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|h| h.peer() == peer);
+        self.pending = keep;
+        for h in gone {
+            h.abandon();
         }
     }
 
@@ -444,8 +511,12 @@ impl<E: Env> Rpc<E> {
         }
     }
 
-    /// Polls every connection once: serves requests, collects replies. Returns events handled.
+    /// Polls every connection once: serves requests, collects replies, advances pending
+    /// connections. Returns events handled.
     pub fn poll(&mut self) -> usize {
+        if !self.progress().is_empty() {
+            self.idle.event(self.env.now_ns());
+        }
         let mut cqes = [Cqe::default(); CQES];
         let mut events = 0;
         for peer in 0..self.conns.len() {

@@ -20,7 +20,19 @@ unsafe impl Sync for SharedMap {}
 impl SharedMap {
     /// Maps `len` bytes of `fd` from offset 0.
     pub fn map(fd: &impl AsRawFd, len: usize, writable: bool) -> io::Result<SharedMap> {
-        if len == 0 {
+        Self::map_range(fd, 0, len, writable)
+    }
+
+    /// Maps `len` bytes of `fd` from `offset` (page aligned), read-only unless `writable`.
+    pub fn map_range(
+        fd: &impl AsRawFd,
+        offset: u64,
+        len: usize,
+        writable: bool,
+    ) -> io::Result<SharedMap> {
+        let off = libc::off_t::try_from(offset)
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        if len == 0 || !offset.is_multiple_of(4096) {
             return Err(io::Error::from(io::ErrorKind::InvalidInput));
         }
         let prot = if writable {
@@ -36,7 +48,7 @@ impl SharedMap {
                 prot,
                 libc::MAP_SHARED | libc::MAP_NORESERVE,
                 fd.as_raw_fd(),
-                0,
+                off,
             )
         };
         if ptr == libc::MAP_FAILED {
