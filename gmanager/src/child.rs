@@ -53,6 +53,14 @@ impl VmmChild {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
+        // A VMM dies with whoever started it: a crashed manager leaves no guest running.
+        // SAFETY: prctl is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
         if let Some(fd) = fd {
             let raw = fd.as_raw_fd();
             // SAFETY: between fork and exec only async-signal-safe calls happen: dup2 (which also

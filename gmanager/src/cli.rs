@@ -35,6 +35,31 @@ pub enum Command {
     /// Benchmarks, each against its baseline in the same run.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Start a cluster: one VMM per component, connected on the fabric, with its manager in the
+    /// background. Returns once every component is ready.
+    ///
+    /// Without counts or a spec, starts 1 pComponent, 2 mComponents and 1 sComponent. A spec
+    /// file (TOML) may set `name`, `poll`, `spin_us`, `net_latency_ns`, `net_bandwidth_mbps`,
+    /// sections `[pmon]`, `[mmon]`, `[smon]` with `count`, `mem`, `vcpus` (and `excache` for
+    /// pmon), and `[[component]]` entries with `name`, `role`, `mem`, `vcpus`, `excache`.
+    /// Command-line options override the spec.
+    Up(UpArgs),
+    /// Show a cluster's components, their state and load, the managers' next placements.
+    Status(StatusArgs),
+    /// Show a component's console log.
+    Logs(LogsArgs),
+    /// Kill a component's VMM outright (a hardware failure); returns once it is seen failed.
+    Kill(ComponentArgs),
+    /// Start a failed or killed component again; returns once it is ready.
+    Restart(ComponentArgs),
+    /// Stop a cluster and remove everything it left: processes, sockets, runtime files.
+    Down(ClusterArg),
+    /// Create, list and remove vNodes (the user-visible nodes programs run on).
+    #[command(subcommand)]
+    Vnode(VnodeCommand),
+    /// Internal: the manager process of one cluster (what `lego up` starts).
+    #[command(hide = true, name = "cluster-daemon")]
+    ClusterDaemon(ClusterDaemonArgs),
     /// Start a few components on a fabric and run the fabric self-tests between them.
     ///
     /// Each --component is ROLE[:WORDS], WORDS being guest command-line words such as
@@ -277,4 +302,160 @@ pub struct VmmArgs {
     pub floor: bool,
     #[command(flatten)]
     pub kvm: KvmArgs,
+}
+
+/// Which cluster.
+#[derive(Debug, Args, Clone)]
+pub struct ClusterArg {
+    /// The cluster's name.
+    #[arg(
+        long = "name",
+        short = 'n',
+        env = "LEGO_CLUSTER",
+        default_value = "default",
+        value_name = "NAME"
+    )]
+    pub name: String,
+}
+
+/// `lego up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// The cluster's name (default: the spec's, else `default`).
+    #[arg(long = "name", short = 'n', env = "LEGO_CLUSTER", value_name = "NAME")]
+    pub name: Option<String>,
+    /// A cluster spec file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub spec: Option<std::path::PathBuf>,
+    /// pComponents.
+    #[arg(long = "pmon", short = 'p', value_name = "N")]
+    pub pmon: Option<u32>,
+    /// mComponents.
+    #[arg(long = "mmon", short = 'm', value_name = "N")]
+    pub mmon: Option<u32>,
+    /// sComponents.
+    #[arg(long = "smon", short = 's', value_name = "N")]
+    pub smon: Option<u32>,
+    /// Memory of each pComponent.
+    #[arg(long, value_parser = size::parse, value_name = "SIZE")]
+    pub pmon_mem: Option<u64>,
+    /// Memory of each mComponent.
+    #[arg(long, value_parser = size::parse, value_name = "SIZE")]
+    pub mmon_mem: Option<u64>,
+    /// Memory of each sComponent.
+    #[arg(long, value_parser = size::parse, value_name = "SIZE")]
+    pub smon_mem: Option<u64>,
+    /// vCPUs of each pComponent.
+    #[arg(long, value_name = "N")]
+    pub pmon_vcpus: Option<u32>,
+    /// vCPUs of each mComponent.
+    #[arg(long, value_name = "N")]
+    pub mmon_vcpus: Option<u32>,
+    /// vCPUs of each sComponent.
+    #[arg(long, value_name = "N")]
+    pub smon_vcpus: Option<u32>,
+    /// ExCache of each pComponent.
+    #[arg(long, value_parser = size::parse, value_name = "SIZE")]
+    pub excache: Option<u64>,
+    /// How receivers wait (default: adaptive).
+    #[arg(long, value_enum)]
+    pub poll: Option<PollArg>,
+    /// Adaptive mode: microseconds of polling before sleeping (default 50).
+    #[arg(long, value_name = "US")]
+    pub spin_us: Option<u32>,
+    /// Network model: one-way latency per message, ns.
+    #[arg(long, value_name = "NS")]
+    pub net_latency_ns: Option<u32>,
+    /// Network model: bandwidth, Mbit/s.
+    #[arg(long, value_name = "MBPS")]
+    pub net_bandwidth_mbps: Option<u32>,
+    /// Seconds to wait for every component to be ready.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub timeout: u64,
+    /// Print the cluster's status as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Extra guest command-line words for one component, `NAME:WORDS` (for testing, e.g.
+    /// `m1:debug_hang_ms=500` makes m1 hang half a second after it starts serving).
+    #[arg(long = "guest-args", hide = true, value_name = "NAME:WORDS")]
+    pub guest_args: Vec<String>,
+}
+
+/// `lego status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArg,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lego logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArg,
+    /// The component (p0, m1, ...).
+    pub component: String,
+    /// Keep printing new lines.
+    #[arg(long, short)]
+    pub follow: bool,
+}
+
+/// `lego kill` / `lego restart`.
+#[derive(Debug, Args)]
+pub struct ComponentArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArg,
+    /// The component (p0, m1, ...).
+    pub component: String,
+    /// Print the cluster's status as JSON afterwards.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lego vnode ...`.
+#[derive(Debug, Subcommand)]
+pub enum VnodeCommand {
+    /// Create a vNode: an id, a virtual IP, and storage on an sComponent (the storage
+    /// manager's pick unless --storage names one).
+    Create(VnodeCreateArgs),
+    /// List vNodes.
+    List(StatusArgs),
+    /// Remove a vNode.
+    Remove(VnodeRemoveArgs),
+}
+
+/// `lego vnode create`.
+#[derive(Debug, Args)]
+pub struct VnodeCreateArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArg,
+    /// Its name (default vnode<ID>).
+    #[arg(long = "vnode-name", value_name = "NAME")]
+    pub vnode_name: Option<String>,
+    /// The sComponent to hold its storage.
+    #[arg(long, value_name = "COMPONENT")]
+    pub storage: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lego vnode remove`.
+#[derive(Debug, Args)]
+pub struct VnodeRemoveArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArg,
+    /// The vNode (name or id).
+    pub vnode: String,
+}
+
+/// `lego cluster-daemon` (internal).
+#[derive(Debug, Args)]
+pub struct ClusterDaemonArgs {
+    /// The resolved cluster spec, as JSON.
+    #[arg(long)]
+    pub spec_json: String,
 }

@@ -9,8 +9,10 @@ use clap::Parser;
 mod baseline;
 mod child;
 mod cli;
+mod cluster;
 mod cmd;
 mod fabric;
+mod managers;
 mod procfs;
 mod size;
 mod stats;
@@ -34,6 +36,9 @@ pub mod exit {
 
 fn main() -> ExitCode {
     let _ = STARTED.set(Instant::now());
+    // Like other Unix tools, end quietly when stdout is a closed pipe (`lego status | head`).
+    // SAFETY: restoring a signal's default disposition before any thread starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let args = cli::Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("LEGO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));

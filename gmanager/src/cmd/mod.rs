@@ -2,8 +2,10 @@
 
 mod bench;
 mod boot;
+pub mod cluster;
 pub mod fabric_test;
 mod vmm;
+mod vnode;
 
 use anyhow::Result;
 
@@ -15,6 +17,14 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Boot(a) => boot::run(&a),
         Command::Bench(BenchCommand::Boot(a)) => bench::boot::run(&a),
         Command::Bench(BenchCommand::Rpc(a)) => bench::rpc::run(&a),
+        Command::Up(a) => cluster::up(&a),
+        Command::Status(a) => cluster::status(&a),
+        Command::Logs(a) => cluster::logs(&a),
+        Command::Kill(a) => cluster::kill(&a),
+        Command::Restart(a) => cluster::restart(&a),
+        Command::Down(a) => cluster::down(&a),
+        Command::Vnode(c) => vnode::run(&c),
+        Command::ClusterDaemon(a) => cluster::daemon(&a),
         Command::FabricTest(a) => fabric_test::run(&a),
         Command::Vmm(a) => Ok(vmm::run(&a)),
         Command::PingpongChild(a) => Ok(crate::baseline::child_main(a.transport, a.fd, a.size)),

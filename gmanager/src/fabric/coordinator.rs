@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use virtio_rdma::backend::wire::{self, PeerInfo, ToCoordinator, ToVmm};
 use vmm::{FabricConfig, VmConfig, VmEvent};
 
+use super::host::{HostEndpoint, MANAGER_ID};
 use crate::child::{INHERITED_FD, Next, VmmChild};
 
 /// A component.
@@ -49,6 +50,8 @@ pub struct Coordinator {
     members: Vec<Member>,
     incoming_tx: mpsc::Sender<Incoming>,
     incoming: mpsc::Receiver<Incoming>,
+    /// The managers' own endpoint, if they are on the fabric, and its revocations.
+    host: Option<(&'static HostEndpoint, mpsc::Receiver<u32>)>,
 }
 
 impl std::fmt::Debug for Incoming {
@@ -74,12 +77,35 @@ impl Coordinator {
             members: Vec::new(),
             incoming_tx,
             incoming,
+            host: None,
         }
+    }
+
+    /// Puts the managers' endpoint on the fabric: every component is introduced to it.
+    /// `revoked` carries the keys of MRs the endpoint withdraws.
+    pub fn with_host(host: &'static HostEndpoint, revoked: mpsc::Receiver<u32>) -> Coordinator {
+        let mut c = Coordinator::new();
+        c.host = Some((host, revoked));
+        c
+    }
+
+    /// The pid of a component's VMM, while it runs.
+    pub fn pid(&self, id: u32) -> Option<u32> {
+        self.index(id)
+            .and_then(|i| self.members[i].child.as_ref())
+            .map(VmmChild::pid)
     }
 
     /// Starts a component: its VMM gets a socket to us and `fabric` settings.
     pub fn start(&mut self, mut cfg: VmConfig, mut fabric: FabricConfig) -> Result<u32> {
         let id = cfg.component_id;
+        // A restart replaces the dead member of the same id.
+        if let Some(i) = self.index(id) {
+            if self.members[i].alive {
+                anyhow::bail!("component {} is still running", self.members[i].name);
+            }
+            self.members.remove(i);
+        }
         let (ours, theirs) = wire::seqpacket_pair().context("creating the fabric socket")?;
         fabric.coord_fd = INHERITED_FD;
         cfg.fabric = Some(fabric);
@@ -147,6 +173,28 @@ impl Coordinator {
                     );
                     return;
                 };
+                if let Some((host, _)) = self.host {
+                    let dups: std::io::Result<Vec<OwnedFd>> =
+                        fds.iter().map(OwnedFd::try_clone).collect();
+                    match dups.map(<[OwnedFd; 3]>::try_from) {
+                        Ok(Ok(d)) => {
+                            if let Err(e) = host.on_peer(info.clone(), d) {
+                                tracing::warn!("the managers cannot attach {}: {e}", info.name);
+                            }
+                        }
+                        _ => tracing::warn!(
+                            "cannot share {}'s descriptors with the managers",
+                            info.name
+                        ),
+                    }
+                    if let Err(e) = wire::send(
+                        &self.members[i].sock,
+                        &ToVmm::Peer(host.info().clone()),
+                        &host.fds(),
+                    ) {
+                        tracing::warn!("introducing the managers to {}: {e}", info.name);
+                    }
+                }
                 self.members[i].hello = Some((info, fds));
                 for j in 0..self.members.len() {
                     if j != i && self.members[j].alive && self.members[j].hello.is_some() {
@@ -158,6 +206,9 @@ impl Coordinator {
             Incoming::Revoked(id, rkey) => {
                 if let Some(i) = self.index(id) {
                     self.broadcast(i, &ToVmm::MrRevoked { id, rkey });
+                }
+                if let Some((host, _)) = self.host {
+                    host.on_revoked(id, rkey);
                 }
             }
         }
@@ -171,6 +222,9 @@ impl Coordinator {
         let id = m.id;
         let code = m.child.take().and_then(VmmChild::wait);
         self.broadcast(i, &ToVmm::PeerDead { id, incarnation });
+        if let Some((host, _)) = self.host {
+            host.on_peer_dead(id);
+        }
         code
     }
 
@@ -180,6 +234,20 @@ impl Coordinator {
         loop {
             while let Ok(m) = self.incoming.try_recv() {
                 self.on_incoming(m);
+            }
+            let revoked: Vec<u32> = self
+                .host
+                .as_ref()
+                .map(|(_, rx)| rx.try_iter().collect())
+                .unwrap_or_default();
+            for rkey in revoked {
+                self.broadcast(
+                    usize::MAX,
+                    &ToVmm::MrRevoked {
+                        id: MANAGER_ID,
+                        rkey,
+                    },
+                );
             }
             for i in 0..self.members.len() {
                 let Some(child) = self.members[i].child.as_ref() else {

@@ -169,8 +169,10 @@ impl HostEndpoint {
         let maps: Vec<SharedMap> = p.maps.drain().map(|(_, m)| m).collect();
         p.retired.extend(maps);
         for &(peer, qpcb) in st.qps.values() {
-            if peer == id {
-                if let Some(block) = self.local_ptr(qpcb, qpcb::QPCB_BYTES) {
+            if peer == id
+                && let Some(block) = self.local_ptr(qpcb, qpcb::QPCB_BYTES)
+            {
+                {
                     // SAFETY: the QPCB is in our memory; the state word is 4-aligned.
                     unsafe { u32_at(block, qpcb::STATE_OFF) }
                         .store(QpState::Error as u32, Ordering::Release);

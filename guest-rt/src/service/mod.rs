@@ -86,7 +86,20 @@ pub fn run(bi: &'static BootInfo, memory: &MemoryInfo) -> ! {
         println!("fabric: cannot prepare a connection to {p}: {e:?}");
     }
     let mut reporter = Reporter::new(bi, memory, manager);
+    // Testing aid: `debug_hang_ms=N` makes the monitor hang (interrupts off, no more reports)
+    // N ms after it starts serving, to exercise the managers' hang detection.
+    let hang_at = bi
+        .cmdline_value("debug_hang_ms")
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|ms| crate::time::now_ns() + ms * 1_000_000);
     loop {
+        if hang_at.is_some_and(|t| crate::time::now_ns() > t) {
+            println!("debug: hanging on purpose (debug_hang_ms)");
+            let _ = platform::irq_save();
+            loop {
+                crate::arch::pause();
+            }
+        }
         rpc.poll();
         reporter.tick(&mut rpc, &all);
         rpc.idle_until(reporter.next_ns);

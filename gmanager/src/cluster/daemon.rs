@@ -1,0 +1,644 @@
+//! The cluster manager: one process per cluster (`lego up` starts it in the background). It
+//! starts one VMM per component, introduces them on the fabric, joins the fabric itself (the
+//! global managers speak the same RPC as the monitors), tracks membership and failures, and
+//! answers the CLI on its control socket.
+//!
+//! Failures: a VMM that exits is seen at once (its stdout closes); a guest that stops reporting
+//! for 1 s (10 missed load reports) is declared hung and its VMM killed, so that its peers see a
+//! clean failure too.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixListener;
+use std::sync::mpsc::{self, Sender};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use lego_proto::mgmt::{MISSED_REPORTS, REPORT_INTERVAL_NS};
+use serde_json::{Value, json};
+use virtio_rdma::abi::PollMode;
+use vmm::{ConsoleTarget, FabricConfig, VmConfig, VmEvent};
+
+use super::fabric_thread::{self, FabricCmd, Loads};
+use super::paths::ClusterDir;
+use super::protocol::{Request, reply};
+use super::spec::{ClusterSpec, ComponentSpec};
+use super::status::{ClusterStatus, ComponentStatus, Placement, VnodeStatus};
+use crate::fabric::host::{HostEndpoint, MANAGER_ID};
+use crate::fabric::{Coordinator, MemberEvent};
+use crate::managers::{self, Candidate};
+
+/// How long a restarted component may take to become ready.
+const RESTART_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a component may stay booted without reporting before it is declared failed.
+const FIRST_REPORT_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Starting,
+    Booted,
+    Ready,
+    Failed,
+    Stopped,
+}
+
+impl State {
+    fn name(self) -> &'static str {
+        match self {
+            State::Starting => "starting",
+            State::Booted => "booted",
+            State::Ready => "ready",
+            State::Failed => "failed",
+            State::Stopped => "stopped",
+        }
+    }
+
+    fn running(self) -> bool {
+        matches!(self, State::Starting | State::Booted | State::Ready)
+    }
+}
+
+#[derive(Debug)]
+struct Comp {
+    spec: ComponentSpec,
+    state: State,
+    reason: Option<String>,
+    started: Instant,
+    ready_at: Option<Instant>,
+    incarnation: u32,
+    /// The manager killed it on purpose (`lego kill`, a hang): the exit is expected.
+    killing: Option<String>,
+}
+
+/// A request from the control socket and where its answer goes.
+type Incoming = (Request, Sender<String>);
+
+enum Waiter {
+    Ready {
+        deadline: Instant,
+        reply: Sender<String>,
+    },
+    Kill {
+        id: u32,
+        reply: Sender<String>,
+    },
+    Restart {
+        id: u32,
+        deadline: Instant,
+        reply: Sender<String>,
+    },
+}
+
+struct Daemon {
+    spec: ClusterSpec,
+    dir: ClusterDir,
+    coord: Coordinator,
+    fabric: Sender<FabricCmd>,
+    loads: Loads,
+    comps: Vec<Comp>,
+    vnodes: Vec<VnodeStatus>,
+    next_vnode: u32,
+    waiters: Vec<Waiter>,
+    started: Instant,
+}
+
+fn kvm_device() -> std::path::PathBuf {
+    std::env::var_os("LEGO_KVM_DEVICE").map_or_else(|| "/dev/kvm".into(), Into::into)
+}
+
+impl Daemon {
+    fn config(&self, c: &ComponentSpec, incarnation: u32) -> (VmConfig, FabricConfig) {
+        let mut cfg = VmConfig::new(c.role());
+        cfg.component_id = c.id;
+        cfg.name = c.name.clone();
+        cfg.vcpus = c.vcpus;
+        cfg.mem_bytes = c.mem_bytes;
+        cfg.excache_bytes = c.excache_bytes;
+        cfg.kvm_device = kvm_device();
+        cfg.console = ConsoleTarget::File(self.dir.log(&c.name));
+        let others: Vec<String> = self
+            .spec
+            .components
+            .iter()
+            .filter(|o| o.id != c.id)
+            .map(|o| o.id.to_string())
+            .collect();
+        cfg.cmdline = format!(
+            "manager={MANAGER_ID} rpc_peers={} incarnation={incarnation} {}",
+            others.join(","),
+            c.extra_cmdline
+        )
+        .trim()
+        .to_string();
+        let mut f = FabricConfig::new(-1);
+        f.incarnation = incarnation;
+        f.poll_mode = PollMode::from_name(&self.spec.poll).unwrap_or(PollMode::Adaptive);
+        f.spin_ns = self.spec.spin_us.saturating_mul(1000);
+        f.net_latency_ns = self.spec.net_latency_ns;
+        f.net_bandwidth_mbps = self.spec.net_bandwidth_mbps;
+        (cfg, f)
+    }
+
+    fn start(&mut self, id: u32) -> Result<()> {
+        let i = id as usize;
+        self.comps[i].incarnation += 1;
+        let (cfg, f) = self.config(&self.comps[i].spec, self.comps[i].incarnation);
+        let c = &mut self.comps[i];
+        c.state = State::Starting;
+        c.reason = None;
+        c.started = Instant::now();
+        c.ready_at = None;
+        c.killing = None;
+        if let Ok(mut t) = self.loads.lock() {
+            t.remove(&id);
+        }
+        self.coord.start(cfg, f)?;
+        let _ = self.fabric.send(FabricCmd::Connect(vec![id]));
+        self.save_state();
+        Ok(())
+    }
+
+    fn save_state(&self) {
+        let comps: Vec<Value> = self
+            .comps
+            .iter()
+            .map(|c| json!({ "name": c.spec.name, "pid": self.coord.pid(c.spec.id) }))
+            .collect();
+        let v = json!({ "manager_pid": std::process::id(), "components": comps });
+        let _ = std::fs::write(self.dir.state(), v.to_string());
+    }
+
+    fn by_name(&self, name: &str) -> Result<u32, String> {
+        self.comps
+            .iter()
+            .find(|c| c.spec.name == name)
+            .map(|c| c.spec.id)
+            .ok_or_else(|| {
+                let names: Vec<&str> = self.comps.iter().map(|c| c.spec.name.as_str()).collect();
+                format!(
+                    "no component named `{name}` in cluster {} (it has {})",
+                    self.spec.name,
+                    names.join(", ")
+                )
+            })
+    }
+
+    fn candidates(&self) -> Vec<Candidate> {
+        let loads = self.loads.lock().map(|t| t.clone()).unwrap_or_default();
+        self.comps
+            .iter()
+            .map(|c| {
+                let r = loads.get(&c.spec.id).map(|(r, _)| *r).unwrap_or_default();
+                Candidate {
+                    id: c.spec.id,
+                    name: c.spec.name.clone(),
+                    role: c.spec.role.clone(),
+                    ready: c.state == State::Ready,
+                    threads: r.threads,
+                    mem_free: r.mem_free,
+                    served: r.served,
+                    vnodes: self
+                        .vnodes
+                        .iter()
+                        .filter(|v| v.storage == c.spec.name)
+                        .count() as u32,
+                }
+            })
+            .collect()
+    }
+
+    fn status(&self) -> ClusterStatus {
+        let loads = self.loads.lock().map(|t| t.clone()).unwrap_or_default();
+        let cands = self.candidates();
+        let components = self
+            .comps
+            .iter()
+            .zip(cands.iter())
+            .map(|(c, k)| {
+                let report = loads.get(&c.spec.id);
+                ComponentStatus {
+                    name: c.spec.name.clone(),
+                    role: c.spec.role.clone(),
+                    id: c.spec.id,
+                    pid: self.coord.pid(c.spec.id),
+                    state: c.state.name().into(),
+                    reason: c.reason.clone(),
+                    mem_bytes: vmm::config::round_mem(c.spec.mem_bytes),
+                    vcpus: c.spec.vcpus,
+                    excache_bytes: c.spec.excache_bytes,
+                    incarnation: c.incarnation,
+                    uptime_ms: c
+                        .state
+                        .running()
+                        .then(|| c.started.elapsed().as_millis() as u64),
+                    ready_ms: c
+                        .ready_at
+                        .map(|r| r.duration_since(c.started).as_millis() as u64),
+                    threads: k.threads,
+                    mem_free: k.mem_free,
+                    served: k.served,
+                    vnodes: k.vnodes,
+                    heartbeat_age_ms: report.map(|(_, at)| at.elapsed().as_millis() as u64),
+                }
+            })
+            .collect();
+        let name = |c: Option<&Candidate>| c.map(|c| c.name.clone());
+        ClusterStatus {
+            name: self.spec.name.clone(),
+            dir: self.dir.path().display().to_string(),
+            manager_pid: std::process::id(),
+            uptime_ms: self.started.elapsed().as_millis() as u64,
+            poll: self.spec.poll.clone(),
+            components,
+            vnodes: self.vnodes.clone(),
+            placement: Placement {
+                process: name(managers::gpm(&cands)),
+                memory: name(managers::gmm(&cands)),
+                storage: name(managers::gsm(&cands)),
+            },
+        }
+    }
+
+    fn status_value(&self) -> Value {
+        serde_json::to_value(self.status()).unwrap_or(Value::Null)
+    }
+
+    fn fail(&mut self, id: u32, reason: String) {
+        let c = &mut self.comps[id as usize];
+        if c.state.running() {
+            c.state = State::Failed;
+            c.reason = Some(reason);
+        }
+    }
+
+    /// Handles one request; `Some(answer)` if it can be answered now.
+    fn request(&mut self, req: Request, tx: Sender<String>) -> Option<String> {
+        match req {
+            Request::Status => Some(reply(Ok(self.status_value()))),
+            Request::WaitReady { timeout_ms } => {
+                self.waiters.push(Waiter::Ready {
+                    deadline: Instant::now() + Duration::from_millis(timeout_ms),
+                    reply: tx,
+                });
+                None
+            }
+            Request::Kill { component } => {
+                let id = match self.by_name(&component) {
+                    Ok(id) => id,
+                    Err(e) => return Some(reply(Err(e))),
+                };
+                let c = &mut self.comps[id as usize];
+                if !c.state.running() {
+                    return Some(reply(Err(format!(
+                        "{component} is not running ({})",
+                        c.state.name()
+                    ))));
+                }
+                c.killing = Some("killed by `lego kill`".into());
+                self.coord.kill(id);
+                self.waiters.push(Waiter::Kill { id, reply: tx });
+                None
+            }
+            Request::Restart { component } => {
+                let id = match self.by_name(&component) {
+                    Ok(id) => id,
+                    Err(e) => return Some(reply(Err(e))),
+                };
+                if self.comps[id as usize].state.running() {
+                    return Some(reply(Err(format!(
+                        "{component} is running; `lego kill {component}` first"
+                    ))));
+                }
+                if let Err(e) = self.start(id) {
+                    return Some(reply(Err(format!("restarting {component}: {e:#}"))));
+                }
+                self.waiters.push(Waiter::Restart {
+                    id,
+                    deadline: Instant::now() + RESTART_TIMEOUT,
+                    reply: tx,
+                });
+                None
+            }
+            Request::Down => unreachable!("handled by the main loop"),
+            Request::VnodeCreate { name, storage } => Some(reply(self.vnode_create(name, storage))),
+            Request::VnodeList => Some(reply(
+                serde_json::to_value(&self.vnodes).map_err(|e| e.to_string()),
+            )),
+            Request::VnodeRemove { vnode } => {
+                let before = self.vnodes.len();
+                self.vnodes
+                    .retain(|v| v.name != vnode && v.id.to_string() != vnode);
+                Some(reply(if self.vnodes.len() < before {
+                    Ok(json!(vnode))
+                } else {
+                    Err(format!("no vNode `{vnode}` in cluster {}", self.spec.name))
+                }))
+            }
+        }
+    }
+
+    fn vnode_create(
+        &mut self,
+        name: Option<String>,
+        storage: Option<String>,
+    ) -> Result<Value, String> {
+        let id = self.next_vnode;
+        let name = name.unwrap_or_else(|| format!("vnode{id}"));
+        if name.is_empty()
+            || name.len() > 32
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(format!(
+                "vNode name `{name}`: use 1-32 letters, digits, - or _"
+            ));
+        }
+        if self.vnodes.iter().any(|v| v.name == name) {
+            return Err(format!("a vNode named `{name}` exists"));
+        }
+        let cands = self.candidates();
+        let store = match storage {
+            Some(s) => {
+                let c = cands
+                    .iter()
+                    .find(|c| c.name == s)
+                    .ok_or_else(|| format!("no component named `{s}`"))?;
+                if c.role != "smon" {
+                    return Err(format!("{s} is a {}, not an sComponent", c.role));
+                }
+                if !c.ready {
+                    return Err(format!("{s} is not ready"));
+                }
+                c.name.clone()
+            }
+            None => managers::gsm(&cands)
+                .map(|c| c.name.clone())
+                .ok_or("no sComponent is ready to hold the vNode's storage")?,
+        };
+        self.next_vnode += 1;
+        let v = VnodeStatus {
+            id,
+            ip: format!("10.66.{}.{}", id / 256, id % 256),
+            mount: format!("/vnodes/{id}"),
+            name,
+            storage: store,
+        };
+        self.vnodes.push(v.clone());
+        serde_json::to_value(v).map_err(|e| e.to_string())
+    }
+
+    fn on_event(&mut self, id: u32, ev: MemberEvent) {
+        let Some(c) = self.comps.get_mut(id as usize) else {
+            return;
+        };
+        match ev {
+            MemberEvent::Vm(VmEvent::Ready(_)) => {
+                if c.state == State::Starting {
+                    c.state = State::Booted;
+                }
+            }
+            MemberEvent::Vm(VmEvent::Fault(f)) => c.reason = Some(f.summary()),
+            MemberEvent::Vm(VmEvent::Crash { reason }) => c.reason = Some(reason),
+            MemberEvent::Vm(VmEvent::SetupFailed { message }) => c.reason = Some(message),
+            MemberEvent::Vm(_) => {}
+            MemberEvent::Exited(code) => {
+                if c.state.running() {
+                    let why =
+                        c.killing.take().or_else(|| c.reason.take()).unwrap_or_else(
+                            || match code {
+                                Some(n) => format!("VMM exited with status {n}"),
+                                None => "VMM killed by a signal".into(),
+                            },
+                        );
+                    c.state = State::Failed;
+                    c.reason = Some(why);
+                } else {
+                    c.killing = None;
+                }
+                self.save_state();
+            }
+        }
+    }
+
+    /// Promotes components that report, and fails those that stopped reporting.
+    fn check_reports(&mut self) {
+        let loads = self.loads.lock().map(|t| t.clone()).unwrap_or_default();
+        let limit = Duration::from_nanos(REPORT_INTERVAL_NS * u64::from(MISSED_REPORTS));
+        let mut hung = Vec::new();
+        for c in &mut self.comps {
+            let report = loads.get(&c.spec.id);
+            match (c.state, report) {
+                (State::Booted | State::Starting, Some((_, at))) if *at >= c.started => {
+                    c.state = State::Ready;
+                    c.ready_at = Some(Instant::now());
+                }
+                (State::Booted, None) if c.started.elapsed() > FIRST_REPORT_TIMEOUT => {
+                    hung.push((c.spec.id, "never reported to the managers".to_string()))
+                }
+                (State::Ready, Some((_, at))) if at.elapsed() > limit => {
+                    hung.push((
+                        c.spec.id,
+                        format!("hung: no report for {} ms", at.elapsed().as_millis()),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        for (id, why) in hung {
+            self.fail(id, why.clone());
+            self.comps[id as usize].killing = Some(why);
+            self.coord.kill(id);
+        }
+    }
+
+    fn resolve_waiters(&mut self) {
+        let mut keep = Vec::new();
+        for w in std::mem::take(&mut self.waiters) {
+            match w {
+                Waiter::Ready {
+                    deadline,
+                    reply: tx,
+                } => {
+                    if let Some(c) = self
+                        .comps
+                        .iter()
+                        .find(|c| matches!(c.state, State::Failed | State::Stopped))
+                    {
+                        let _ = tx.send(reply(Err(format!(
+                            "{} failed while the cluster came up: {}",
+                            c.spec.name,
+                            c.reason.clone().unwrap_or_default()
+                        ))));
+                    } else if self.comps.iter().all(|c| c.state == State::Ready) {
+                        let _ = tx.send(reply(Ok(self.status_value())));
+                    } else if Instant::now() > deadline {
+                        let slow: Vec<&str> = self
+                            .comps
+                            .iter()
+                            .filter(|c| c.state != State::Ready)
+                            .map(|c| c.spec.name.as_str())
+                            .collect();
+                        let _ = tx.send(reply(Err(format!(
+                            "timed out waiting for {} to be ready",
+                            slow.join(", ")
+                        ))));
+                    } else {
+                        keep.push(Waiter::Ready {
+                            deadline,
+                            reply: tx,
+                        });
+                    }
+                }
+                Waiter::Kill { id, reply: tx } => {
+                    if self.comps[id as usize].state.running() {
+                        keep.push(Waiter::Kill { id, reply: tx });
+                    } else {
+                        let _ = tx.send(reply(Ok(self.status_value())));
+                    }
+                }
+                Waiter::Restart {
+                    id,
+                    deadline,
+                    reply: tx,
+                } => {
+                    let c = &self.comps[id as usize];
+                    match c.state {
+                        State::Ready => {
+                            let _ = tx.send(reply(Ok(self.status_value())));
+                        }
+                        State::Failed | State::Stopped => {
+                            let _ = tx.send(reply(Err(format!(
+                                "{} failed again: {}",
+                                c.spec.name,
+                                c.reason.clone().unwrap_or_default()
+                            ))));
+                        }
+                        _ if Instant::now() > deadline => {
+                            let _ = tx.send(reply(Err(format!(
+                                "{} did not become ready in time",
+                                c.spec.name
+                            ))));
+                        }
+                        _ => keep.push(Waiter::Restart {
+                            id,
+                            deadline,
+                            reply: tx,
+                        }),
+                    }
+                }
+            }
+        }
+        self.waiters = keep;
+    }
+
+    fn shutdown(&mut self) {
+        let _ = self.fabric.send(FabricCmd::Stop);
+        for c in &mut self.comps {
+            if c.state.running() {
+                c.state = State::Stopped;
+            }
+        }
+        self.coord.shutdown(Duration::from_secs(2));
+        let _ = std::fs::remove_dir_all(self.dir.path());
+    }
+}
+
+/// Accepts CLI connections; each request is handed to the main loop with a reply channel.
+fn listen(listener: UnixListener, tx: Sender<Incoming>) {
+    for stream in listener.incoming() {
+        let Ok(mut s) = stream else { continue };
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            if BufReader::new(&s).read_line(&mut line).is_err() {
+                return;
+            }
+            let answer = match serde_json::from_str::<Request>(&line) {
+                Ok(req) => {
+                    let (rtx, rrx) = mpsc::channel();
+                    if tx.send((req, rtx)).is_err() {
+                        return;
+                    }
+                    rrx.recv()
+                        .unwrap_or_else(|_| reply(Err("the manager is shutting down".into())))
+                }
+                Err(e) => reply(Err(format!("bad request: {e}"))),
+            };
+            let _ = s.write_all(answer.as_bytes());
+        });
+    }
+}
+
+/// Runs the manager of cluster `spec` in runtime directory `dir` until `lego down`.
+pub fn run(spec: ClusterSpec, dir: ClusterDir) -> Result<u8> {
+    std::fs::create_dir_all(dir.path().join("logs")).context("creating the runtime directory")?;
+    let _ = std::fs::remove_file(dir.socket());
+    let listener = UnixListener::bind(dir.socket()).context("creating the control socket")?;
+    let (rev_tx, rev_rx) = mpsc::channel();
+    let host: &'static HostEndpoint = Box::leak(Box::new(
+        HostEndpoint::new(&spec.name, rev_tx).context("creating the managers' fabric endpoint")?,
+    ));
+    let loads: Loads = Default::default();
+    let fabric = fabric_thread::spawn(host, loads.clone())
+        .context("starting the managers' fabric thread")?;
+    let (req_tx, req_rx) = mpsc::channel::<Incoming>();
+    std::thread::Builder::new()
+        .name("control".into())
+        .spawn(move || listen(listener, req_tx))?;
+    let comps = spec
+        .components
+        .iter()
+        .map(|c| Comp {
+            spec: c.clone(),
+            state: State::Stopped,
+            reason: None,
+            started: Instant::now(),
+            ready_at: None,
+            incarnation: 0,
+            killing: None,
+        })
+        .collect();
+    let mut d = Daemon {
+        spec,
+        dir,
+        coord: Coordinator::with_host(host, rev_rx),
+        fabric,
+        loads,
+        comps,
+        vnodes: Vec::new(),
+        next_vnode: 1,
+        waiters: Vec::new(),
+        started: Instant::now(),
+    };
+    for id in 0..d.comps.len() as u32 {
+        if let Err(e) = d.start(id) {
+            d.fail(id, format!("could not start: {e:#}"));
+        }
+    }
+    let mut down: Vec<Sender<String>> = Vec::new();
+    loop {
+        while let Ok((req, tx)) = req_rx.try_recv() {
+            if req == Request::Down {
+                down.push(tx);
+                continue;
+            }
+            if let Some(answer) = d.request(req, tx.clone()) {
+                let _ = tx.send(answer);
+            }
+        }
+        if !down.is_empty() {
+            d.shutdown();
+            for tx in down {
+                let _ = tx.send(reply(Ok(json!("down"))));
+            }
+            // Let the control threads write their answers before the process exits.
+            std::thread::sleep(Duration::from_millis(50));
+            return Ok(crate::exit::OK);
+        }
+        if let Some((id, ev)) = d.coord.next(Duration::from_millis(5)) {
+            d.on_event(id, ev);
+        }
+        d.check_reports();
+        d.resolve_waiters();
+    }
+}

@@ -1,0 +1,452 @@
+//! What a cluster is: from command-line counts and sizes, or a TOML spec file. Everything is
+//! validated before anything starts, so a bad spec leaves nothing behind.
+
+use std::collections::HashSet;
+
+use lego_abi::Role;
+use serde::{Deserialize, Serialize};
+use virtio_rdma::abi::{MAX_PEERS, PollMode};
+use vmm::VmConfig;
+use vmm::config::round_mem;
+
+use crate::size;
+
+/// Most components in a cluster (the last fabric id is the managers').
+pub const MAX_COMPONENTS: usize = MAX_PEERS as usize - 1;
+
+/// One role's section of a spec file.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleSection {
+    /// How many.
+    pub count: Option<u32>,
+    /// Memory each (e.g. "256M").
+    pub mem: Option<String>,
+    /// vCPUs each.
+    pub vcpus: Option<u32>,
+    /// ExCache (pmon).
+    pub excache: Option<String>,
+}
+
+/// An explicitly named component in a spec file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentSection {
+    /// Its name.
+    pub name: String,
+    /// Its role (`pmon`, `mmon`, `smon`).
+    pub role: String,
+    /// Memory.
+    pub mem: Option<String>,
+    /// vCPUs.
+    pub vcpus: Option<u32>,
+    /// ExCache (pmon).
+    pub excache: Option<String>,
+}
+
+/// A spec file.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecFile {
+    /// Cluster name.
+    pub name: Option<String>,
+    /// `busy`, `adaptive` or `interrupt`.
+    pub poll: Option<String>,
+    /// Adaptive polling budget.
+    pub spin_us: Option<u32>,
+    /// Network model latency.
+    pub net_latency_ns: Option<u32>,
+    /// Network model bandwidth.
+    pub net_bandwidth_mbps: Option<u32>,
+    /// pComponents.
+    pub pmon: Option<RoleSection>,
+    /// mComponents.
+    pub mmon: Option<RoleSection>,
+    /// sComponents.
+    pub smon: Option<RoleSection>,
+    /// Explicit components (after the counted ones).
+    #[serde(default)]
+    pub component: Vec<ComponentSection>,
+}
+
+/// A component as the cluster will run it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentSpec {
+    /// Name (`p0`, `m1`, or as given).
+    pub name: String,
+    /// Role name.
+    pub role: String,
+    /// Fabric id.
+    pub id: u32,
+    /// Memory.
+    pub mem_bytes: u64,
+    /// vCPUs.
+    pub vcpus: u32,
+    /// ExCache (pmon).
+    pub excache_bytes: u64,
+    /// Extra guest command-line words (testing).
+    #[serde(default)]
+    pub extra_cmdline: String,
+}
+
+impl ComponentSpec {
+    /// The role.
+    pub fn role(&self) -> Role {
+        Role::from_name(&self.role).unwrap_or(Role::Pmon)
+    }
+}
+
+/// A cluster as it will run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterSpec {
+    /// Name.
+    pub name: String,
+    /// Polling mode name.
+    pub poll: String,
+    /// Adaptive polling budget.
+    pub spin_us: u32,
+    /// Network model.
+    pub net_latency_ns: u32,
+    /// Network model.
+    pub net_bandwidth_mbps: u32,
+    /// Components, in id order.
+    pub components: Vec<ComponentSpec>,
+}
+
+/// Command-line overrides (from `lego up`).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// Counts per role (pmon, mmon, smon).
+    pub counts: [Option<u32>; 3],
+    /// Memory per role.
+    pub mem: [Option<u64>; 3],
+    /// vCPUs per role.
+    pub vcpus: [Option<u32>; 3],
+    /// ExCache of pComponents.
+    pub excache: Option<u64>,
+    /// Cluster name.
+    pub name: Option<String>,
+    /// Polling and network model.
+    pub poll: Option<String>,
+    /// Adaptive budget.
+    pub spin_us: Option<u32>,
+    /// Network model.
+    pub net_latency_ns: Option<u32>,
+    /// Network model.
+    pub net_bandwidth_mbps: Option<u32>,
+}
+
+/// Default counts when neither flags nor spec give any: one pComponent, two mComponents, one
+/// sComponent (the smallest cluster that exercises every path).
+pub const DEFAULT_COUNTS: [u32; 3] = [1, 2, 1];
+
+fn valid_name(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn parse_size(s: &Option<String>, what: &str) -> Result<Option<u64>, String> {
+    s.as_deref()
+        .map(|v| size::parse(v).map_err(|e| format!("{what}: {e}")))
+        .transpose()
+}
+
+/// Parses a spec file's text (unknown keys are errors, with their line).
+pub fn parse_file(text: &str) -> Result<SpecFile, String> {
+    toml::from_str(text).map_err(|e: toml::de::Error| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let msg = e.message().trim().replace('\n', " ");
+        match line {
+            Some(l) => format!("cluster spec, line {l}: {msg}"),
+            None => format!("cluster spec: {msg}"),
+        }
+    })
+}
+
+/// Resolves a spec from an optional file and command-line overrides, and validates it against
+/// a host with `host_mem` bytes of memory.
+pub fn resolve(
+    file: Option<SpecFile>,
+    o: &Overrides,
+    host_mem: u64,
+) -> Result<ClusterSpec, String> {
+    let f = file.unwrap_or_default();
+    let sections = [f.pmon.clone(), f.mmon.clone(), f.smon.clone()];
+    let any_counts = o.counts.iter().any(Option::is_some)
+        || sections
+            .iter()
+            .any(|s| s.as_ref().is_some_and(|s| s.count.is_some()))
+        || !f.component.is_empty();
+    let name = o
+        .name
+        .clone()
+        .or(f.name.clone())
+        .unwrap_or_else(|| "default".into());
+    if !valid_name(&name, 32) {
+        return Err(format!(
+            "cluster name `{name}`: use 1-32 letters, digits, - or _"
+        ));
+    }
+    let poll = o
+        .poll
+        .clone()
+        .or(f.poll.clone())
+        .unwrap_or_else(|| "adaptive".into());
+    if PollMode::from_name(&poll).is_none() {
+        return Err(format!(
+            "poll mode `{poll}`: use busy, adaptive or interrupt"
+        ));
+    }
+    let mut components = Vec::new();
+    for (i, role) in Role::ALL.into_iter().enumerate() {
+        let sec = sections[i].clone().unwrap_or_default();
+        let default_count = if any_counts { 0 } else { DEFAULT_COUNTS[i] };
+        let count = o.counts[i].or(sec.count).unwrap_or(default_count);
+        let mem = o.mem[i].or(parse_size(&sec.mem, &format!("{} mem", role.name()))?);
+        let excache = if role == Role::Pmon {
+            o.excache.or(parse_size(&sec.excache, "pmon excache")?)
+        } else {
+            None
+        };
+        if role != Role::Pmon && sec.excache.is_some() {
+            return Err(format!("{}: only pmon takes an excache", role.name()));
+        }
+        for n in 0..count {
+            components.push(component(
+                role,
+                format!("{}{n}", role.letter()),
+                mem,
+                o.vcpus[i].or(sec.vcpus),
+                excache,
+            ));
+        }
+    }
+    for c in &f.component {
+        let role = Role::from_name(&c.role).ok_or_else(|| {
+            format!(
+                "component `{}`: unknown role `{}` (use pmon, mmon or smon)",
+                c.name, c.role
+            )
+        })?;
+        if !valid_name(&c.name, 15) {
+            return Err(format!(
+                "component name `{}`: use 1-15 letters, digits, - or _",
+                c.name
+            ));
+        }
+        let excache = parse_size(&c.excache, &format!("{} excache", c.name))?;
+        components.push(component(
+            role,
+            c.name.clone(),
+            parse_size(&c.mem, &format!("{} mem", c.name))?,
+            c.vcpus,
+            excache,
+        ));
+    }
+    let mut seen = HashSet::new();
+    for c in &components {
+        if !seen.insert(c.name.clone()) {
+            return Err(format!("two components are named `{}`", c.name));
+        }
+    }
+    if !components.iter().any(|c| c.role == "pmon") {
+        return Err("a cluster needs at least one pComponent (e.g. -p 1)".into());
+    }
+    if components.len() > MAX_COMPONENTS {
+        return Err(format!(
+            "{} components requested; at most {MAX_COMPONENTS} fit in a cluster",
+            components.len()
+        ));
+    }
+    for (i, c) in components.iter_mut().enumerate() {
+        c.id = i as u32;
+        let mut cfg = VmConfig::new(c.role());
+        cfg.mem_bytes = c.mem_bytes;
+        cfg.vcpus = c.vcpus;
+        cfg.excache_bytes = c.excache_bytes;
+        cfg.validate(u32::MAX)
+            .map_err(|e| format!("{}: {e}", c.name))?;
+    }
+    let total: u64 = components.iter().map(|c| round_mem(c.mem_bytes)).sum();
+    if total > host_mem {
+        return Err(format!(
+            "the cluster needs {} of guest memory; this host has {} (use fewer components or smaller --mmon-mem)",
+            size::human(total),
+            size::human(host_mem)
+        ));
+    }
+    Ok(ClusterSpec {
+        name,
+        poll,
+        spin_us: o.spin_us.or(f.spin_us).unwrap_or(50),
+        net_latency_ns: o.net_latency_ns.or(f.net_latency_ns).unwrap_or(0),
+        net_bandwidth_mbps: o.net_bandwidth_mbps.or(f.net_bandwidth_mbps).unwrap_or(0),
+        components,
+    })
+}
+
+fn component(
+    role: Role,
+    name: String,
+    mem: Option<u64>,
+    vcpus: Option<u32>,
+    excache: Option<u64>,
+) -> ComponentSpec {
+    let d = VmConfig::new(role);
+    ComponentSpec {
+        name,
+        role: role.name().to_string(),
+        id: 0,
+        mem_bytes: mem.unwrap_or(d.mem_bytes),
+        vcpus: vcpus.unwrap_or(d.vcpus),
+        excache_bytes: excache.unwrap_or(d.excache_bytes),
+        extra_cmdline: String::new(),
+    }
+}
+
+/// The host's memory, from /proc/meminfo.
+pub fn host_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                let rest = l.strip_prefix("MemTotal:")?;
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+        })
+        .map_or(u64::MAX, |kib| kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOST: u64 = 24 << 30;
+
+    fn names(s: &ClusterSpec) -> Vec<&str> {
+        s.components.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    #[test]
+    fn defaults_are_1p2m1s() {
+        let s = resolve(None, &Overrides::default(), HOST).unwrap();
+        assert_eq!(names(&s), ["p0", "m0", "m1", "s0"]);
+        assert_eq!(s.components[2].id, 2);
+        assert_eq!(s.name, "default");
+        assert_eq!(s.poll, "adaptive");
+    }
+
+    #[test]
+    fn counts_from_flags_replace_the_defaults() {
+        let o = Overrides {
+            counts: [Some(2), None, Some(1)],
+            ..Default::default()
+        };
+        let s = resolve(None, &o, HOST).unwrap();
+        assert_eq!(names(&s), ["p0", "p1", "s0"]);
+    }
+
+    #[test]
+    fn spec_file_with_sections_and_explicit_components() {
+        let f = parse_file(
+            "name = \"lab\"\npoll = \"busy\"\n[pmon]\ncount = 1\nexcache = \"32M\"\n[mmon]\ncount = 1\nmem = \"512M\"\n\
+             [[component]]\nname = \"store\"\nrole = \"smon\"\nmem = \"64M\"\n",
+        )
+        .unwrap();
+        let s = resolve(Some(f), &Overrides::default(), HOST).unwrap();
+        assert_eq!(names(&s), ["p0", "m0", "store"]);
+        assert_eq!(s.components[0].excache_bytes, 32 << 20);
+        assert_eq!(s.components[1].mem_bytes, 512 << 20);
+        assert_eq!(s.name, "lab");
+        assert_eq!(s.poll, "busy");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_place() {
+        let e = parse_file("[pmon]\ncount = 1\ncolour = \"red\"\n").unwrap_err();
+        assert!(
+            e.starts_with("cluster spec, line 3: unknown field `colour`"),
+            "{e}"
+        );
+        assert!(!e.contains('\n'), "{e}");
+        let e = parse_file("nodes = 3\n").unwrap_err();
+        assert!(e.contains("nodes"), "{e}");
+    }
+
+    #[test]
+    fn bad_clusters_are_refused() {
+        let o = Overrides {
+            counts: [Some(0), Some(1), None],
+            ..Default::default()
+        };
+        assert!(
+            resolve(None, &o, HOST)
+                .unwrap_err()
+                .contains("at least one pComponent")
+        );
+        let o = Overrides {
+            counts: [Some(1), Some(20), None],
+            mem: [None, Some(2 << 30), None],
+            ..Default::default()
+        };
+        assert!(
+            resolve(None, &o, HOST)
+                .unwrap_err()
+                .contains("of guest memory; this host has")
+        );
+        let f = parse_file("[[component]]\nname = \"p0\"\nrole = \"smon\"\n").unwrap();
+        assert!(
+            resolve(
+                Some(f),
+                &Overrides {
+                    counts: [Some(1), None, None],
+                    ..Default::default()
+                },
+                HOST
+            )
+            .unwrap_err()
+            .contains("two components are named `p0`")
+        );
+        let o = Overrides {
+            name: Some("no spaces".into()),
+            ..Default::default()
+        };
+        assert!(
+            resolve(None, &o, HOST)
+                .unwrap_err()
+                .contains("cluster name")
+        );
+        let o = Overrides {
+            mem: [None, Some(16 << 20), None],
+            ..Default::default()
+        };
+        assert!(
+            resolve(None, &o, HOST)
+                .unwrap_err()
+                .contains("m0: mmon needs at least")
+        );
+        let o = Overrides {
+            counts: [Some(70), None, None],
+            mem: [Some(64 << 20), None, None],
+            excache: Some(0),
+            ..Default::default()
+        };
+        let e = resolve(None, &o, HOST).unwrap_err();
+        assert!(e.contains("at most 63"), "{e}");
+        let f = parse_file("[smon]\nexcache = \"1M\"\n").unwrap();
+        assert!(
+            resolve(Some(f), &Overrides::default(), HOST)
+                .unwrap_err()
+                .contains("only pmon")
+        );
+    }
+}

@@ -1,0 +1,326 @@
+//! `lego up`, `status`, `logs`, `kill`, `restart`, `down`: thin clients of a cluster's manager.
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::cli::{ClusterArg, ClusterDaemonArgs, ComponentArgs, LogsArgs, StatusArgs, UpArgs};
+use crate::cluster::paths::ClusterDir;
+use crate::cluster::protocol::{Request, request};
+use crate::cluster::spec::{self, ClusterSpec, Overrides};
+use crate::cluster::status::{ClusterStatus, print};
+use crate::exit;
+
+const QUICK: Duration = Duration::from_secs(10);
+
+fn overrides(a: &UpArgs) -> Overrides {
+    Overrides {
+        counts: [a.pmon, a.mmon, a.smon],
+        mem: [a.pmon_mem, a.mmon_mem, a.smon_mem],
+        vcpus: [a.pmon_vcpus, a.mmon_vcpus, a.smon_vcpus],
+        excache: a.excache,
+        name: a.name.clone(),
+        poll: a
+            .poll
+            .map(|p| virtio_rdma::abi::PollMode::from(p).name().to_string()),
+        spin_us: a.spin_us,
+        net_latency_ns: a.net_latency_ns,
+        net_bandwidth_mbps: a.net_bandwidth_mbps,
+    }
+}
+
+/// Reads and resolves `lego up`'s spec.
+pub fn resolve_spec(a: &UpArgs) -> Result<ClusterSpec> {
+    let file = match &a.spec {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            Some(spec::parse_file(&text).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
+    spec::resolve(file, &overrides(a), spec::host_memory()).map_err(anyhow::Error::msg)
+}
+
+fn status_of(v: Value) -> Result<ClusterStatus> {
+    serde_json::from_value(v).context("garbled status from the manager")
+}
+
+fn show(v: Value, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print(&status_of(v)?);
+    }
+    Ok(())
+}
+
+/// Kills what a dead manager left behind (from its state file) and removes the directory.
+/// Returns whether there was anything.
+pub fn clean_stale(dir: &ClusterDir) -> bool {
+    if !dir.exists() {
+        return false;
+    }
+    let pids = cluster_pids(dir);
+    for &pid in &pids {
+        // Only our own processes: a pid may have been reused since.
+        let ours = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|c| String::from_utf8_lossy(&c).contains("lego"))
+            .unwrap_or(false);
+        if ours {
+            // SAFETY: kill(2) on a pid we just checked is one of our processes.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        }
+    }
+    let t = Instant::now();
+    while pids.iter().any(|&p| alive(p)) && t.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = std::fs::remove_dir_all(dir.path());
+    true
+}
+
+/// Starts a cluster's manager in the background and waits for every component to be ready.
+pub fn up_spec(spec: &ClusterSpec, timeout: Duration) -> Result<Value> {
+    let dir = ClusterDir::of(&spec.name);
+    if request(&dir, &spec.name, &Request::Status, QUICK).is_ok() {
+        bail!(
+            "cluster `{}` is already running (`lego down --name {}` first)",
+            spec.name,
+            spec.name
+        );
+    }
+    if clean_stale(&dir) {
+        eprintln!(
+            "note: cleaned up what a dead manager of `{}` left behind",
+            spec.name
+        );
+    }
+    std::fs::create_dir_all(dir.path())
+        .with_context(|| format!("creating {}", dir.path().display()))?;
+    let log = std::fs::File::create(dir.daemon_log()).context("creating the manager's log")?;
+    let exe = std::env::current_exe().context("cannot find the lego executable")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("cluster-daemon")
+        .arg("--spec-json")
+        .arg(serde_json::to_string(spec)?)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    // SAFETY: setsid is async-signal-safe; the manager leaves the terminal's session so it
+    // outlives this command and ignores the terminal's signals.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().context("starting the cluster manager")?;
+    let started = Instant::now();
+    while !dir.socket().exists() {
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut text = String::new();
+            let _ =
+                std::fs::File::open(dir.daemon_log()).and_then(|mut f| f.read_to_string(&mut text));
+            let _ = std::fs::remove_dir_all(dir.path());
+            bail!("the cluster manager exited ({status}): {}", text.trim());
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            bail!(
+                "the cluster manager did not start (see {})",
+                dir.daemon_log().display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let ready = request(
+        &dir,
+        &spec.name,
+        &Request::WaitReady {
+            timeout_ms: timeout.as_millis() as u64,
+        },
+        timeout + QUICK,
+    );
+    match ready {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let _ = request(&dir, &spec.name, &Request::Down, QUICK);
+            let _ = child.wait();
+            clean_stale(&dir);
+            Err(e)
+        }
+    }
+}
+
+/// `lego up`.
+pub fn up(a: &UpArgs) -> Result<u8> {
+    let mut spec = resolve_spec(a)?;
+    for g in &a.guest_args {
+        let (name, words) = g
+            .split_once(':')
+            .with_context(|| format!("--guest-args `{g}`: use NAME:WORDS"))?;
+        let c = spec
+            .components
+            .iter_mut()
+            .find(|c| c.name == name)
+            .with_context(|| format!("--guest-args: no component `{name}`"))?;
+        c.extra_cmdline = format!("{} {words}", c.extra_cmdline).trim().to_string();
+    }
+    let v = up_spec(&spec, Duration::from_secs(a.timeout))?;
+    show(v, a.json)?;
+    Ok(exit::OK)
+}
+
+/// `lego cluster-daemon`.
+pub fn daemon(a: &ClusterDaemonArgs) -> Result<u8> {
+    let spec: ClusterSpec = serde_json::from_str(&a.spec_json).context("bad cluster spec")?;
+    let dir = ClusterDir::of(&spec.name);
+    crate::cluster::daemon::run(spec, dir)
+}
+
+/// `lego status`.
+pub fn status(a: &StatusArgs) -> Result<u8> {
+    let dir = ClusterDir::of(&a.cluster.name);
+    show(
+        request(&dir, &a.cluster.name, &Request::Status, QUICK)?,
+        a.json,
+    )?;
+    Ok(exit::OK)
+}
+
+/// `lego kill`.
+pub fn kill(a: &ComponentArgs) -> Result<u8> {
+    let dir = ClusterDir::of(&a.cluster.name);
+    let req = Request::Kill {
+        component: a.component.clone(),
+    };
+    let v = request(&dir, &a.cluster.name, &req, QUICK)?;
+    if a.json {
+        return show(v, true).map(|()| exit::OK);
+    }
+    let s = status_of(v)?;
+    if let Some(c) = s.components.iter().find(|c| c.name == a.component) {
+        println!(
+            "{} is {} ({})",
+            c.name,
+            c.state,
+            c.reason.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(exit::OK)
+}
+
+/// `lego restart`.
+pub fn restart(a: &ComponentArgs) -> Result<u8> {
+    let dir = ClusterDir::of(&a.cluster.name);
+    let req = Request::Restart {
+        component: a.component.clone(),
+    };
+    let v = request(&dir, &a.cluster.name, &req, Duration::from_secs(45))?;
+    if a.json {
+        return show(v, true).map(|()| exit::OK);
+    }
+    let s = status_of(v)?;
+    if let Some(c) = s.components.iter().find(|c| c.name == a.component) {
+        println!(
+            "{} is {} again (start {}, ready after {} ms)",
+            c.name,
+            c.state,
+            c.incarnation,
+            c.ready_ms.unwrap_or(0)
+        );
+    }
+    Ok(exit::OK)
+}
+
+/// The processes a cluster runs (manager and VMMs), from its state file.
+fn cluster_pids(dir: &ClusterDir) -> Vec<u64> {
+    let Ok(text) = std::fs::read_to_string(dir.state()) else {
+        return Vec::new();
+    };
+    let Ok(v) = serde_json::from_str::<Value>(&text) else {
+        return Vec::new();
+    };
+    let mut pids: Vec<u64> = v["components"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c["pid"].as_u64()).collect())
+        .unwrap_or_default();
+    pids.extend(v["manager_pid"].as_u64());
+    pids
+}
+
+fn alive(pid: u64) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+}
+
+/// `lego down`: returns once the cluster's processes are gone and its directory removed.
+pub fn down(a: &ClusterArg) -> Result<u8> {
+    let dir = ClusterDir::of(&a.name);
+    let pids = cluster_pids(&dir);
+    match request(&dir, &a.name, &Request::Down, QUICK) {
+        Ok(_) => {
+            let t = Instant::now();
+            while (dir.exists() || pids.iter().any(|&p| alive(p)))
+                && t.elapsed() < Duration::from_secs(10)
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            clean_stale(&dir);
+            println!("cluster {} is down", a.name);
+            Ok(exit::OK)
+        }
+        Err(e) => {
+            if clean_stale(&dir) {
+                println!(
+                    "cluster {} is down (its manager was not running; cleaned up what it left)",
+                    a.name
+                );
+                Ok(exit::OK)
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+/// `lego logs`.
+pub fn logs(a: &LogsArgs) -> Result<u8> {
+    let dir = ClusterDir::of(&a.cluster.name);
+    if !dir.exists() {
+        bail!("no cluster named `{}` is running", a.cluster.name);
+    }
+    let path = dir.log(&a.component);
+    let mut f = std::fs::File::open(&path).map_err(|_| {
+        let names: Vec<String> = std::fs::read_dir(dir.path().join("logs"))
+            .map(|d| {
+                d.filter_map(|e| {
+                    e.ok()?
+                        .file_name()
+                        .to_str()?
+                        .strip_suffix(".log")
+                        .map(String::from)
+                })
+                .collect()
+            })
+            .unwrap_or_default();
+        anyhow::anyhow!(
+            "no component named `{}` in cluster {} (it has {})",
+            a.component,
+            a.cluster.name,
+            names.join(", ")
+        )
+    })?;
+    let mut out = std::io::stdout();
+    loop {
+        std::io::copy(&mut f, &mut out)?;
+        if !a.follow || !dir.exists() {
+            return Ok(exit::OK);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
