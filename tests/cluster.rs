@@ -206,15 +206,7 @@ fn vnodes_are_placed_by_the_storage_manager() {
     ]);
     assert_eq!(up["placement"]["storage"], "s0");
     let a = rt.json(&["vnode", "create", "--name", "v", "--json"]);
-    let b = rt.json(&[
-        "vnode",
-        "create",
-        "--name",
-        "v",
-        "--vnode-name",
-        "web",
-        "--json",
-    ]);
+    let b = rt.json(&["vnode", "create", "--name", "v", "web", "--json"]);
     assert_eq!(
         (a["id"].as_u64(), a["storage"].as_str(), a["ip"].as_str()),
         (Some(1), Some("s0"), Some("10.66.0.1"))
@@ -437,4 +429,31 @@ fn down_cleans_up_after_a_dead_manager() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("cleaned up"), "{}", stdout(&o));
     assert_gone(&rt, "z", &pids(&up));
+}
+
+/// `lego bench up` runs end to end and cleans up after itself (its numbers are for people to
+/// read; this only checks they are there and sane).
+#[test]
+fn bench_up_measures_and_cleans_up() {
+    require_kvm();
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let rt = Rt::new();
+    let r = rt.json(&["bench", "up", "--runs", "2", "--small-only", "--json"]);
+    let shapes = r.as_array().expect("a list of cluster shapes");
+    assert_eq!(shapes.len(), 1);
+    let s = &shapes[0];
+    assert_eq!(s["shape"], "1P2M1S");
+    assert_eq!(s["components"], 4);
+    let ready = s["ready_ms"]["p50"].as_f64().expect("ready p50");
+    let floor = s["floor_ms"]["p50"].as_f64().expect("floor p50");
+    assert!(ready > 0.0 && floor > 0.0, "{s}");
+    let rss = s["rss_per_component_mib"]["p50"].as_f64().expect("rss");
+    assert!(
+        rss > 1.0 && rss < 256.0,
+        "implausible RSS per component: {s}"
+    );
+    let left: Vec<_> = std::fs::read_dir(rt.root())
+        .expect("read the runtime directory")
+        .collect();
+    assert!(left.is_empty(), "bench up left {left:?} behind");
 }

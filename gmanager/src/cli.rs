@@ -255,6 +255,26 @@ pub enum BenchCommand {
     /// requests outstanding between two component guests, for each polling mode, next to two
     /// host processes ping-ponging over shared memory and over a Unix-domain socket.
     Rpc(BenchRpcArgs),
+    /// Time from `lego up` to every component ready, and host memory per component, for a
+    /// 1P2M1S cluster and a 16-component one, next to as many empty VMs started at once.
+    Up(BenchUpArgs),
+}
+
+/// `lego bench up`.
+#[derive(Debug, Args)]
+pub struct BenchUpArgs {
+    /// Clusters brought up per shape.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub runs: usize,
+    /// Only the 1P2M1S cluster.
+    #[arg(long)]
+    pub small_only: bool,
+    /// Seconds to wait for a cluster to be ready.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub timeout: u64,
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `lego bench rpc`.
@@ -433,7 +453,7 @@ pub struct VnodeCreateArgs {
     #[command(flatten)]
     pub cluster: ClusterArg,
     /// Its name (default vnode<ID>).
-    #[arg(long = "vnode-name", value_name = "NAME")]
+    #[arg(value_name = "VNODE")]
     pub vnode_name: Option<String>,
     /// The sComponent to hold its storage.
     #[arg(long, value_name = "COMPONENT")]

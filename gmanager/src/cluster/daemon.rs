@@ -101,7 +101,9 @@ struct Daemon {
     started: Instant,
 }
 
-fn kvm_device() -> std::path::PathBuf {
+/// The KVM device clusters use (`LEGO_KVM_DEVICE`, else /dev/kvm): the manager is started
+/// with the environment of `lego up`.
+pub fn kvm_device() -> std::path::PathBuf {
     std::env::var_os("LEGO_KVM_DEVICE").map_or_else(|| "/dev/kvm".into(), Into::into)
 }
 
@@ -395,6 +397,11 @@ impl Daemon {
             MemberEvent::Vm(VmEvent::Ready(_)) => {
                 if c.state == State::Starting {
                     c.state = State::Booted;
+                    tracing::debug!(
+                        "{} booted after {} ms",
+                        c.spec.name,
+                        c.started.elapsed().as_millis()
+                    );
                 }
             }
             MemberEvent::Vm(VmEvent::Fault(f)) => c.reason = Some(f.summary()),
@@ -431,6 +438,11 @@ impl Daemon {
                 (State::Booted | State::Starting, Some((_, at))) if *at >= c.started => {
                     c.state = State::Ready;
                     c.ready_at = Some(Instant::now());
+                    tracing::debug!(
+                        "{} ready after {} ms",
+                        c.spec.name,
+                        c.started.elapsed().as_millis()
+                    );
                 }
                 (State::Booted, None) if c.started.elapsed() > FIRST_REPORT_TIMEOUT => {
                     hung.push((c.spec.id, "never reported to the managers".to_string()))
@@ -615,6 +627,11 @@ pub fn run(spec: ClusterSpec, dir: ClusterDir) -> Result<u8> {
             d.fail(id, format!("could not start: {e:#}"));
         }
     }
+    tracing::debug!(
+        "started {} VMMs in {} ms",
+        d.comps.len(),
+        d.started.elapsed().as_millis()
+    );
     let mut down: Vec<Sender<String>> = Vec::new();
     loop {
         while let Ok((req, tx)) = req_rx.try_recv() {

@@ -258,11 +258,12 @@ fn alive(pid: u64) -> bool {
         && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
 }
 
-/// `lego down`: returns once the cluster's processes are gone and its directory removed.
-pub fn down(a: &ClusterArg) -> Result<u8> {
-    let dir = ClusterDir::of(&a.name);
+/// Stops a cluster and waits until its processes are gone and its directory removed. Returns
+/// whether its manager was running (false: only leftovers of a dead one were cleaned up).
+pub fn stop(name: &str) -> Result<bool> {
+    let dir = ClusterDir::of(name);
     let pids = cluster_pids(&dir);
-    match request(&dir, &a.name, &Request::Down, QUICK) {
+    match request(&dir, name, &Request::Down, QUICK) {
         Ok(_) => {
             let t = Instant::now();
             while (dir.exists() || pids.iter().any(|&p| alive(p)))
@@ -271,21 +272,29 @@ pub fn down(a: &ClusterArg) -> Result<u8> {
                 std::thread::sleep(Duration::from_millis(5));
             }
             clean_stale(&dir);
-            println!("cluster {} is down", a.name);
-            Ok(exit::OK)
+            Ok(true)
         }
         Err(e) => {
             if clean_stale(&dir) {
-                println!(
-                    "cluster {} is down (its manager was not running; cleaned up what it left)",
-                    a.name
-                );
-                Ok(exit::OK)
+                Ok(false)
             } else {
                 Err(e)
             }
         }
     }
+}
+
+/// `lego down`.
+pub fn down(a: &ClusterArg) -> Result<u8> {
+    if stop(&a.name)? {
+        println!("cluster {} is down", a.name);
+    } else {
+        println!(
+            "cluster {} is down (its manager was not running; cleaned up what it left)",
+            a.name
+        );
+    }
+    Ok(exit::OK)
 }
 
 /// `lego logs`.

@@ -17,6 +17,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Boot(a) => boot::run(&a),
         Command::Bench(BenchCommand::Boot(a)) => bench::boot::run(&a),
         Command::Bench(BenchCommand::Rpc(a)) => bench::rpc::run(&a),
+        Command::Bench(BenchCommand::Up(a)) => bench::up::run(&a),
         Command::Up(a) => cluster::up(&a),
         Command::Status(a) => cluster::status(&a),
         Command::Logs(a) => cluster::logs(&a),

@@ -7,6 +7,9 @@ use alloc::vec::Vec;
 
 use lego_abi::boot::BootInfo;
 use lego_proto::mgmt::{LoadReport, REPORT_INTERVAL_NS};
+
+/// How often to look for the managers' connection before the first report.
+const FIRST_REPORT_RETRY_NS: u64 = 1_000_000;
 use lego_proto::op;
 use zerocopy::IntoBytes;
 
@@ -67,6 +70,9 @@ impl Reporter {
         }
         let Some(m) = self.manager else { return };
         if !rpc.connected(m) {
+            // The first report is what makes the component `ready`: look again soon rather
+            // than a whole interval later.
+            self.next_ns = now + FIRST_REPORT_RETRY_NS;
             return;
         }
         if !self.connected_to_manager {

@@ -2,3 +2,4 @@
 
 pub mod boot;
 pub mod rpc;
+pub mod up;
