@@ -4,105 +4,15 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Output;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use common::cluster::*;
 use common::*;
-use serde_json::Value;
 
 /// Cluster tests run one at a time: each boots several guests on a 2-core host, and the
 /// failure-detection test measures latency.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-struct Rt {
-    dir: tempfile::TempDir,
-}
-
-impl Rt {
-    fn new() -> Rt {
-        Rt {
-            dir: tempfile::tempdir().expect("create a runtime directory"),
-        }
-    }
-
-    fn lego(&self, args: &[&str]) -> Output {
-        lego()
-            .args(args)
-            .env("LEGO_RUNTIME_DIR", self.dir.path())
-            .env_remove("LEGO_CLUSTER")
-            .output()
-            .expect("run lego")
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let o = self.lego(args);
-        assert!(o.status.success(), "lego {args:?}: {}", stderr(&o));
-        serde_json::from_slice(&o.stdout)
-            .unwrap_or_else(|e| panic!("lego {args:?}: bad JSON ({e}): {}", stdout(&o)))
-    }
-
-    fn states(&self, name: &str) -> Vec<(String, String)> {
-        let s = self.json(&["status", "--name", name, "--json"]);
-        s["components"]
-            .as_array()
-            .expect("status has components")
-            .iter()
-            .map(|c| {
-                (
-                    c["name"].as_str().expect("component name").into(),
-                    c["state"].as_str().expect("component state").into(),
-                )
-            })
-            .collect()
-    }
-
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-fn pids(status: &Value) -> Vec<u32> {
-    let mut v: Vec<u32> = status["components"]
-        .as_array()
-        .expect("status has components")
-        .iter()
-        .filter_map(|c| c["pid"].as_u64())
-        .map(|p| p as u32)
-        .collect();
-    v.extend(status["manager_pid"].as_u64().map(|p| p as u32));
-    v
-}
-
-/// Alive and not a zombie (this machine's init does not reap orphans).
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
-}
-
-fn assert_gone(rt: &Rt, name: &str, pids: &[u32]) {
-    for &p in pids {
-        assert!(
-            !alive(p),
-            "process {p} of cluster {name} is still alive after `lego down`"
-        );
-    }
-    assert!(
-        !rt.root().join(name).exists(),
-        "runtime directory of {name} left behind"
-    );
-    let fds_left = std::fs::read_dir("/proc/self/fd")
-        .expect("read /proc/self/fd")
-        .count();
-    assert!(
-        fds_left < 64,
-        "descriptors leaking in the test process: {fds_left}"
-    );
-}
-
-fn all(states: &[(String, String)], state: &str) -> bool {
-    states.iter().all(|(_, s)| s == state)
-}
 
 #[test]
 fn up_status_kill_restart_down() {
@@ -423,6 +333,11 @@ fn down_cleans_up_after_a_dead_manager() {
     let manager = up["manager_pid"].as_u64().unwrap() as i32;
     // SAFETY: kill(2) of the manager process this test started.
     unsafe { libc::kill(manager, libc::SIGKILL) };
+    // kill(2) returns before the process is gone (its socket may still take a connection).
+    let t = Instant::now();
+    while alive(manager as u32) && t.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
     let o = rt.lego(&["status", "--name", "z"]);
     assert_one_line_error(&o, 1, "the manager of cluster `z` is not running");
     let o = rt.lego(&["down", "--name", "z"]);
@@ -452,8 +367,10 @@ fn bench_up_measures_and_cleans_up() {
         rss > 1.0 && rss < 256.0,
         "implausible RSS per component: {s}"
     );
-    let left: Vec<_> = std::fs::read_dir(rt.root())
-        .expect("read the runtime directory")
-        .collect();
-    assert!(left.is_empty(), "bench up left {left:?} behind");
+    for d in [rt.root(), rt.state.path()] {
+        let left: Vec<_> = std::fs::read_dir(d)
+            .expect("read the runtime and state directories")
+            .collect();
+        assert!(left.is_empty(), "bench up left {left:?} behind");
+    }
 }

@@ -43,10 +43,16 @@ impl VmmChild {
     /// Like [`VmmChild::spawn`], handing the child `fd` as descriptor [`INHERITED_FD`] (the
     /// fabric coordinator's socket).
     pub fn spawn_with_fd(cfg: &VmConfig, fd: Option<OwnedFd>) -> Result<VmmChild> {
-        let exe = std::env::current_exe().context("cannot find the lego executable")?;
+        // /proc/self/exe, not the path: a long-lived cluster manager must still start VMMs after
+        // its binary was replaced on disk (a rebuild), and they must be the same version.
+        let exe = std::path::PathBuf::from("/proc/self/exe");
         let json = serde_json::to_string(cfg).context("encoding the guest configuration")?;
         let spawned = Instant::now();
         let mut cmd = Command::new(exe);
+        // Named as the binary (`ps`, and `lego down` recognises its processes by it).
+        if let Ok(path) = std::env::current_exe() {
+            cmd.arg0(path.to_string_lossy().trim_end_matches(" (deleted)"));
+        }
         cmd.arg("vmm")
             .arg("--config")
             .arg(json)

@@ -52,11 +52,27 @@ pub enum Command {
     Kill(ComponentArgs),
     /// Start a failed or killed component again; returns once it is ready.
     Restart(ComponentArgs),
-    /// Stop a cluster and remove everything it left: processes, sockets, runtime files.
-    Down(ClusterArg),
+    /// Stop a cluster and remove everything it left: processes, sockets, runtime files. Its
+    /// durable state (disk images, vNodes) stays for the next `lego up` of that name unless
+    /// --wipe.
+    Down(DownArgs),
     /// Create, list and remove vNodes (the user-visible nodes programs run on).
     #[command(subcommand)]
     Vnode(VnodeCommand),
+    /// Copy a local file into a vNode: `lego put data.bin web:/data/`. Returns once the file is
+    /// durable on the vNode's sComponent (written through its mComponent's buffer cache, then
+    /// fsync'ed).
+    Put(PutArgs),
+    /// Copy a file out of a vNode: `lego get web:/data/data.bin ./copy.bin`.
+    Get(GetArgs),
+    /// List a vNode directory (or show one file): `lego ls web:/data`.
+    Ls(LsArgs),
+    /// Remove a file or an empty directory from a vNode (`-r`: a whole tree).
+    Rm(RmArgs),
+    /// Make a directory in a vNode (`-p`: with its parents).
+    Mkdir(MkdirArgs),
+    /// Rename a file in a vNode: `lego mv web:/a /b`.
+    Mv(MvArgs),
     /// Internal: the manager process of one cluster (what `lego up` starts).
     #[command(hide = true, name = "cluster-daemon")]
     ClusterDaemon(ClusterDaemonArgs),
@@ -235,6 +251,15 @@ pub struct BootArgs {
     /// Make the guest fault on purpose after boot (tests fault reporting).
     #[arg(long, value_enum, value_name = "KIND")]
     pub inject_fault: Option<FaultArg>,
+    /// Attach this disk image (a file whose size is a multiple of 4096) as a virtio-blk device.
+    #[arg(long, value_name = "FILE")]
+    pub disk: Option<PathBuf>,
+    /// Open the --disk image with O_DIRECT (I/O bypasses the host's page cache).
+    #[arg(long, requires = "disk")]
+    pub disk_direct: bool,
+    /// Extra guest command-line words, e.g. "blk_selftest=write blk_blocks=1024".
+    #[arg(long, value_name = "WORDS", allow_hyphen_values = true)]
+    pub cmdline: Option<String>,
     /// Iterations of the calibration loop (each run at CPL0 and CPL3, best of 3).
     #[arg(long, default_value_t = 400_000, value_name = "N")]
     pub calib_iters: u64,
@@ -377,6 +402,16 @@ pub struct UpArgs {
     /// ExCache of each pComponent.
     #[arg(long, value_parser = size::parse, value_name = "SIZE")]
     pub excache: Option<u64>,
+    /// Disk image of each sComponent (default 1G, sparse; kept across `lego down`).
+    #[arg(long, value_parser = size::parse, value_name = "SIZE")]
+    pub smon_disk: Option<u64>,
+    /// Buffer cache of each mComponent (default: an eighth of its memory, at most 1G).
+    #[arg(long, value_parser = size::parse, value_name = "SIZE")]
+    pub mmon_cache: Option<u64>,
+    /// Open the disk images with O_DIRECT: I/O reaches the host's device, bypassing its page
+    /// cache, like real hardware.
+    #[arg(long)]
+    pub disk_direct: bool,
     /// How receivers wait (default: adaptive).
     #[arg(long, value_enum)]
     pub poll: Option<PollArg>,
@@ -470,6 +505,94 @@ pub struct VnodeRemoveArgs {
     pub cluster: ClusterArg,
     /// The vNode (name or id).
     pub vnode: String,
+}
+
+/// `lego down`.
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArg,
+    /// Also delete the cluster's durable state: its sComponents' disk images and its vNodes.
+    #[arg(long)]
+    pub wipe: bool,
+}
+
+/// `lego put`.
+#[derive(Debug, Args)]
+pub struct PutArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArg,
+    /// The local file.
+    pub local: PathBuf,
+    /// Where: VNODE:PATH (into the directory if PATH is one).
+    pub remote: String,
+    /// Create missing parent directories.
+    #[arg(long, short)]
+    pub parents: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lego get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArg,
+    /// VNODE:PATH of the file.
+    pub remote: String,
+    /// The local file (into the directory if it is one).
+    pub local: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lego ls`.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArg,
+    /// VNODE:PATH (`web:` is the root).
+    pub remote: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lego rm`.
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArg,
+    /// VNODE:PATH.
+    pub remote: String,
+    /// Remove directories and everything in them.
+    #[arg(long, short)]
+    pub recursive: bool,
+}
+
+/// `lego mkdir`.
+#[derive(Debug, Args)]
+pub struct MkdirArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArg,
+    /// VNODE:PATH.
+    pub remote: String,
+    /// Create missing parents; an existing directory is not an error.
+    #[arg(long, short)]
+    pub parents: bool,
+}
+
+/// `lego mv`.
+#[derive(Debug, Args)]
+pub struct MvArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArg,
+    /// VNODE:PATH of the file.
+    pub from: String,
+    /// Its new path in the same vNode.
+    pub to: String,
 }
 
 /// `lego cluster-daemon` (internal).

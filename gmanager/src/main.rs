@@ -12,6 +12,7 @@ mod cli;
 mod cluster;
 mod cmd;
 mod fabric;
+mod files;
 mod managers;
 mod procfs;
 mod size;

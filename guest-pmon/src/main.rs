@@ -11,7 +11,10 @@ mod monitor {
     fn init(ctx: &BootContext) -> MonitorReady {
         let (gpa, len) = ctx.memory.excache;
         println!("pmon: ExCache {} MiB at {:#x}", len >> 20, gpa);
-        MonitorReady { excache_bytes: len }
+        MonitorReady {
+            excache_bytes: len,
+            service: None,
+        }
     }
 }
 

@@ -32,10 +32,21 @@ pub struct BootContext {
 }
 
 /// What a monitor reports back at the end of its init.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Default)]
 pub struct MonitorReady {
     /// ExCache bytes (pComponents), else 0.
     pub excache_bytes: u64,
+    /// The monitor's own requests (storage, buffer cache, ...), served once the fabric is up.
+    pub service: Option<Box<dyn crate::service::Service>>,
+}
+
+impl core::fmt::Debug for MonitorReady {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MonitorReady")
+            .field("excache_bytes", &self.excache_bytes)
+            .field("service", &self.service.is_some())
+            .finish()
+    }
 }
 
 global_asm!(
@@ -181,7 +192,7 @@ fn boot_cpu(bi: &'static BootInfo, t0: u64) -> ! {
     if bi.has_flag(flags::SHUTDOWN_AFTER_READY) {
         power::poweroff(0);
     }
-    crate::service::run(bi, &memory)
+    crate::service::run(bi, &memory, ready.service)
 }
 
 fn other_cpu(cpu: usize, t0: u64) -> ! {

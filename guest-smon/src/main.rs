@@ -1,16 +1,57 @@
-//! The storage monitor (sComponent): serves files from its virtual disk. For now it boots and
-//! reports ready.
+//! The storage monitor (sComponent): the files of the vNodes it holds, on its virtual disk, as
+//! a stateless file service (`storage`).
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(target_os = "none")]
+mod disk;
+#[cfg(target_os = "none")]
+mod storage;
+
+#[cfg(target_os = "none")]
 mod monitor {
+    extern crate alloc;
+
+    use alloc::boxed::Box;
+
+    use guest_rt::virtio::blk::BlkDevice;
+    use guest_rt::virtio::blk_selftest;
     use guest_rt::{BootContext, MonitorReady, println};
+
+    use crate::storage::Storage;
 
     guest_rt::monitor!(init);
 
-    fn init(_ctx: &BootContext) -> MonitorReady {
-        println!("smon: no disk attached yet");
-        MonitorReady::default()
+    fn init(ctx: &BootContext) -> MonitorReady {
+        let bi = ctx.boot;
+        let service = match BlkDevice::open(bi) {
+            Ok(Some(mut disk)) => {
+                println!("smon: disk {} MiB", (disk.block_count() * 4096) >> 20);
+                if bi.cmdline_value("blk_selftest").is_some() {
+                    // Testing the device itself: the filesystem stays away from it.
+                    blk_selftest::selftest(&mut disk, bi);
+                    None
+                } else {
+                    // `fs_max_file_kb=` bounds file sizes of a new filesystem (tests use it).
+                    let max_file = bi
+                        .cmdline_value("fs_max_file_kb")
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .map(|kb| kb << 10);
+                    Some(Storage::open(disk, max_file))
+                }
+            }
+            Ok(None) => {
+                println!("smon: no disk attached");
+                None
+            }
+            Err(e) => {
+                println!("smon: disk unusable: {e}");
+                None
+            }
+        };
+        MonitorReady {
+            excache_bytes: 0,
+            service: service.map(|s| Box::new(s) as Box<dyn guest_rt::service::Service>),
+        }
     }
 }
 

@@ -11,6 +11,7 @@ pub mod console;
 pub mod layout;
 pub mod ports;
 pub mod report;
+pub mod virtio_blk;
 pub mod virtio_mmio;
 
 /// Bumped on any incompatible change to a structure in this crate. The guest refuses to boot on

@@ -67,6 +67,7 @@ mod meta;
 mod namespace;
 pub mod path;
 mod record;
+pub mod serve;
 mod superblock;
 pub mod testdev;
 

@@ -2,9 +2,10 @@
 //!
 //! [`rpc`] is the framing of the RPC layer (modelled on LegoOS's FIT): requests written with
 //! WRITE_WITH_IMM into a per-peer receive ring, replies written into a slot the caller named.
-//! [`op`] lists the operations.
+//! [`op`] lists the operations; [`fs`] is the file protocol of the storage and memory monitors.
 #![no_std]
 
+pub mod fs;
 pub mod mgmt;
 pub mod op;
 pub mod rpc;

@@ -62,8 +62,12 @@ impl<E: Env> Qp<E> {
     pub fn create(env: &'static E, peer: u32, cq: u32) -> Result<Qp<E>, FabricError> {
         let (pa, va) = env.alloc(qpcb::QPCB_BYTES).ok_or(FabricError::NoMemory)?;
         let me = env.id();
+        // Unique enough: the clock in ns mixed with who we are (never 0).
+        let nonce = ((env.now_ns() as u32) ^ (me << 24) ^ (peer << 16)) | 1;
         // SAFETY: the QPCB is our fresh allocation; header words are 4-aligned.
         unsafe {
+            u32_at(va, qpcb::NONCE_OFF).store(nonce, Ordering::Relaxed);
+            u32_at(va, qpcb::BOUND_OFF).store(0, Ordering::Relaxed);
             u32_at(va, qpcb::OWNER_OFF).store(me, Ordering::Relaxed);
             u32_at(va, qpcb::PEER_OFF).store(peer, Ordering::Relaxed);
             u32_at(va, qpcb::STATE_OFF).store(QpState::Reset as u32, Ordering::Relaxed);
@@ -130,15 +134,23 @@ impl<E: Env> Qp<E> {
             return Err(FabricError::BadPeerBlock);
         }
         // SAFETY: the window maps the peer's QPCB (at least QPCB_BYTES, checked above).
-        let (magic, owner, peer) = unsafe {
+        let (magic, owner, peer, nonce, bound) = unsafe {
             (
                 u32_at(h.va, qpcb::MAGIC_OFF).load(Ordering::Acquire),
                 u32_at(h.va, qpcb::OWNER_OFF).load(Ordering::Relaxed),
                 u32_at(h.va, qpcb::PEER_OFF).load(Ordering::Relaxed),
+                u32_at(h.va, qpcb::NONCE_OFF).load(Ordering::Relaxed),
+                u32_at(h.va, qpcb::BOUND_OFF).load(Ordering::Acquire),
             )
         };
         if magic != qpcb::MAGIC || owner != self.peer || peer != self.env.id() {
             return Err(FabricError::BadPeerBlock);
+        }
+        let mine = self.local_word(qpcb::NONCE_OFF).load(Ordering::Relaxed);
+        if bound != 0 && bound != mine {
+            // Still connected to our predecessor (the peer has not noticed it died): wait
+            // for the half it makes for us.
+            return Ok(false);
         }
         // Resume the counters where the peer's block says (a reconnect keeps them consistent).
         // SAFETY: as above.
@@ -147,6 +159,7 @@ impl<E: Env> Qp<E> {
             self.out_rq_cons = u32_at(h.va, qpcb::RQ_CONS_OFF).load(Ordering::Acquire);
         }
         self.remote = Some(h);
+        self.set_local(qpcb::BOUND_OFF, nonce);
         self.set_local(qpcb::STATE_OFF, QpState::Ready as u32);
         Ok(true)
     }

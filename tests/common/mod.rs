@@ -6,6 +6,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+pub mod cluster;
+
 /// The `lego` binary under test.
 pub fn lego() -> Command {
     Command::new(env!("CARGO_BIN_EXE_lego"))

@@ -97,6 +97,17 @@ mod poll_mode_name {
     }
 }
 
+/// A disk image attached to the guest as a virtio-blk device (`lego_abi::virtio_blk`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskConfig {
+    /// The image file: a regular file whose size is a non-zero multiple of 4096 bytes.
+    pub path: PathBuf,
+    /// Open it with `O_DIRECT`: I/O bypasses the host's page cache and reaches the device, as
+    /// on real hardware (requests must then be 4 KiB aligned).
+    #[serde(default)]
+    pub direct: bool,
+}
+
 /// Where the guest's console lines go.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -138,6 +149,10 @@ pub struct VmConfig {
     /// Fabric membership; `None` for a standalone guest.
     #[serde(default)]
     pub fabric: Option<FabricConfig>,
+    /// A disk image to attach (checked and opened by `crate::disk::open` when the VM is
+    /// built); `None`: no block device.
+    #[serde(default)]
+    pub disk: Option<DiskConfig>,
 }
 
 mod role_name {
@@ -178,6 +193,7 @@ impl VmConfig {
             kvm_device: PathBuf::from("/dev/kvm"),
             console: ConsoleTarget::Stderr,
             fabric: None,
+            disk: None,
         }
     }
 
@@ -322,10 +338,31 @@ mod tests {
         let back: VmConfig = serde_json::from_str(&j).unwrap();
         assert_eq!(back.role, Role::Smon);
         assert_eq!(back.mem_bytes, c.mem_bytes);
+        assert_eq!(back.disk, None);
         let bad = j.replace("\"smon\"", "\"gpu\"");
         let err = serde_json::from_str::<VmConfig>(&bad)
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown role `gpu`"), "{err}");
+    }
+
+    #[test]
+    fn disk_travels_and_old_json_still_parses() {
+        let mut c = cfg(Role::Smon);
+        c.disk = Some(DiskConfig {
+            path: PathBuf::from("/tmp/disk.img"),
+            direct: true,
+        });
+        let j = serde_json::to_string(&c).unwrap();
+        let back: VmConfig = serde_json::from_str(&j).unwrap();
+        assert_eq!(back.disk, c.disk);
+        // A configuration written before disks existed.
+        let mut v: serde_json::Value = serde_json::from_str(&j).unwrap();
+        v.as_object_mut().unwrap().remove("disk");
+        let old: VmConfig = serde_json::from_value(v).unwrap();
+        assert_eq!(old.disk, None);
+        // `direct` defaults to off.
+        let d: DiskConfig = serde_json::from_str(r#"{"path":"/x.img"}"#).unwrap();
+        assert!(!d.direct);
     }
 }

@@ -49,6 +49,9 @@ pub enum Error {
     /// The configuration asks for something impossible.
     #[error("{0}")]
     Config(#[from] ConfigError),
+    /// The disk image cannot be used.
+    #[error("{0}")]
+    Disk(#[from] crate::disk::DiskError),
     /// Guest memory could not be set up.
     #[error("guest memory: {0}")]
     Memory(String),

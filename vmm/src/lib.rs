@@ -11,6 +11,7 @@
 pub mod boot;
 pub mod config;
 pub mod devices;
+pub mod disk;
 pub mod error;
 pub mod events;
 pub mod fabric;
@@ -20,7 +21,7 @@ pub mod memory;
 pub mod vcpu;
 pub mod vm;
 
-pub use config::{ConsoleTarget, FabricConfig, VmConfig};
+pub use config::{ConsoleTarget, DiskConfig, FabricConfig, VmConfig};
 pub use error::{Error, Result};
 pub use events::{FaultInfo, ReadyInfo, VmEvent};
 pub use vm::{Vm, install_stop_handlers, request_stop};

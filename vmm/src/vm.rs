@@ -18,6 +18,7 @@ use kvm_bindings::{
 use kvm_ioctls::{Kvm, VcpuFd, VmFd};
 use lego_abi::boot::{BootInfo, DeviceDesc};
 use lego_abi::layout::{BOOT_GDT_GPA, BOOT_INFO_GPA, DEVICE_GPA_BASE, FABRIC_VECTOR, phys_to_virt};
+use lego_abi::virtio_blk::BLK_DEVICE_GPA;
 use lego_abi::virtio_mmio::MMIO_SIZE;
 use virtio_rdma::backend::wire::PeerInfo;
 use vm_memory::{Bytes, GuestAddress};
@@ -26,6 +27,7 @@ use zerocopy::IntoBytes;
 use crate::boot::{elf, gdt, paging, plan, regs};
 use crate::config::{ConsoleTarget, VmConfig, round_mem};
 use crate::devices::Bus;
+use crate::devices::blk::BlkDevice;
 use crate::devices::console::Console;
 use crate::devices::rdma::RdmaDevice;
 use crate::devices::virtio_mmio::MmioTransport;
@@ -125,6 +127,7 @@ impl Vm {
         let info = elf::inspect(&image).map_err(|p| image_error(cfg, p))?;
         let kvm = kvm::open(&cfg.kvm_device)?;
         cfg.validate(kvm::max_vcpus(&kvm))?;
+        let disk = cfg.disk.as_ref().map(crate::disk::open).transpose()?;
         let mem_bytes = round_mem(cfg.mem_bytes);
         let excache_bytes = round_mem(cfg.excache_bytes);
         let plan = plan::plan(mem_bytes, cfg.vcpus, info.phys_end, excache_bytes)?;
@@ -229,6 +232,20 @@ impl Vm {
                 mmio_gpa: DEVICE_GPA_BASE,
             });
             fabric_link = Some((f, link));
+        }
+        if let Some(disk) = disk {
+            bus.insert(
+                BLK_DEVICE_GPA,
+                MMIO_SIZE,
+                Box::new(MmioTransport::new(BlkDevice::new(disk), gm.clone())),
+            );
+            if !bi.push_device(DeviceDesc {
+                device_id: lego_abi::virtio_blk::DEVICE_ID,
+                irq_vector: 0,
+                mmio_gpa: BLK_DEVICE_GPA,
+            }) {
+                return Err(Error::Memory("boot info: too many devices".into()));
+            }
         }
         write(bi.as_bytes(), BOOT_INFO_GPA)?;
 

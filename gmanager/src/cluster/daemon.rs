@@ -18,11 +18,12 @@ use serde_json::{Value, json};
 use virtio_rdma::abi::PollMode;
 use vmm::{ConsoleTarget, FabricConfig, VmConfig, VmEvent};
 
-use super::fabric_thread::{self, FabricCmd, Loads};
-use super::paths::ClusterDir;
+use super::fabric_thread::{self, FabricCmd, FileTarget, Loads};
+use super::paths::{ClusterDir, StateDir};
 use super::protocol::{Request, reply};
 use super::spec::{ClusterSpec, ComponentSpec};
-use super::status::{ClusterStatus, ComponentStatus, Placement, VnodeStatus};
+use super::status::{ClusterStatus, ComponentStatus, Placement};
+use super::vnodes::VnodeTable;
 use crate::fabric::host::{HostEndpoint, MANAGER_ID};
 use crate::fabric::{Coordinator, MemberEvent};
 use crate::managers::{self, Candidate};
@@ -95,8 +96,8 @@ struct Daemon {
     fabric: Sender<FabricCmd>,
     loads: Loads,
     comps: Vec<Comp>,
-    vnodes: Vec<VnodeStatus>,
-    next_vnode: u32,
+    state: StateDir,
+    vnodes: VnodeTable,
     waiters: Vec<Waiter>,
     started: Instant,
 }
@@ -117,6 +118,12 @@ impl Daemon {
         cfg.excache_bytes = c.excache_bytes;
         cfg.kvm_device = kvm_device();
         cfg.console = ConsoleTarget::File(self.dir.log(&c.name));
+        if c.disk_bytes > 0 {
+            cfg.disk = Some(vmm::DiskConfig {
+                path: self.state.disk(&c.name),
+                direct: self.spec.disk_direct,
+            });
+        }
         let others: Vec<String> = self
             .spec
             .components
@@ -124,8 +131,13 @@ impl Daemon {
             .filter(|o| o.id != c.id)
             .map(|o| o.id.to_string())
             .collect();
+        let cache = if c.cache_bytes > 0 {
+            format!("bcache_kb={}", c.cache_bytes >> 10)
+        } else {
+            String::new()
+        };
         cfg.cmdline = format!(
-            "manager={MANAGER_ID} rpc_peers={} incarnation={incarnation} {}",
+            "manager={MANAGER_ID} rpc_peers={} incarnation={incarnation} {cache} {}",
             others.join(","),
             c.extra_cmdline
         )
@@ -144,6 +156,12 @@ impl Daemon {
         let i = id as usize;
         self.comps[i].incarnation += 1;
         let (cfg, f) = self.config(&self.comps[i].spec, self.comps[i].incarnation);
+        if let Err(e) = self.coord.start(cfg, f) {
+            let c = &mut self.comps[i];
+            c.state = State::Failed;
+            c.reason = Some(format!("could not start: {e:#}"));
+            return Err(e);
+        }
         let c = &mut self.comps[i];
         c.state = State::Starting;
         c.reason = None;
@@ -153,7 +171,6 @@ impl Daemon {
         if let Ok(mut t) = self.loads.lock() {
             t.remove(&id);
         }
-        self.coord.start(cfg, f)?;
         let _ = self.fabric.send(FabricCmd::Connect(vec![id]));
         self.save_state();
         Ok(())
@@ -198,11 +215,7 @@ impl Daemon {
                     threads: r.threads,
                     mem_free: r.mem_free,
                     served: r.served,
-                    vnodes: self
-                        .vnodes
-                        .iter()
-                        .filter(|v| v.storage == c.spec.name)
-                        .count() as u32,
+                    vnodes: self.vnodes.placed_on(&c.spec.name),
                 }
             })
             .collect()
@@ -251,7 +264,7 @@ impl Daemon {
             uptime_ms: self.started.elapsed().as_millis() as u64,
             poll: self.spec.poll.clone(),
             components,
-            vnodes: self.vnodes.clone(),
+            vnodes: self.vnodes.list.clone(),
             placement: Placement {
                 process: name(managers::gpm(&cands)),
                 memory: name(managers::gmm(&cands)),
@@ -323,18 +336,25 @@ impl Daemon {
             Request::Down => unreachable!("handled by the main loop"),
             Request::VnodeCreate { name, storage } => Some(reply(self.vnode_create(name, storage))),
             Request::VnodeList => Some(reply(
-                serde_json::to_value(&self.vnodes).map_err(|e| e.to_string()),
+                serde_json::to_value(&self.vnodes.list).map_err(|e| e.to_string()),
             )),
-            Request::VnodeRemove { vnode } => {
-                let before = self.vnodes.len();
+            Request::VnodeRemove { vnode } => Some(reply(
                 self.vnodes
-                    .retain(|v| v.name != vnode && v.id.to_string() != vnode);
-                Some(reply(if self.vnodes.len() < before {
-                    Ok(json!(vnode))
-                } else {
-                    Err(format!("no vNode `{vnode}` in cluster {}", self.spec.name))
-                }))
-            }
+                    .remove(&vnode)
+                    .map(|v| json!(v.name))
+                    .map_err(|e| format!("{e} in cluster {}", self.spec.name)),
+            )),
+            Request::File { vnode, op } => match self.file_target(&vnode) {
+                Ok(target) => {
+                    let _ = self.fabric.send(FabricCmd::File {
+                        target,
+                        op,
+                        reply: tx,
+                    });
+                    None
+                }
+                Err(e) => Some(reply(Err(e))),
+            },
         }
     }
 
@@ -343,21 +363,6 @@ impl Daemon {
         name: Option<String>,
         storage: Option<String>,
     ) -> Result<Value, String> {
-        let id = self.next_vnode;
-        let name = name.unwrap_or_else(|| format!("vnode{id}"));
-        if name.is_empty()
-            || name.len() > 32
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(format!(
-                "vNode name `{name}`: use 1-32 letters, digits, - or _"
-            ));
-        }
-        if self.vnodes.iter().any(|v| v.name == name) {
-            return Err(format!("a vNode named `{name}` exists"));
-        }
         let cands = self.candidates();
         let store = match storage {
             Some(s) => {
@@ -377,16 +382,48 @@ impl Daemon {
                 .map(|c| c.name.clone())
                 .ok_or("no sComponent is ready to hold the vNode's storage")?,
         };
-        self.next_vnode += 1;
-        let v = VnodeStatus {
-            id,
-            ip: format!("10.66.{}.{}", id / 256, id % 256),
-            mount: format!("/vnodes/{id}"),
-            name,
-            storage: store,
-        };
-        self.vnodes.push(v.clone());
+        let cache = managers::cache_home(&cands)
+            .map(|c| c.name.clone())
+            .ok_or("no mComponent is ready to hold the vNode's buffer cache")?;
+        let v = self.vnodes.create(name, store, cache)?;
         serde_json::to_value(v).map_err(|e| e.to_string())
+    }
+
+    /// Where a file request for vNode `key` goes: both of its components must be ready.
+    fn file_target(&self, key: &str) -> Result<FileTarget, String> {
+        let v = self.vnodes.find(key).ok_or_else(|| {
+            format!(
+                "no vNode `{key}` in cluster {} (`lego vnode create {key}` makes one)",
+                self.spec.name
+            )
+        })?;
+        let ready = |name: &str, what: &str| -> Result<u32, String> {
+            let c = self
+                .comps
+                .iter()
+                .find(|c| c.spec.name == name)
+                .ok_or_else(|| {
+                    format!("vNode {}: its {what} {name} is not in this cluster", v.name)
+                })?;
+            if c.state != State::Ready {
+                return Err(format!(
+                    "vNode {}: its {what} {name} is {}{}",
+                    v.name,
+                    c.state.name(),
+                    c.reason
+                        .as_deref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
+                ));
+            }
+            Ok(c.spec.id)
+        };
+        Ok(FileTarget {
+            vnode: v.id,
+            label: v.name.clone(),
+            storage: ready(&v.storage, "storage")?,
+            cache: ready(&v.cache, "buffer cache")?,
+        })
     }
 
     fn on_event(&mut self, id: u32, ev: MemberEvent) {
@@ -584,6 +621,15 @@ fn listen(listener: UnixListener, tx: Sender<Incoming>) {
 /// Runs the manager of cluster `spec` in runtime directory `dir` until `lego down`.
 pub fn run(spec: ClusterSpec, dir: ClusterDir) -> Result<u8> {
     std::fs::create_dir_all(dir.path().join("logs")).context("creating the runtime directory")?;
+    let state = StateDir::of(&spec.name);
+    std::fs::create_dir_all(&state.root)
+        .with_context(|| format!("creating the state directory {}", state.root.display()))?;
+    let vnodes = VnodeTable::load(state.vnodes()).map_err(anyhow::Error::msg)?;
+    for c in spec.components.iter().filter(|c| c.disk_bytes > 0) {
+        let path = state.disk(&c.name);
+        vmm::disk::create_image(&path, c.disk_bytes)
+            .with_context(|| format!("creating {}'s disk image {}", c.name, path.display()))?;
+    }
     let _ = std::fs::remove_file(dir.socket());
     let listener = UnixListener::bind(dir.socket()).context("creating the control socket")?;
     let (rev_tx, rev_rx) = mpsc::channel();
@@ -617,8 +663,8 @@ pub fn run(spec: ClusterSpec, dir: ClusterDir) -> Result<u8> {
         fabric,
         loads,
         comps,
-        vnodes: Vec::new(),
-        next_vnode: 1,
+        state,
+        vnodes,
         waiters: Vec::new(),
         started: Instant::now(),
     };

@@ -10,21 +10,77 @@ use std::time::Instant;
 use lego_proto::mgmt::LoadReport;
 use lego_proto::op;
 use lego_rpc::Env;
-use lego_rpc::rpc::Rpc;
+use lego_rpc::rpc::{Rpc, RpcError};
 use zerocopy::FromBytes;
 
+use crate::cluster::protocol::reply;
 use crate::fabric::host::HostEndpoint;
+use crate::files::client::{CallError, Client, FileOp, Transport};
 
 /// The last report of each component and when it arrived.
 pub type Loads = Arc<Mutex<HashMap<u32, (LoadReport, Instant)>>>;
+
+/// Where a file request goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileTarget {
+    /// The vNode's id.
+    pub vnode: u32,
+    /// Its name (for messages).
+    pub label: String,
+    /// The sComponent holding its files.
+    pub storage: u32,
+    /// The mComponent holding their buffer cache: where requests are sent.
+    pub cache: u32,
+}
 
 /// What the daemon tells the thread.
 #[derive(Debug)]
 pub enum FabricCmd {
     /// Connect to these components (their halves complete as they come up).
     Connect(Vec<u32>),
+    /// Run a file request; the answer (a reply line) goes to `reply`.
+    File {
+        /// Where.
+        target: FileTarget,
+        /// What.
+        op: FileOp,
+        /// The control connection waiting for the answer.
+        reply: Sender<String>,
+    },
     /// Stop.
     Stop,
+}
+
+/// File-protocol calls to one component, from the managers' endpoint. Requests must be in the
+/// endpoint's shared memory (peers read them from there), so they are staged in `staging`.
+struct FabricTransport<'a> {
+    rpc: &'a mut Rpc<HostEndpoint>,
+    to: u32,
+    staging: &'a mut [u8],
+}
+
+impl Transport for FabricTransport<'_> {
+    fn call(&mut self, op: u32, req: &[u8], out: &mut [u8]) -> Result<usize, CallError> {
+        let stage = self
+            .staging
+            .get_mut(..req.len())
+            .ok_or(CallError::Failed("request too large".into()))?;
+        stage.copy_from_slice(req);
+        self.rpc.call(self.to, op, stage, out).map_err(|e| match e {
+            RpcError::Remote(s) => CallError::Status(s),
+            RpcError::PeerDead => {
+                CallError::Failed(format!("component {} failed during the request", self.to))
+            }
+            RpcError::Timeout => {
+                CallError::Failed(format!("component {} did not answer in time", self.to))
+            }
+            RpcError::NotConnected => CallError::Failed(format!(
+                "the managers are not connected to component {} yet",
+                self.to
+            )),
+            other => CallError::Failed(format!("fabric error: {other:?}")),
+        })
+    }
 }
 
 fn serve(env: &'static HostEndpoint, loads: Loads, cmds: Receiver<FabricCmd>) {
@@ -45,6 +101,18 @@ fn serve(env: &'static HostEndpoint, loads: Loads, cmds: Receiver<FabricCmd>) {
         }
         Ok(0)
     });
+    // Staging for file requests, in the endpoint's shared memory.
+    let staging = env
+        .alloc(lego_proto::rpc::MAX_PAYLOAD as u64)
+        // SAFETY: `alloc` hands out MAX_PAYLOAD bytes of our mapping, ours alone from now on.
+        .map(|(_, p)| unsafe { std::slice::from_raw_parts_mut(p, lego_proto::rpc::MAX_PAYLOAD) });
+    let Some(staging) = staging else {
+        tracing::error!("the managers cannot allocate their file staging buffer");
+        return;
+    };
+    // File requests from the host tools wait on one reply each: a long one (64 MiB) should
+    // not trip the default 5 s deadline per call of a component that is merely busy.
+    rpc.timeout_ns = 30_000_000_000;
     let mut wanted: Vec<u32> = Vec::new();
     loop {
         while let Ok(cmd) = cmds.try_recv() {
@@ -58,6 +126,19 @@ fn serve(env: &'static HostEndpoint, loads: Loads, cmds: Receiver<FabricCmd>) {
                     if let Err((p, e)) = rpc.connect_async(&ids) {
                         tracing::warn!("managers: cannot prepare a connection to {p}: {e:?}");
                     }
+                }
+                FabricCmd::File {
+                    target,
+                    op,
+                    reply: tx,
+                } => {
+                    let mut t = FabricTransport {
+                        rpc: &mut rpc,
+                        to: target.cache,
+                        staging: &mut *staging,
+                    };
+                    let mut c = Client::new(&mut t, target.vnode, target.storage, &target.label);
+                    let _ = tx.send(reply(c.run(&op)));
                 }
                 FabricCmd::Stop => return,
             }

@@ -8,3 +8,4 @@ pub mod paths;
 pub mod protocol;
 pub mod spec;
 pub mod status;
+pub mod vnodes;

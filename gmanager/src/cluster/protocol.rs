@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::paths::ClusterDir;
+use crate::files::client::FileOp;
 
 /// Requests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +48,13 @@ pub enum Request {
     VnodeRemove {
         /// Name or id.
         vnode: String,
+    },
+    /// A file operation in a vNode.
+    File {
+        /// The vNode's name or id.
+        vnode: String,
+        /// What to do.
+        op: FileOp,
     },
 }
 

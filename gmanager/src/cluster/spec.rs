@@ -26,6 +26,10 @@ pub struct RoleSection {
     pub vcpus: Option<u32>,
     /// ExCache (pmon).
     pub excache: Option<String>,
+    /// Disk image size (smon).
+    pub disk: Option<String>,
+    /// Buffer cache size (mmon).
+    pub cache: Option<String>,
 }
 
 /// An explicitly named component in a spec file.
@@ -42,6 +46,10 @@ pub struct ComponentSection {
     pub vcpus: Option<u32>,
     /// ExCache (pmon).
     pub excache: Option<String>,
+    /// Disk image size (smon).
+    pub disk: Option<String>,
+    /// Buffer cache size (mmon).
+    pub cache: Option<String>,
 }
 
 /// A spec file.
@@ -58,6 +66,9 @@ pub struct SpecFile {
     pub net_latency_ns: Option<u32>,
     /// Network model bandwidth.
     pub net_bandwidth_mbps: Option<u32>,
+    /// Open the disk images with O_DIRECT (I/O reaches the host's device, bypassing its page
+    /// cache, like real hardware).
+    pub disk_direct: Option<bool>,
     /// pComponents.
     pub pmon: Option<RoleSection>,
     /// mComponents.
@@ -84,6 +95,12 @@ pub struct ComponentSpec {
     pub vcpus: u32,
     /// ExCache (pmon).
     pub excache_bytes: u64,
+    /// Disk image bytes (smon), else 0.
+    #[serde(default)]
+    pub disk_bytes: u64,
+    /// Buffer cache bytes (mmon), else 0.
+    #[serde(default)]
+    pub cache_bytes: u64,
     /// Extra guest command-line words (testing).
     #[serde(default)]
     pub extra_cmdline: String,
@@ -109,6 +126,9 @@ pub struct ClusterSpec {
     pub net_latency_ns: u32,
     /// Network model.
     pub net_bandwidth_mbps: u32,
+    /// Disk images opened with O_DIRECT.
+    #[serde(default)]
+    pub disk_direct: bool,
     /// Components, in id order.
     pub components: Vec<ComponentSpec>,
 }
@@ -124,6 +144,12 @@ pub struct Overrides {
     pub vcpus: [Option<u32>; 3],
     /// ExCache of pComponents.
     pub excache: Option<u64>,
+    /// Disk of sComponents.
+    pub disk: Option<u64>,
+    /// Buffer cache of mComponents.
+    pub cache: Option<u64>,
+    /// O_DIRECT disk images.
+    pub disk_direct: Option<bool>,
     /// Cluster name.
     pub name: Option<String>,
     /// Polling and network model.
@@ -216,14 +242,30 @@ pub fn resolve(
         if role != Role::Pmon && sec.excache.is_some() {
             return Err(format!("{}: only pmon takes an excache", role.name()));
         }
+        let disk = match role {
+            Role::Smon => o.disk.or(parse_size(&sec.disk, "smon disk")?),
+            _ if sec.disk.is_some() => {
+                return Err(format!("{}: only smon takes a disk", role.name()));
+            }
+            _ => None,
+        };
+        let cache = match role {
+            Role::Mmon => o.cache.or(parse_size(&sec.cache, "mmon cache")?),
+            _ if sec.cache.is_some() => {
+                return Err(format!("{}: only mmon takes a cache", role.name()));
+            }
+            _ => None,
+        };
         for n in 0..count {
-            components.push(component(
+            let mut c = component(
                 role,
                 format!("{}{n}", role.letter()),
                 mem,
                 o.vcpus[i].or(sec.vcpus),
                 excache,
-            ));
+            );
+            sizes(&mut c, disk, cache)?;
+            components.push(c);
         }
     }
     for c in &f.component {
@@ -240,13 +282,23 @@ pub fn resolve(
             ));
         }
         let excache = parse_size(&c.excache, &format!("{} excache", c.name))?;
-        components.push(component(
+        let mut comp = component(
             role,
             c.name.clone(),
             parse_size(&c.mem, &format!("{} mem", c.name))?,
             c.vcpus,
             excache,
-        ));
+        );
+        let disk = parse_size(&c.disk, &format!("{} disk", c.name))?;
+        let cache = parse_size(&c.cache, &format!("{} cache", c.name))?;
+        if disk.is_some() && role != Role::Smon {
+            return Err(format!("{}: only smon takes a disk", c.name));
+        }
+        if cache.is_some() && role != Role::Mmon {
+            return Err(format!("{}: only mmon takes a cache", c.name));
+        }
+        sizes(&mut comp, disk, cache)?;
+        components.push(comp);
     }
     let mut seen = HashSet::new();
     for c in &components {
@@ -286,8 +338,51 @@ pub fn resolve(
         spin_us: o.spin_us.or(f.spin_us).unwrap_or(50),
         net_latency_ns: o.net_latency_ns.or(f.net_latency_ns).unwrap_or(0),
         net_bandwidth_mbps: o.net_bandwidth_mbps.or(f.net_bandwidth_mbps).unwrap_or(0),
+        disk_direct: o.disk_direct.or(f.disk_direct).unwrap_or(false),
         components,
     })
+}
+
+/// Default disk image of an sComponent (sparse: it costs host disk only as it fills).
+pub const DEFAULT_DISK: u64 = 1 << 30;
+/// Smallest and largest disk image.
+pub const DISK_RANGE: (u64, u64) = (16 << 20, 16 << 40);
+/// Smallest buffer cache.
+pub const MIN_CACHE: u64 = 1 << 20;
+
+/// Fills in the disk (smon) and buffer cache (mmon) sizes, with defaults, and checks them.
+fn sizes(c: &mut ComponentSpec, disk: Option<u64>, cache: Option<u64>) -> Result<(), String> {
+    match c.role() {
+        Role::Smon => {
+            let d = disk.unwrap_or(DEFAULT_DISK);
+            if d < DISK_RANGE.0 || d > DISK_RANGE.1 || !d.is_multiple_of(4096) {
+                return Err(format!(
+                    "{}: disk {} must be a multiple of 4 KiB between {} and {}",
+                    c.name,
+                    size::human(d),
+                    size::human(DISK_RANGE.0),
+                    size::human(DISK_RANGE.1)
+                ));
+            }
+            c.disk_bytes = d;
+        }
+        Role::Mmon => {
+            // Default: an eighth of the component's memory, at most 1 GiB.
+            let d = cache.unwrap_or((c.mem_bytes / 8).min(1 << 30));
+            if d < MIN_CACHE || d > c.mem_bytes / 2 {
+                return Err(format!(
+                    "{}: buffer cache {} must be between {} and half its memory ({})",
+                    c.name,
+                    size::human(d),
+                    size::human(MIN_CACHE),
+                    size::human(c.mem_bytes / 2)
+                ));
+            }
+            c.cache_bytes = d;
+        }
+        Role::Pmon => {}
+    }
+    Ok(())
 }
 
 fn component(
@@ -305,6 +400,8 @@ fn component(
         mem_bytes: mem.unwrap_or(d.mem_bytes),
         vcpus: vcpus.unwrap_or(d.vcpus),
         excache_bytes: excache.unwrap_or(d.excache_bytes),
+        disk_bytes: 0,
+        cache_bytes: 0,
         extra_cmdline: String::new(),
     }
 }

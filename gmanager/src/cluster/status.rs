@@ -56,6 +56,9 @@ pub struct VnodeStatus {
     pub storage: String,
     /// Its mount point on that sComponent.
     pub mount: String,
+    /// The mComponent holding its files' buffer cache.
+    #[serde(default)]
+    pub cache: String,
 }
 
 /// Where the managers would place things next.
@@ -101,13 +104,13 @@ pub fn print_vnodes(v: &[VnodeStatus]) {
         return;
     }
     println!(
-        "{:<4} {:<12} {:<12} {:<8} MOUNT",
-        "ID", "NAME", "IP", "STORAGE"
+        "{:<4} {:<12} {:<12} {:<8} {:<6} MOUNT",
+        "ID", "NAME", "IP", "STORAGE", "CACHE"
     );
     for n in v {
         println!(
-            "{:<4} {:<12} {:<12} {:<8} {}",
-            n.id, n.name, n.ip, n.storage, n.mount
+            "{:<4} {:<12} {:<12} {:<8} {:<6} {}",
+            n.id, n.name, n.ip, n.storage, n.cache, n.mount
         );
     }
 }

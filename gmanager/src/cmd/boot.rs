@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 use lego_abi::Role;
 use lego_abi::boot::flags;
 use serde::Serialize;
-use vmm::{ConsoleTarget, ReadyInfo, VmConfig, VmEvent};
+use vmm::{ConsoleTarget, DiskConfig, ReadyInfo, VmConfig, VmEvent};
 
 use crate::child::{Next, VmmChild};
 use crate::cli::BootArgs;
@@ -62,7 +62,14 @@ fn config(a: &BootArgs) -> VmConfig {
     if let Some(f) = a.inject_fault {
         words.push(format!("fault={}", f.guest_name()));
     }
+    if let Some(extra) = &a.cmdline {
+        words.extend(extra.split_whitespace().map(str::to_owned));
+    }
     cfg.cmdline = words.join(" ");
+    cfg.disk = a.disk.as_ref().map(|path| DiskConfig {
+        path: path.clone(),
+        direct: a.disk_direct,
+    });
     cfg.console = if a.quiet {
         ConsoleTarget::Discard
     } else {

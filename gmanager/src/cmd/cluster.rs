@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use crate::cli::{ClusterArg, ClusterDaemonArgs, ComponentArgs, LogsArgs, StatusArgs, UpArgs};
-use crate::cluster::paths::ClusterDir;
+use crate::cli::{ClusterDaemonArgs, ComponentArgs, DownArgs, LogsArgs, StatusArgs, UpArgs};
+use crate::cluster::paths::{ClusterDir, StateDir};
 use crate::cluster::protocol::{Request, request};
 use crate::cluster::spec::{self, ClusterSpec, Overrides};
 use crate::cluster::status::{ClusterStatus, print};
@@ -23,6 +23,9 @@ fn overrides(a: &UpArgs) -> Overrides {
         mem: [a.pmon_mem, a.mmon_mem, a.smon_mem],
         vcpus: [a.pmon_vcpus, a.mmon_vcpus, a.smon_vcpus],
         excache: a.excache,
+        disk: a.smon_disk,
+        cache: a.mmon_cache,
+        disk_direct: a.disk_direct.then_some(true),
         name: a.name.clone(),
         poll: a
             .poll
@@ -285,14 +288,24 @@ pub fn stop(name: &str) -> Result<bool> {
 }
 
 /// `lego down`.
-pub fn down(a: &ClusterArg) -> Result<u8> {
-    if stop(&a.name)? {
-        println!("cluster {} is down", a.name);
+pub fn down(a: &DownArgs) -> Result<u8> {
+    let name = &a.cluster.name;
+    let state = StateDir::of(name);
+    let stopped = match stop(name) {
+        Ok(true) => format!("cluster {name} is down"),
+        Ok(false) => {
+            format!("cluster {name} is down (its manager was not running; cleaned up what it left)")
+        }
+        // Nothing running: wiping its state is still a valid request.
+        Err(_) if a.wipe && state.root.exists() => format!("cluster {name} was not running"),
+        Err(e) => return Err(e),
+    };
+    if a.wipe && state.root.exists() {
+        std::fs::remove_dir_all(&state.root)
+            .with_context(|| format!("removing {}", state.root.display()))?;
+        println!("{stopped}; its disks and vNodes are deleted");
     } else {
-        println!(
-            "cluster {} is down (its manager was not running; cleaned up what it left)",
-            a.name
-        );
+        println!("{stopped}");
     }
     Ok(exit::OK)
 }

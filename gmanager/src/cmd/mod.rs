@@ -4,6 +4,7 @@ mod bench;
 mod boot;
 pub mod cluster;
 pub mod fabric_test;
+mod files;
 mod vmm;
 mod vnode;
 
@@ -25,6 +26,12 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Restart(a) => cluster::restart(&a),
         Command::Down(a) => cluster::down(&a),
         Command::Vnode(c) => vnode::run(&c),
+        Command::Put(a) => files::put(&a),
+        Command::Get(a) => files::get(&a),
+        Command::Ls(a) => files::ls(&a),
+        Command::Rm(a) => files::rm(&a),
+        Command::Mkdir(a) => files::mkdir(&a),
+        Command::Mv(a) => files::mv(&a),
         Command::ClusterDaemon(a) => cluster::daemon(&a),
         Command::FabricTest(a) => fabric_test::run(&a),
         Command::Vmm(a) => Ok(vmm::run(&a)),

@@ -5,7 +5,7 @@
 //! - GMM, the memory manager, places a new vRegion (1 GiB) on the mComponent with the least load
 //!   among those with a vRegion of free memory.
 //! - GSM, the storage manager, places a vNode's storage on the sComponent holding the fewest
-//!   vNodes.
+//!   vNodes, and its buffer cache on the mComponent caching the fewest.
 //!
 //! Only components that are ready (reporting) are candidates; ties go to the lowest id, so
 //! placement is deterministic.
@@ -30,7 +30,7 @@ pub struct Candidate {
     pub mem_free: u64,
     /// Requests served since boot: a measure of load.
     pub served: u64,
-    /// vNodes whose storage it holds (sComponents).
+    /// vNodes whose storage (sComponents) or buffer cache (mComponents) it holds.
     pub vnodes: u32,
 }
 
@@ -62,6 +62,11 @@ pub fn gmm(cands: &[Candidate]) -> Option<&Candidate> {
 /// GSM: where the next vNode's storage goes.
 pub fn gsm(cands: &[Candidate]) -> Option<&Candidate> {
     pick(cands, "smon", |c| Some(u64::from(c.vnodes)))
+}
+
+/// GSM: which mComponent caches the next vNode's files.
+pub fn cache_home(cands: &[Candidate]) -> Option<&Candidate> {
+    pick(cands, "mmon", |c| Some(u64::from(c.vnodes)))
 }
 
 #[cfg(test)]
@@ -113,5 +118,16 @@ mod tests {
         assert_eq!(gsm(&v).map(|c| c.id), Some(6));
         v[1].vnodes = 1;
         assert_eq!(gsm(&v).map(|c| c.id), Some(7));
+    }
+
+    #[test]
+    fn caches_spread_over_ready_mcomponents() {
+        let mut v = vec![c(1, "mmon", true), c(2, "mmon", false), c(3, "mmon", true)];
+        assert_eq!(cache_home(&v).map(|c| c.id), Some(1));
+        v[0].vnodes = 2;
+        assert_eq!(cache_home(&v).map(|c| c.id), Some(3));
+        v[2].ready = false;
+        v[0].ready = false;
+        assert_eq!(cache_home(&v), None);
     }
 }

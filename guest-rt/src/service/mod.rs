@@ -4,11 +4,13 @@
 
 extern crate alloc;
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use lego_abi::boot::BootInfo;
-
+use lego_rpc::rpc::Deferred;
 use lego_rpc::{Env, FabricError};
+use spin::Mutex;
 
 use crate::mm::MemoryInfo;
 use crate::rdma;
@@ -20,6 +22,43 @@ mod report;
 
 use report::Reporter;
 pub mod regions;
+
+/// A monitor's own part of the fabric service.
+pub trait Service: Send {
+    /// Registers the monitor's request handlers.
+    fn install(&mut self, rpc: &mut Rpc);
+    /// Answers a request one of its handlers deferred (`lego_rpc::rpc::DEFER`): handlers that
+    /// must call other components do their work here, outside the dispatcher. Long work should
+    /// call [`heartbeat`] now and then.
+    fn deferred(&mut self, rpc: &mut Rpc, d: Deferred) {
+        rpc.reply(d, Err(lego_proto::rpc::status::FAILED));
+    }
+}
+
+/// The load reporter, shared with [`heartbeat`].
+static REPORTER: Mutex<Option<Reporter>> = Mutex::new(None);
+
+/// Runs the periodic duties (reconnecting to failed peers) if due, and lets the engine send its
+/// heartbeat: monitors call it during long work.
+pub fn heartbeat(rpc: &mut Rpc) {
+    // try_lock: a report already being sent (the call below polls, which may run deferred
+    // work that calls back here) is enough.
+    if let Some(mut r) = REPORTER.try_lock()
+        && let Some(r) = r.as_mut()
+    {
+        r.tick(rpc);
+    }
+    rpc.poll_heartbeat();
+}
+
+/// When the next duty is due.
+fn next_duty_ns(rpc: &Rpc) -> u64 {
+    REPORTER
+        .lock()
+        .as_ref()
+        .map_or(u64::MAX, |r| r.next_ns)
+        .min(rpc.next_beat_ns())
+}
 
 /// How long connecting to the named peers may take.
 const CONNECT_TIMEOUT_NS: u64 = 30_000_000_000;
@@ -37,7 +76,7 @@ fn idle() -> ! {
 }
 
 /// The boot CPU's life after ready.
-pub fn run(bi: &'static BootInfo, memory: &MemoryInfo) -> ! {
+pub fn run(bi: &'static BootInfo, memory: &MemoryInfo, mut service: Option<Box<dyn Service>>) -> ! {
     let dev = match rdma::init(bi) {
         Ok(d) => d,
         Err(FabricError::NoDevice) => idle(),
@@ -62,6 +101,9 @@ pub fn run(bi: &'static BootInfo, memory: &MemoryInfo) -> ! {
         }
     };
     handlers::install(&mut rpc);
+    if let Some(s) = service.as_mut() {
+        s.install(&mut rpc);
+    }
     if bi.cmdline_value("test_regions") == Some("1") {
         match regions::register(dev) {
             Ok(()) => println!("fabric: test regions registered"),
@@ -85,7 +127,7 @@ pub fn run(bi: &'static BootInfo, memory: &MemoryInfo) -> ! {
     if let Err((p, e)) = rpc.connect_async(&all) {
         println!("fabric: cannot prepare a connection to {p}: {e:?}");
     }
-    let mut reporter = Reporter::new(bi, memory, manager);
+    *REPORTER.lock() = Some(Reporter::new(&mut rpc, bi, memory, manager, all.clone()));
     // Testing aid: `debug_hang_ms=N` makes the monitor hang (interrupts off, no more reports)
     // N ms after it starts serving, to exercise the managers' hang detection.
     let hang_at = bi
@@ -101,7 +143,15 @@ pub fn run(bi: &'static BootInfo, memory: &MemoryInfo) -> ! {
             }
         }
         rpc.poll();
-        reporter.tick(&mut rpc, &all);
-        rpc.idle_until(reporter.next_ns);
+        while let Some(d) = rpc.take_deferred() {
+            match service.as_mut() {
+                Some(s) => s.deferred(&mut rpc, d),
+                None => rpc.reply(d, Err(lego_proto::rpc::status::FAILED)),
+            }
+        }
+        heartbeat(&mut rpc);
+        if !rpc.has_deferred() {
+            rpc.idle_until(next_duty_ns(&rpc));
+        }
     }
 }

@@ -1,15 +1,14 @@
-//! The monitor's periodic duties: its load report to the managers (also its heartbeat), and
+//! The monitor's periodic duties: its load report to the managers (also its heartbeat), sent
+//! by the RPC engine itself so it keeps going while the monitor waits on a slow peer; and
 //! reconnecting to peers that failed, once their next incarnation is up.
 
 extern crate alloc;
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use lego_abi::boot::BootInfo;
 use lego_proto::mgmt::{LoadReport, REPORT_INTERVAL_NS};
-
-/// How often to look for the managers' connection before the first report.
-const FIRST_REPORT_RETRY_NS: u64 = 1_000_000;
 use lego_proto::op;
 use zerocopy::IntoBytes;
 
@@ -21,40 +20,62 @@ use crate::time;
 /// Report state.
 #[derive(Debug)]
 pub struct Reporter {
-    manager: Option<u32>,
     /// When the next tick is due (ns).
     pub next_ns: u64,
-    base: LoadReport,
-    started_ns: u64,
-    connected_to_manager: bool,
+    /// The peers to reconnect to after they fail.
+    peers: Vec<u32>,
 }
 
 impl Reporter {
-    pub fn new(bi: &BootInfo, memory: &MemoryInfo, manager: Option<u32>) -> Reporter {
-        let base = LoadReport {
-            version: lego_proto::VERSION,
-            role: bi.role() as u32,
-            cpus: bi.cpu_count(),
-            mem_total: bi.mem_bytes(),
-            mem_free: memory.free_bytes,
-            incarnation: bi
-                .cmdline_value("incarnation")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1),
-            ..Default::default()
-        };
-        let now = time::now_ns();
+    /// Starts the load reports to `manager` (if any) on `rpc`'s heartbeat.
+    pub fn new(
+        rpc: &mut Rpc,
+        bi: &BootInfo,
+        memory: &MemoryInfo,
+        manager: Option<u32>,
+        peers: Vec<u32>,
+    ) -> Reporter {
+        if let Some(m) = manager {
+            let base = LoadReport {
+                version: lego_proto::VERSION,
+                role: bi.role() as u32,
+                cpus: bi.cpu_count(),
+                mem_total: bi.mem_bytes(),
+                mem_free: memory.free_bytes,
+                incarnation: bi
+                    .cmdline_value("incarnation")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1),
+                ..Default::default()
+            };
+            let started = time::now_ns();
+            let mut first = true;
+            let build = Box::new(move |stats: &crate::rpc::RpcStats, out: &mut [u8]| {
+                if first {
+                    first = false;
+                    println!("fabric: reporting to the managers (component {m})");
+                }
+                let mut r = base;
+                r.mem_free = FRAMES.lock().free_bytes();
+                r.served = stats.served;
+                r.calls = stats.calls;
+                r.uptime_ns = time::now_ns() - started;
+                let b = r.as_bytes();
+                out[..b.len()].copy_from_slice(b);
+                b.len()
+            });
+            if let Err(e) = rpc.set_heartbeat(m, op::LOAD_REPORT, REPORT_INTERVAL_NS, build) {
+                println!("fabric: cannot report to the managers: {e:?}");
+            }
+        }
         Reporter {
-            manager,
-            next_ns: now,
-            base,
-            started_ns: now,
-            connected_to_manager: false,
+            next_ns: time::now_ns(),
+            peers,
         }
     }
 
     /// Runs the duties that are due.
-    pub fn tick(&mut self, rpc: &mut Rpc, peers: &[u32]) {
+    pub fn tick(&mut self, rpc: &mut Rpc) {
         let now = time::now_ns();
         if now < self.next_ns {
             return;
@@ -64,30 +85,9 @@ impl Reporter {
         let failed: Vec<u32> = rpc.failed_peers();
         for p in failed {
             rpc.disconnect(p);
-            if peers.contains(&p) {
+            if self.peers.contains(&p) {
                 let _ = rpc.connect_async(&[p]);
             }
         }
-        let Some(m) = self.manager else { return };
-        if !rpc.connected(m) {
-            // The first report is what makes the component `ready`: look again soon rather
-            // than a whole interval later.
-            self.next_ns = now + FIRST_REPORT_RETRY_NS;
-            return;
-        }
-        if !self.connected_to_manager {
-            self.connected_to_manager = true;
-            println!("fabric: reporting to the managers (component {m})");
-        }
-        let stats = rpc.stats();
-        let mut r = self.base;
-        r.mem_free = FRAMES.lock().free_bytes();
-        r.served = stats.served;
-        r.calls = stats.calls;
-        r.uptime_ns = now - self.started_ns;
-        let saved = rpc.timeout_ns;
-        rpc.timeout_ns = 200_000_000;
-        let _ = rpc.call(m, op::LOAD_REPORT, r.as_bytes(), &mut [0u8; 4]);
-        rpc.timeout_ns = saved;
     }
 }

@@ -79,6 +79,27 @@ pub struct HandlerCtx<'a, E: Env> {
     pub qp: &'a mut Qp<E>,
 }
 
+/// What a handler returns to answer later with [`Rpc::reply`]: the request is queued for
+/// [`Rpc::take_deferred`]. For handlers that must make calls of their own (a buffer cache going
+/// to storage on a miss), which they cannot do from inside the dispatcher.
+pub const DEFER: u32 = u32::MAX;
+
+/// A request a handler deferred.
+#[derive(Debug)]
+pub struct Deferred {
+    /// The calling component.
+    pub peer: u32,
+    /// The operation.
+    pub opcode: u32,
+    /// The request's payload.
+    pub req: Vec<u8>,
+    slot: u32,
+    seq: u32,
+    /// The connection it came on (a reply after the caller restarted must not reach its new
+    /// incarnation).
+    epoch: u64,
+}
+
 /// A request handler: fills `reply`, returns its length or an error status.
 pub type Handler<E> =
     Box<dyn FnMut(&mut HandlerCtx<'_, E>, &[u8], &mut [u8]) -> Result<usize, u32> + Send>;
@@ -99,6 +120,24 @@ enum SlotState {
 struct Slot {
     state: SlotState,
     seq: u32,
+    /// Whom the call went to.
+    peer: u32,
+}
+
+/// Builds a heartbeat's payload from the engine's counters; returns its length.
+pub type BeatBuilder = Box<dyn FnMut(&RpcStats, &mut [u8]) -> usize + Send>;
+
+/// A message the engine sends by itself every `interval_ns`, even while a call waits: a
+/// monitor's load report, which is also its heartbeat, must not stop because the monitor is
+/// waiting on a slow peer.
+struct Heartbeat {
+    peer: u32,
+    opcode: u32,
+    interval_ns: u64,
+    next_ns: u64,
+    build: BeatBuilder,
+    /// Where the payload is built: `(fabric address, pointer)`, one page.
+    buf: (u64, *mut u8),
 }
 
 /// The engine.
@@ -117,7 +156,13 @@ pub struct Rpc<E: Env> {
     /// Replies are built here: 32-byte header then the payload.
     reply: (u64, *mut u8),
     idle: Idle,
+    heartbeat: Option<Heartbeat>,
+    /// A heartbeat is being sent (its own polling must not send another).
+    beating: bool,
     recvs: VecDeque<Cqe>,
+    deferred: VecDeque<Deferred>,
+    /// Per peer: bumped whenever its connection is made or closed.
+    epochs: Vec<u64>,
     /// Default deadline of a call, ns.
     pub timeout_ns: u64,
     stats: RpcStats,
@@ -163,7 +208,8 @@ impl<E: Env> Rpc<E> {
             slots: vec![
                 Slot {
                     state: SlotState::Free,
-                    seq: 0
+                    seq: 0,
+                    peer: 0,
                 };
                 SLOTS as usize
             ],
@@ -172,7 +218,11 @@ impl<E: Env> Rpc<E> {
             header,
             reply,
             idle: Idle::new(env.poll_mode(), env.spin_ns(), env.now_ns()),
+            heartbeat: None,
+            beating: false,
             recvs: VecDeque::new(),
+            deferred: VecDeque::new(),
+            epochs: vec![0; MAX_PEERS as usize],
             timeout_ns: 5_000_000_000,
             stats: RpcStats::default(),
         })
@@ -221,6 +271,7 @@ impl<E: Env> Rpc<E> {
             match half.try_complete() {
                 Ok(Ok(c)) => {
                     self.conns[peer as usize] = Some(c);
+                    self.epochs[peer as usize] += 1;
                     done.push(peer);
                 }
                 Ok(Err(h)) => self.pending.push(h),
@@ -269,6 +320,13 @@ impl<E: Env> Rpc<E> {
     pub fn disconnect(&mut self, peer: u32) {
         if let Some(c) = self.conns.get_mut(peer as usize).and_then(Option::take) {
             c.close();
+            self.epochs[peer as usize] += 1;
+        }
+        // Replies that were given up on will never come now.
+        for s in &mut self.slots {
+            if s.peer == peer && s.state == SlotState::Abandoned {
+                s.state = SlotState::Free;
+            }
         }
         let (gone, keep): (Vec<_>, Vec<_>) = core::mem::take(&mut self.pending)
             .into_iter()
@@ -307,6 +365,37 @@ impl<E: Env> Rpc<E> {
         self.recvs.drain(..).collect()
     }
 
+    /// The oldest request a handler deferred with [`DEFER`].
+    pub fn take_deferred(&mut self) -> Option<Deferred> {
+        self.deferred.pop_front()
+    }
+
+    /// Whether deferred requests wait for [`Rpc::reply`].
+    pub fn has_deferred(&self) -> bool {
+        !self.deferred.is_empty()
+    }
+
+    /// Answers a deferred request: `Ok(payload)` or an error status. Dropped if the caller's
+    /// connection is gone or was remade since (the caller timed out or restarted).
+    pub fn reply(&mut self, d: Deferred, result: Result<&[u8], u32>) {
+        if self.epochs.get(d.peer as usize) != Some(&d.epoch) {
+            return;
+        }
+        let (status, payload) = match result {
+            Ok(p) if p.len() <= MAX_PAYLOAD => (rpc::status::OK, p),
+            Ok(_) => (rpc::status::FAILED, &[][..]),
+            Err(DEFER) => (rpc::status::FAILED, &[][..]),
+            Err(s) => (s, &[][..]),
+        };
+        let (_, reply_ptr) = self.reply;
+        // SAFETY: the reply buffer is ours, MAX_PAYLOAD + 4096 bytes; the payload goes after
+        // the 32-byte header and is at most MAX_PAYLOAD bytes (checked above).
+        unsafe {
+            core::ptr::copy_nonoverlapping(payload.as_ptr(), reply_ptr.add(32), payload.len())
+        };
+        self.send_reply(d.peer, d.slot, d.seq, status, payload.len());
+    }
+
     /// The environment.
     pub fn env(&self) -> &'static E {
         self.env
@@ -329,6 +418,81 @@ impl<E: Env> Rpc<E> {
 
     /// Starts a call; the reply is collected with [`Rpc::wait`].
     pub fn call_async(&mut self, peer: u32, opcode: u32, req: &[u8]) -> Result<Ticket, RpcError> {
+        self.start_call(peer, opcode, req, true)
+    }
+
+    /// Sets the heartbeat: every `interval_ns`, `build` fills a message of `opcode` for `peer`,
+    /// which is sent without waiting for its reply (the first as soon as `peer` is connected).
+    pub fn set_heartbeat(
+        &mut self,
+        peer: u32,
+        opcode: u32,
+        interval_ns: u64,
+        build: BeatBuilder,
+    ) -> Result<(), FabricError> {
+        let buf = self.env.alloc(4096).ok_or(FabricError::NoMemory)?;
+        self.heartbeat = Some(Heartbeat {
+            peer,
+            opcode,
+            interval_ns,
+            next_ns: 0,
+            build,
+            buf,
+        });
+        Ok(())
+    }
+
+    /// When the heartbeat is next due (`u64::MAX` without one).
+    pub fn next_beat_ns(&self) -> u64 {
+        self.heartbeat.as_ref().map_or(u64::MAX, |h| h.next_ns)
+    }
+
+    /// Sends the heartbeat if it is due (polling does this too).
+    pub fn poll_heartbeat(&mut self) {
+        self.beat();
+    }
+
+    /// Sends the heartbeat if it is due.
+    fn beat(&mut self) {
+        let now = self.env.now_ns();
+        let Some(hb) = self.heartbeat.as_ref() else {
+            return;
+        };
+        if self.beating || now < hb.next_ns {
+            return;
+        }
+        let (peer, opcode) = (hb.peer, hb.opcode);
+        let connected = self.connected(peer);
+        let stats = self.stats();
+        let Some(hb) = self.heartbeat.as_mut() else {
+            return;
+        };
+        if !connected {
+            // Look again soon: the first beat is what tells the managers we are up.
+            hb.next_ns = now + 1_000_000;
+            return;
+        }
+        hb.next_ns = now + hb.interval_ns;
+        // SAFETY: the heartbeat's page is ours, 4096 bytes, and nothing else refers to it.
+        let page = unsafe { core::slice::from_raw_parts_mut(hb.buf.1, 4096) };
+        let n = (hb.build)(&stats, page).min(4096);
+        self.beating = true;
+        // Fire and forget: a full ring or no free slot just skips this beat.
+        if let Ok(t) = self.start_call(peer, opcode, &page[..n], false) {
+            self.slots[t.slot as usize].state = SlotState::Abandoned;
+        }
+        self.beating = false;
+    }
+
+    /// Starts a call; with `block` false, fails with `Timeout` rather than wait for a free slot
+    /// or room in the peer's ring.
+    fn start_call(
+        &mut self,
+        peer: u32,
+        opcode: u32,
+        req: &[u8],
+        block: bool,
+    ) -> Result<Ticket, RpcError> {
         if req.len() > MAX_PAYLOAD {
             return Err(RpcError::TooLarge);
         }
@@ -344,6 +508,9 @@ impl<E: Env> Rpc<E> {
             if let Some(s) = self.slots.iter().position(|s| s.state == SlotState::Free) {
                 break s as u32;
             }
+            if !block {
+                return Err(RpcError::Timeout);
+            }
             self.wait_step(deadline)?;
         };
         let footprint = rpc::ring_footprint(req.len());
@@ -355,6 +522,9 @@ impl<E: Env> Rpc<E> {
             let at = rpc::place(c.sent, footprint);
             if at + footprint - c.peer_consumed() <= RING_BYTES {
                 break at;
+            }
+            if !block {
+                return Err(RpcError::Timeout);
             }
             self.wait_step(deadline)?;
         };
@@ -398,6 +568,7 @@ impl<E: Env> Rpc<E> {
         self.slots[slot as usize] = Slot {
             state: SlotState::Waiting,
             seq,
+            peer,
         };
         self.stats.calls += 1;
         Ok(Ticket {
@@ -514,6 +685,7 @@ impl<E: Env> Rpc<E> {
     /// Polls every connection once: serves requests, collects replies, advances pending
     /// connections. Returns events handled.
     pub fn poll(&mut self) -> usize {
+        self.beat();
         if !self.progress().is_empty() {
             self.idle.event(self.env.now_ns());
         }
@@ -598,7 +770,7 @@ impl<E: Env> Rpc<E> {
         }
         // SAFETY: validated: the payload lies inside our ring.
         let req = unsafe { core::slice::from_raw_parts(c.ring_data(off + 32), h.len as usize) };
-        let (reply_addr, reply_ptr) = self.reply;
+        let (_, reply_ptr) = self.reply;
         // SAFETY: the reply buffer is ours, MAX_PAYLOAD + 4096 bytes; the payload starts after
         // the 32-byte header.
         let reply = unsafe { core::slice::from_raw_parts_mut(reply_ptr.add(32), MAX_PAYLOAD) };
@@ -618,18 +790,40 @@ impl<E: Env> Rpc<E> {
             ),
             None => Err(rpc::status::UNKNOWN_OPCODE),
         };
+        if result == Err(DEFER) {
+            self.deferred.push_back(Deferred {
+                peer,
+                opcode: h.opcode,
+                req: req.to_vec(),
+                slot: h.slot,
+                seq: h.seq,
+                epoch: self.epochs[peer as usize],
+            });
+        }
+        // The request is consumed (a deferred one was copied): its ring space can be reused.
+        c.consumed = at + rpc::ring_footprint(h.len as usize);
+        c.publish_consumed();
         let (status, len) = match result {
+            Err(DEFER) => return,
             Ok(n) if n <= MAX_PAYLOAD => (rpc::status::OK, n),
             Ok(_) => (rpc::status::FAILED, 0),
             Err(s) => (s, 0),
         };
-        // The request is consumed: its ring space can be reused once the reply is out.
-        c.consumed = at + rpc::ring_footprint(h.len as usize);
+        self.send_reply(peer, h.slot, h.seq, status, len);
+    }
+
+    /// Writes a reply whose payload (`len` bytes) is already in our reply buffer into the
+    /// caller's slot.
+    fn send_reply(&mut self, peer: u32, slot: u32, seq: u32, status: u32, len: usize) {
+        let Some(c) = self.conns.get_mut(peer as usize).and_then(Option::as_mut) else {
+            return;
+        };
+        let (reply_addr, reply_ptr) = self.reply;
         let rh = ReplyHeader {
             magic: rpc::REPLY_MAGIC,
             status,
             len: len as u32,
-            seq: h.seq,
+            seq,
             _pad: [0; 4],
         };
         // SAFETY: the reply buffer's first 32 bytes hold the header.
@@ -637,11 +831,11 @@ impl<E: Env> Rpc<E> {
         // Payload after the slot's header page (a plain WRITE), then the header with the
         // immediate: the caller sees the completion only once both are in place.
         let target = c.peer_replies;
-        let slot_base = u64::from(h.slot) * SLOT_BYTES;
+        let slot_base = u64::from(slot) * SLOT_BYTES;
         let write = |opcode: WrOpcode, src: u64, n: usize, dst: u64| {
             let mut wr = RawWr {
                 opcode: opcode as u32,
-                imm: IMM_REPLY | h.slot,
+                imm: IMM_REPLY | slot,
                 num_sge: 1,
                 remote_addr: target.addr(dst),
                 rkey: target.mr.rkey,
@@ -664,7 +858,6 @@ impl<E: Env> Rpc<E> {
             &write(WrOpcode::WriteImm, reply_addr, 32, slot_base),
             Some(&target),
         );
-        c.publish_consumed();
         self.stats.served += 1;
     }
 }

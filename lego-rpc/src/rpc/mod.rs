@@ -9,4 +9,6 @@ mod conn;
 mod engine;
 mod idle;
 
-pub use engine::{Handler, HandlerCtx, Rpc, RpcError, RpcStats, Ticket};
+pub use engine::{
+    BeatBuilder, DEFER, Deferred, Handler, HandlerCtx, Rpc, RpcError, RpcStats, Ticket,
+};

@@ -32,6 +32,12 @@ pub const STATE_OFF: u64 = 0x04;
 pub const OWNER_OFF: u64 = 0x08;
 /// Owner line: peer component.
 pub const PEER_OFF: u64 = 0x0c;
+/// Owner line: a nonzero value unique to this QPCB, so a peer can tell it from an earlier
+/// QPCB of the same owner for the same peer.
+pub const NONCE_OFF: u64 = 0x10;
+/// Owner line: the nonce of the peer's QPCB this one is connected to (0: not yet). A peer
+/// finding a QPCB connected to another QPCB (its dead predecessor's) waits for a fresh one.
+pub const BOUND_OFF: u64 = 0x14;
 /// Owner line (second half): inbound entries consumed by the owner.
 pub const INBOUND_CONS_OFF: u64 = 0x40;
 /// Receive buffers posted by the owner.

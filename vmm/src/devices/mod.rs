@@ -1,6 +1,7 @@
 //! The guest's devices: the paravirtual console, the report mailbox, and MMIO devices on the
 //! bus (virtio-mmio transports).
 
+pub mod blk;
 pub mod console;
 pub mod mailbox;
 pub mod rdma;

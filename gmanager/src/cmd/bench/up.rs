@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::cli::BenchUpArgs;
 use crate::cluster::daemon::kvm_device;
+use crate::cluster::paths::StateDir;
 use crate::cluster::spec::{self, ClusterSpec, Overrides};
 use crate::cluster::status::ClusterStatus;
 use crate::cmd::cluster::{stop, up_spec};
@@ -85,6 +86,12 @@ fn up_once(spec: &ClusterSpec, timeout: Duration) -> Result<Sample> {
         })
     })();
     stop(&spec.name).with_context(|| format!("stopping the bench cluster {}", spec.name))?;
+    // The bench's clusters leave no disk images behind.
+    let state = StateDir::of(&spec.name);
+    if state.root.exists() {
+        std::fs::remove_dir_all(&state.root)
+            .with_context(|| format!("removing {}", state.root.display()))?;
+    }
     sample
 }
 

@@ -1,0 +1,40 @@
+//! The virtio-blk device as the filesystem's block device.
+
+use guest_rt::virtio::VirtioError;
+use guest_rt::virtio::blk::BlkDevice;
+use lego_fs::{Block, BlockDevice, DevError};
+
+/// The disk.
+#[derive(Debug)]
+pub struct Disk(pub BlkDevice);
+
+fn dev_error(e: VirtioError) -> DevError {
+    match e {
+        VirtioError::OutOfRange { .. } => DevError::OutOfRange,
+        _ => DevError::Io,
+    }
+}
+
+impl BlockDevice for Disk {
+    fn block_count(&self) -> u64 {
+        self.0.block_count()
+    }
+
+    fn read(&mut self, block: u64, buf: &mut Block) -> Result<(), DevError> {
+        if block >= self.0.block_count() {
+            return Err(DevError::OutOfRange);
+        }
+        self.0.read(block, buf).map_err(dev_error)
+    }
+
+    fn write(&mut self, block: u64, buf: &Block) -> Result<(), DevError> {
+        if block >= self.0.block_count() {
+            return Err(DevError::OutOfRange);
+        }
+        self.0.write(block, buf).map_err(dev_error)
+    }
+
+    fn flush(&mut self) -> Result<(), DevError> {
+        self.0.flush().map_err(dev_error)
+    }
+}

@@ -1,0 +1,416 @@
+//! `lego-bcache`: the buffer cache of a LegoOS memory component (mComponent).
+//!
+//! In LegoOS, files live at storage components (sComponents) behind a stateless protocol:
+//! every request carries the vNode id, the full path, an offset and a length. The buffer cache
+//! lives at a memory component: clients send it file reads, writes and fsyncs, it serves them
+//! from cached pages, goes to the storage component on a miss (read-through) and writes dirty
+//! pages back on fsync or when it needs their frames (write-back). This crate is that cache's
+//! logic, without the network: the storage side is the [`Backend`] trait, which the guest
+//! implements with RPCs to the sComponent and tests implement in memory
+//! ([`testing::MemBackend`]).
+//!
+//! # Design
+//!
+//! * **Pages.** The cache owns an arena of page frames given by the caller (`Cache::new`) and
+//!   never uses more. Per frame it keeps a 32-byte slot (file id, page index, LRU links, links
+//!   in its file's page list, state) plus one `u32` entry (and a control byte) in a hash table
+//!   from (file id, page index) to slot, allocated for the whole arena up front: 38 to 44
+//!   bytes per 4 KiB page (≈1 %), all allocated by `Cache::new`. See `slots.rs`.
+//! * **Files.** A file is (vNode, path); two vNodes with the same path are different files.
+//!   Its state (path copy, sizes, readahead state, head of its page list) is 64 bytes, plus
+//!   the path, plus 5 to 10 bytes in the key index. It is kept while the file has cached
+//!   pages, and for up to [`Config::max_idle_files`] files whose writes reached the backend
+//!   but were not fsynced yet (so [`Cache::sync_all`] knows to fsync them). A file with
+//!   nothing cached and nothing to fsync is dropped at the end of the operation, so there are
+//!   at most `capacity + max_idle_files + 1` file states (more only while the backend fails
+//!   the fsyncs that trim idle files). See `file.rs` and `lifecycle.rs`.
+//! * **Sizes.** The size of a file is fetched from the backend once, when its state is
+//!   created; cached writes raise it, truncates set it. The cache also tracks the backend's
+//!   own size, so that pages wholly beyond it are never read (they are zeros), and a partial
+//!   write only reads the page when the write does not cover the bytes the backend has.
+//! * **Reads** copy cached pages and fetch missing ones, coalescing contiguous missing pages
+//!   into requests of up to `max_io` (the backend's limit, capped by
+//!   [`Config::max_io_pages`]). Sequential reads trigger readahead (`readahead.rs`).
+//! * **Writes** are write-back: they dirty cached pages (read-modify-write of a page only
+//!   when needed). **fsync** writes the file's dirty pages back in ascending order, contiguous
+//!   runs coalesced into `max_io` requests and the last page cut at the file size, then asks
+//!   the backend to make the file durable (`writeback.rs`).
+//! * **Eviction** is LRU over two lists, clean and dirty (`evict.rs`): the victim is the
+//!   coldest clean page; if every page is dirty, the run of contiguous dirty pages around the
+//!   coldest dirty page is written back first (no fsync) and becomes the coldest clean pages.
+//!   LRU rather than CLOCK: with `u32` links the lists cost 8 bytes per page, a hit is a
+//!   handful of stores in a single-threaded cache, and finding a victim is O(1) even when most
+//!   pages are dirty, where a CLOCK hand would sweep over them.
+//!
+//! # Guarantees
+//!
+//! * After `fsync(f)` returns `Ok`, every byte written to `f` through the cache before it is
+//!   durable at the backend, and the backend's size of `f` is the cache's. After
+//!   `sync_all` returns `Ok`, that holds for every file.
+//! * Nothing is lost on backend errors: a page whose write-back failed stays dirty (a retry,
+//!   e.g. after the storage component restarted, can succeed) and the error is returned to the
+//!   operation that needed the write-back.
+//! * A read returns exactly the bytes of the file as written through the cache (zeros in holes
+//!   and gaps), never bytes past its end.
+//! * Writes are applied in page order; if the backend fails after part of a write was applied,
+//!   the write returns the number of bytes applied (like `write(2)`), and [`Error`] only when
+//!   nothing was.
+//! * No input panics: offsets or sizes beyond [`Config::max_file_size`] return
+//!   [`Error::TooLarge`].
+//!
+//! [`testing::MemBackend`] is an in-memory backend with call logging and error injection,
+//! for this crate's tests and the memory monitor's.
+//!
+//! Limits: the cache is single-threaded (`&mut self`); one scratch buffer of up to
+//! `max_io_pages` pages is allocated on the heap for coalesced requests (the backend reads and
+//! writes contiguous bytes, frames in the arena are not contiguous); at most `u32::MAX - 1`
+//! frames of the arena are used.
+
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+mod backend;
+mod evict;
+mod file;
+mod lifecycle;
+mod read;
+mod readahead;
+mod slots;
+pub mod testing;
+mod write;
+mod writeback;
+
+use alloc::vec::Vec;
+use core::fmt;
+
+pub use backend::{Backend, FileKey, PAGE};
+
+use backend::PAGE_U64;
+use file::Files;
+use slots::{NIL, Slots, State};
+
+/// The largest [`Config::max_file_size`] the cache accepts (larger values are lowered to it), so
+/// that offset arithmetic never overflows. Backend sizes above it are treated as this.
+pub const MAX_FILE_SIZE: u64 = 1 << 62;
+
+/// Tuning of a [`Cache`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Largest readahead window, in pages (0 disables readahead). It is also capped at half
+    /// the arena, so readahead cannot evict the pages it just fetched.
+    pub readahead_pages: u32,
+    /// The window of the first readahead of a sequential stream; it doubles at every
+    /// readahead up to `readahead_pages`.
+    pub readahead_initial: u32,
+    /// Cap on the pages of one backend request (and the size of the scratch buffer); the
+    /// backend's own `max_io` applies too.
+    pub max_io_pages: u32,
+    /// Offsets and sizes beyond this return [`Error::TooLarge`] (at most [`MAX_FILE_SIZE`]).
+    pub max_file_size: u64,
+    /// How many files without cached pages but with writes not yet fsynced are remembered
+    /// (for `sync_all`). Beyond that, the cache fsyncs such files at the end of an operation
+    /// (best effort) and forgets them.
+    pub max_idle_files: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            readahead_pages: 32,
+            readahead_initial: 4,
+            max_io_pages: 64,
+            max_file_size: MAX_FILE_SIZE,
+            max_idle_files: 64,
+        }
+    }
+}
+
+/// Errors of cache operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error<E> {
+    /// The backend failed; what the cache held is unchanged (nothing is lost).
+    Backend(E),
+    /// An offset or size beyond [`Config::max_file_size`].
+    TooLarge,
+    /// The arena has no page the operation could use (only with an empty arena).
+    NoCapacity,
+}
+
+impl<E: fmt::Debug> fmt::Display for Error<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Backend(e) => write!(f, "storage backend error: {e:?}"),
+            Error::TooLarge => f.write_str("offset or size too large"),
+            Error::NoCapacity => f.write_str("buffer cache has no page frames"),
+        }
+    }
+}
+
+impl<E: fmt::Debug> core::error::Error for Error<E> {}
+
+/// Counters and current occupancy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Requested pages served without a backend read (cached, or zeros past the backend's end).
+    pub hits: u64,
+    /// Requested pages read from the backend.
+    pub misses: u64,
+    /// Pages fetched by readahead (beyond what was requested).
+    pub readahead_pages: u64,
+    /// Pages read for read-modify-write of a partial page write.
+    pub rmw_pages: u64,
+    /// Backend read requests (reads, readahead and read-modify-write).
+    pub read_requests: u64,
+    /// Backend size requests.
+    pub size_requests: u64,
+    /// Clean pages dropped to make room.
+    pub evictions: u64,
+    /// Dirty pages written back (by fsync, sync, forget or eviction).
+    pub writeback_pages: u64,
+    /// Backend write requests.
+    pub writeback_requests: u64,
+    /// Backend fsync requests.
+    pub fsyncs: u64,
+    /// Pages currently dirty.
+    pub dirty_pages: usize,
+    /// Pages currently cached (clean or dirty).
+    pub cached_pages: usize,
+    /// Files currently with state in the cache.
+    pub files: usize,
+    /// Page frames of the arena.
+    pub capacity: usize,
+}
+
+/// The buffer cache. See the crate documentation.
+pub struct Cache {
+    arena: &'static mut [[u8; PAGE]],
+    slots: Slots,
+    files: Files,
+    /// Contiguous bytes for coalesced backend requests.
+    scratch: Vec<u8>,
+    /// Reused list of the slots of a run being written back.
+    run: Vec<u32>,
+    /// Reused list of the slots held while a run is fetched.
+    held: Vec<u32>,
+    config: Config,
+    stats: Stats,
+    /// The file of the current operation: not dropped while it briefly has no pages.
+    pinned: u32,
+}
+
+impl fmt::Debug for Cache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cache")
+            .field("config", &self.config)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cache {
+    /// A cache using the page frames of `arena` (capacity = `arena.len()` pages): in the guest,
+    /// frames of the mComponent's memory; in tests, a leaked `Vec`.
+    pub fn new(arena: &'static mut [[u8; PAGE]], config: Config) -> Cache {
+        let cap = arena.len().min(NIL as usize - 1);
+        let (arena, _) = arena.split_at_mut(cap);
+        let config = Config {
+            max_file_size: config.max_file_size.min(MAX_FILE_SIZE),
+            ..config
+        };
+        Cache {
+            arena,
+            slots: Slots::new(cap),
+            files: Files::default(),
+            scratch: Vec::new(),
+            run: Vec::new(),
+            held: Vec::new(),
+            config,
+            stats: Stats {
+                capacity: cap,
+                ..Stats::default()
+            },
+            pinned: NIL,
+        }
+    }
+
+    /// The configuration in use (`max_file_size` lowered to [`MAX_FILE_SIZE`]).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Reads up to `buf.len()` bytes of `f` at `offset`; returns the bytes read, short only at
+    /// the end of the file (0 at or past it).
+    pub fn read<B: Backend>(
+        &mut self,
+        b: &mut B,
+        f: FileKey<'_>,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> Result<usize, Error<B::Error>> {
+        if offset > self.config.max_file_size {
+            return Err(Error::TooLarge);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let r = self.read_file(b, f, offset, buf);
+        self.finish(b);
+        r
+    }
+
+    /// Writes `data` to `f` at `offset` into the cache (write-back), extending the file as
+    /// needed. Returns `data.len()`, or fewer bytes if the backend failed after some pages
+    /// were written (an error only if none was).
+    pub fn write<B: Backend>(
+        &mut self,
+        b: &mut B,
+        f: FileKey<'_>,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<usize, Error<B::Error>> {
+        match offset.checked_add(data.len() as u64) {
+            Some(end) if end <= self.config.max_file_size => {}
+            _ => return Err(Error::TooLarge),
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let r = self.write_file(b, f, offset, data);
+        self.finish(b);
+        r
+    }
+
+    /// Writes back every dirty page of `f`, then has the backend make `f` durable. On an error
+    /// the pages not written back stay dirty.
+    pub fn fsync<B: Backend>(&mut self, b: &mut B, f: FileKey<'_>) -> Result<(), Error<B::Error>> {
+        let r = self.fsync_file(b, f);
+        self.finish(b);
+        r
+    }
+
+    /// The size of `f`, including writes not yet written back (for `stat`).
+    pub fn size<B: Backend>(&mut self, b: &mut B, f: FileKey<'_>) -> Result<u64, Error<B::Error>> {
+        let r = self.state_for(b, f).map(|id| self.files.get(id).size);
+        self.finish(b);
+        r
+    }
+
+    /// Sets the size of `f`: forwards the truncate to the backend, then drops cached pages
+    /// past the new end and zeroes the tail of the last page. Growing leaves a zero gap.
+    pub fn truncate<B: Backend>(
+        &mut self,
+        b: &mut B,
+        f: FileKey<'_>,
+        size: u64,
+    ) -> Result<(), Error<B::Error>> {
+        if size > self.config.max_file_size {
+            return Err(Error::TooLarge);
+        }
+        let r = self.truncate_file(b, f, size);
+        self.finish(b);
+        r
+    }
+
+    /// Drops every cached page and the state of `f`, to be called before the caller forwards
+    /// an unlink, rename or rmdir to storage. With `writeback`, the dirty pages are written
+    /// back first and the file is fsynced if anything of it was written since its last fsync
+    /// (so a renamed file keeps its data, and `sync_all`, which will no longer know the file,
+    /// has nothing left to do for it); on an error nothing is dropped. Without `writeback`
+    /// (unlink), dirty data is discarded.
+    pub fn forget<B: Backend>(
+        &mut self,
+        b: &mut B,
+        f: FileKey<'_>,
+        writeback: bool,
+    ) -> Result<(), Error<B::Error>> {
+        let r = self.forget_file(b, f, writeback);
+        self.finish(b);
+        r
+    }
+
+    /// Writes back and fsyncs every file with dirty pages or with writes not yet fsynced. Goes
+    /// on after a failing file and returns the first error.
+    pub fn sync_all<B: Backend>(&mut self, b: &mut B) -> Result<(), Error<B::Error>> {
+        let r = self.sync_files(b);
+        self.finish(b);
+        r
+    }
+
+    /// Drops every clean page and the state of files with nothing left to write, e.g. after
+    /// the storage component restarted with a different incarnation, whose contents may
+    /// differ from what was cached. Dirty pages are kept: they are the only copy of data
+    /// clients wrote, and the next fsync re-sends them. The sizes of the files kept are
+    /// fetched again from the backend before their next use (a restarted storage component
+    /// may have lost writes that were never fsynced).
+    pub fn drop_all(&mut self) {
+        self.drop_clean();
+    }
+
+    /// Counters and occupancy.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            dirty_pages: self.slots.count(State::Dirty),
+            cached_pages: self.slots.count(State::Clean) + self.slots.count(State::Dirty),
+            files: self.files.live(),
+            ..self.stats
+        }
+    }
+
+    /// Checks the internal invariants (lists, index, per-file page counts, pages within file
+    /// sizes, zeros past the end of file): O(capacity), for tests and debugging.
+    pub fn verify(&self) -> Result<(), &'static str> {
+        self.slots.verify()?;
+        let mut pages = 0usize;
+        for id in self.files.ids() {
+            let st = self.files.get(id);
+            let mut n = 0u32;
+            for s in self.slots.file_slots(st.head) {
+                n += 1;
+                if self.slots.file(s) != id {
+                    return Err("page in another file's list");
+                }
+                let page = self.slots.page(s);
+                let start = page * PAGE_U64;
+                if start >= st.size {
+                    return Err("cached page past the end of file");
+                }
+                let tail = st.size - start;
+                if tail < PAGE_U64
+                    && self.arena[s as usize][tail as usize..]
+                        .iter()
+                        .any(|&x| x != 0)
+                {
+                    return Err("non-zero bytes past the end of file");
+                }
+            }
+            if n != st.pages {
+                return Err("file page count mismatch");
+            }
+            if st.disk_size > st.size && !st.stale {
+                return Err("backend size above file size");
+            }
+            if n == 0 && id != self.pinned && !st.unsynced {
+                return Err("idle file kept");
+            }
+            if st.idle != (n == 0 && st.unsynced && id != self.pinned) {
+                return Err("idle flag mismatch");
+            }
+            pages += n as usize;
+        }
+        if pages != self.slots.count(State::Clean) + self.slots.count(State::Dirty) {
+            return Err("pages not owned by a live file");
+        }
+        self.files.verify()
+    }
+
+    /// Ends a public operation: releases the pinned file if it has no pages, and fsyncs idle
+    /// files beyond `max_idle_files` (best effort: an error leaves them for later).
+    fn finish<B: Backend>(&mut self, b: &mut B) {
+        let id = core::mem::replace(&mut self.pinned, NIL);
+        if id != NIL && self.files.is_live(id) {
+            self.release_file(id);
+        }
+        self.trim_idle(b);
+    }
+}

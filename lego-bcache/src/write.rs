@@ -1,0 +1,123 @@
+//! The write path (write-back into cached pages) and truncate.
+//!
+//! A page that is not cached is read first only if the backend has bytes in it that the write
+//! does not cover (read-modify-write); otherwise it starts as zeros. Pages are written in
+//! order, and the file's size is raised after each one, so an eviction write-back of an
+//! earlier page of the same write (small arena) is cut at the right size.
+
+use crate::backend::{Backend, FileKey, PAGE_U64};
+use crate::slots::{NIL, State};
+use crate::{Cache, Error};
+
+impl Cache {
+    pub(crate) fn write_file<B: Backend>(
+        &mut self,
+        b: &mut B,
+        f: FileKey<'_>,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<usize, Error<B::Error>> {
+        let id = self.state_for(b, f)?;
+        let end = offset + data.len() as u64;
+        let mut p = offset / PAGE_U64;
+        let mut done = 0usize;
+        while p * PAGE_U64 < end {
+            let start = p * PAGE_U64;
+            let (a, z) = (offset.max(start), end.min(start + PAGE_U64));
+            let chunk = &data[(a - offset) as usize..(z - offset) as usize];
+            if let Err(e) = self.write_page(b, id, p, (a - start) as usize, chunk) {
+                return if done == 0 { Err(e) } else { Ok(done) };
+            }
+            done += chunk.len();
+            let st = self.files.get_mut(id);
+            st.size = st.size.max(z);
+            p += 1;
+        }
+        Ok(done)
+    }
+
+    /// Writes `chunk` at byte `at` of page `p` of file `id`.
+    fn write_page<B: Backend>(
+        &mut self,
+        b: &mut B,
+        id: u32,
+        p: u64,
+        at: usize,
+        chunk: &[u8],
+    ) -> Result<(), Error<B::Error>> {
+        if let Some(s) = self.slots.lookup(id, p) {
+            self.arena[s as usize][at..at + chunk.len()].copy_from_slice(chunk);
+            self.slots.set_dirty(s);
+            return Ok(());
+        }
+        let s = self.alloc(b)?;
+        // After `alloc`: its write-backs may have moved the backend's end.
+        let start = p * PAGE_U64;
+        let backed = self
+            .files
+            .get(id)
+            .disk_size
+            .saturating_sub(start)
+            .min(PAGE_U64) as usize;
+        let covered = at == 0 && chunk.len() >= backed;
+        let frame = &mut self.arena[s as usize];
+        if backed > 0 && !covered {
+            self.stats.read_requests += 1;
+            self.stats.rmw_pages += 1;
+            match b.read(self.files.key(id), start, &mut frame[..backed]) {
+                Ok(got) => frame[got.min(backed)..].fill(0),
+                Err(e) => {
+                    self.slots.release(s);
+                    return Err(Error::Backend(e));
+                }
+            }
+        } else {
+            frame.fill(0);
+        }
+        frame[at..at + chunk.len()].copy_from_slice(chunk);
+        self.slots
+            .install(s, id, p, State::Dirty, &mut self.files.get_mut(id).head);
+        self.add_page(id);
+        Ok(())
+    }
+
+    pub(crate) fn truncate_file<B: Backend>(
+        &mut self,
+        b: &mut B,
+        f: FileKey<'_>,
+        size: u64,
+    ) -> Result<(), Error<B::Error>> {
+        b.truncate(f, size).map_err(Error::Backend)?;
+        let id = match self.files.find(f) {
+            Some(id) => id,
+            // Remembered only so that `sync_all` fsyncs the truncate.
+            None => self.files.insert(f, size),
+        };
+        self.pinned = id;
+        let keep = size.div_ceil(PAGE_U64);
+        let st = self.files.get_mut(id);
+        let mut s = st.head;
+        while s != NIL {
+            let next = self.slots.next_in_file(s);
+            if self.slots.page(s) >= keep {
+                self.slots.remove(s, &mut st.head);
+                self.slots.release(s);
+                st.pages -= 1;
+            }
+            s = next;
+        }
+        let tail = (size % PAGE_U64) as usize;
+        if tail != 0
+            && let Some(s) = self.slots.lookup(id, size / PAGE_U64)
+        {
+            self.arena[s as usize][tail..].fill(0);
+        }
+        let st = self.files.get_mut(id);
+        st.size = size;
+        st.disk_size = size;
+        st.stale = false;
+        st.unsynced = true;
+        st.ra.reset();
+        Ok(())
+    }
+}
