@@ -514,3 +514,68 @@ fn corrupted_images_are_detected_not_served() {
     );
     ok(&rt, &["down", "--name", "rot", "--wipe"]);
 }
+
+/// One mComponent caches two vNodes stored on two sComponents, with a cache much smaller than
+/// the files: pages evicted while serving one vNode must be written back to the other's disk.
+#[test]
+fn a_small_cache_shared_by_vnodes_on_two_scomponents() {
+    require_kvm();
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let rt = Rt::new();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    rt.json(&[
+        "up",
+        "--name",
+        "two",
+        "-p",
+        "1",
+        "-m",
+        "1",
+        "-s",
+        "2",
+        "--mmon-cache",
+        "1M",
+        "--json",
+    ]);
+    let a = rt.json(&["vnode", "create", "--name", "two", "a", "--json"]);
+    let b = rt.json(&["vnode", "create", "--name", "two", "b", "--json"]);
+    assert_ne!(a["storage"], b["storage"], "GSM should spread the vNodes");
+    let (da, db) = (pattern(1, 3 << 20), pattern(2, 3 << 20));
+    let (fa, fb) = (write(tmp.path(), "a", &da), write(tmp.path(), "b", &db));
+    // a's pages stay dirty in the cache; b's writes evict them.
+    ok(&rt, &["put", "--name", "two", "--no-fsync", &fa, "a:/x"]);
+    ok(&rt, &["put", "--name", "two", &fb, "b:/x"]);
+    ok(&rt, &["sync", "--name", "two", "a:/x"]);
+    for (vn, want) in [("a", &da), ("b", &db)] {
+        let out = tmp.path().join(format!("{vn}.out"));
+        ok(
+            &rt,
+            &[
+                "get",
+                "--name",
+                "two",
+                &format!("{vn}:/x"),
+                &out.display().to_string(),
+            ],
+        );
+        assert!(read(&out) == **want, "{vn}:/x differs");
+    }
+    // And from the disks alone.
+    ok(&rt, &["kill", "--name", "two", "m0"]);
+    ok(&rt, &["restart", "--name", "two", "m0"]);
+    for (vn, want) in [("a", &da), ("b", &db)] {
+        let out = tmp.path().join(format!("{vn}.disk"));
+        ok(
+            &rt,
+            &[
+                "get",
+                "--name",
+                "two",
+                &format!("{vn}:/x"),
+                &out.display().to_string(),
+            ],
+        );
+        assert!(read(&out) == **want, "{vn}:/x differs on disk");
+    }
+    down(&rt, "two");
+}

@@ -73,6 +73,8 @@ pub enum Command {
     Mkdir(MkdirArgs),
     /// Rename a file in a vNode: `lego mv web:/a /b`.
     Mv(MvArgs),
+    /// Make a file's data durable on its sComponent's disk (after `put --no-fsync`).
+    Sync(SyncArgs),
     /// Internal: the manager process of one cluster (what `lego up` starts).
     #[command(hide = true, name = "cluster-daemon")]
     ClusterDaemon(ClusterDaemonArgs),
@@ -283,6 +285,36 @@ pub enum BenchCommand {
     /// Time from `lego up` to every component ready, and host memory per component, for a
     /// 1P2M1S cluster and a 16-component one, next to as many empty VMs started at once.
     Up(BenchUpArgs),
+    /// The paper's Figure 9: sequential and random 4 KiB reads through an empty buffer cache,
+    /// and 4 KiB writes each followed by an fsync, next to the same on a host file (reads
+    /// O_DIRECT, writes fdatasync).
+    Storage(BenchStorageArgs),
+}
+
+/// `lego bench storage`.
+#[derive(Debug, Args)]
+pub struct BenchStorageArgs {
+    /// Operations per measurement.
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub ops: u32,
+    /// Size of the test file.
+    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    pub file_mib: u64,
+    /// Seed of the random offsets.
+    #[arg(long, default_value_t = 9)]
+    pub seed: u64,
+    /// Open the sComponent's disk through the host's page cache instead of O_DIRECT.
+    #[arg(long)]
+    pub buffered: bool,
+    /// How the components wait for messages (default: the cluster default, adaptive).
+    #[arg(long, value_enum)]
+    pub poll: Option<PollArg>,
+    /// Adaptive polling: microseconds of polling before sleeping.
+    #[arg(long, value_name = "US")]
+    pub spin_us: Option<u32>,
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `lego bench up`.
@@ -529,9 +561,22 @@ pub struct PutArgs {
     /// Create missing parent directories.
     #[arg(long, short)]
     pub parents: bool,
+    /// Return once the data is in the buffer cache, without waiting for it to be durable
+    /// (`lego sync` later makes it so).
+    #[arg(long)]
+    pub no_fsync: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `lego sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArg,
+    /// VNODE:PATH of the file to make durable.
+    pub remote: String,
 }
 
 /// `lego get`.

@@ -9,6 +9,7 @@
 extern crate alloc;
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -32,6 +33,9 @@ pub struct Files {
     /// The incarnation of each sComponent when we last talked to it: a new one lost what was
     /// not fsync'ed, so the cache drops its clean pages.
     seen: Vec<(u32, u32)>,
+    /// Each vNode's sComponent, as its requests name it: where its pages are written back to,
+    /// whichever request's work evicts them.
+    routes: BTreeMap<u32, u32>,
 }
 
 impl Files {
@@ -63,6 +67,7 @@ impl Files {
             cache: Cache::new(arena, cfg),
             reply: vec![0u8; lego_proto::rpc::MAX_PAYLOAD].into_boxed_slice(),
             seen: Vec::new(),
+            routes: BTreeMap::new(),
         })
     }
 
@@ -81,14 +86,26 @@ impl Files {
 
     fn serve(&mut self, rpc: &mut Rpc, op: u32, bytes: &[u8]) -> Result<usize, u32> {
         let r = Request::decode(op, bytes).map_err(|e| status_of(e.errno()))?;
+        let storage = r.head.storage;
+        if op == proto::DROP_CACHES {
+            let mut b = Storage {
+                rpc,
+                storage,
+                routes: &self.routes,
+                scratch: Vec::new(),
+            };
+            self.cache.sync_all(&mut b).map_err(status)?;
+            self.cache.drop_all();
+            return Ok(0);
+        }
         // The cache keys on paths, so they must be canonical before anything is cached.
         lego_fs::path::validate(r.path).map_err(|e| status_of(lego_fs::serve::errno_of(&e)))?;
         if op == proto::RENAME {
             lego_fs::path::validate(r.path2)
                 .map_err(|e| status_of(lego_fs::serve::errno_of(&e)))?;
         }
-        let storage = r.head.storage;
         self.check_incarnation(rpc, storage);
+        self.routes.insert(r.head.vnode, storage);
         let key = FileKey {
             vnode: r.head.vnode,
             path: r.path,
@@ -96,6 +113,7 @@ impl Files {
         let mut b = Storage {
             rpc,
             storage,
+            routes: &self.routes,
             scratch: Vec::new(),
         };
         let reply = &mut self.reply;
@@ -181,10 +199,13 @@ impl Service for Files {
     }
 }
 
-/// The sComponent, as the cache's backend: RPCs with the file protocol.
+/// The sComponents, as the cache's backend: RPCs with the file protocol.
 struct Storage<'a> {
     rpc: &'a mut Rpc,
+    /// The request's sComponent: where forwarded requests go.
     storage: u32,
+    /// Each vNode's sComponent: where a file's pages go.
+    routes: &'a BTreeMap<u32, u32>,
     scratch: Vec<u8>,
 }
 
@@ -203,9 +224,13 @@ fn idempotent(op: u32) -> bool {
 }
 
 impl Storage<'_> {
-    /// Waits until we hold a working connection to the sComponent (it may be restarting).
-    fn link(&mut self) -> Result<(), u32> {
-        let s = self.storage;
+    /// Where vNode `vnode`'s files are.
+    fn route(&self, vnode: u32) -> u32 {
+        self.routes.get(&vnode).copied().unwrap_or(self.storage)
+    }
+
+    /// Waits until we hold a working connection to sComponent `s` (it may be restarting).
+    fn link(&mut self, s: u32) -> Result<(), u32> {
         let give_up = self.rpc.env().now_ns() + RECONNECT_NS;
         loop {
             let failed = self.rpc.failed_peers().contains(&s);
@@ -228,12 +253,13 @@ impl Storage<'_> {
         }
     }
 
-    /// One call; a call whose reply was lost to a failure is repeated once if that is safe.
-    fn call(&mut self, op: u32, req: &[u8], out: &mut [u8]) -> Result<usize, u32> {
+    /// One call to sComponent `to`; a call whose reply was lost to a failure is repeated once
+    /// if that is safe.
+    fn call(&mut self, to: u32, op: u32, req: &[u8], out: &mut [u8]) -> Result<usize, u32> {
         heartbeat(self.rpc);
         for attempt in 0..2 {
-            self.link()?;
-            match self.rpc.call(self.storage, op, req, out) {
+            self.link(to)?;
+            match self.rpc.call(to, op, req, out) {
                 Ok(n) => return Ok(n),
                 Err(RpcError::Remote(s)) => return Err(s),
                 Err(RpcError::PeerDead | RpcError::NotConnected | RpcError::Timeout)
@@ -246,7 +272,7 @@ impl Storage<'_> {
 
     /// Passes a client's request on unchanged.
     fn forward(&mut self, op: u32, req: &[u8], out: &mut [u8]) -> Result<usize, u32> {
-        self.call(op, req, out)
+        self.call(self.storage, op, req, out)
     }
 
     /// Builds and makes a request about `f`.
@@ -259,10 +285,11 @@ impl Storage<'_> {
         data: &[u8],
         out: &mut [u8],
     ) -> Result<usize, u32> {
+        let to = self.route(f.vnode);
         let r = Request {
             head: proto::FsRequest {
                 vnode: f.vnode,
-                storage: self.storage,
+                storage: to,
                 offset,
                 len,
                 ..Default::default()
@@ -274,7 +301,7 @@ impl Storage<'_> {
         let mut buf = core::mem::take(&mut self.scratch);
         buf.resize(r.encoded_len(), 0);
         let n = r.encode(&mut buf).ok_or(status_of(errno::ENAMETOOLONG))?;
-        let res = self.call(op, &buf[..n], out);
+        let res = self.call(to, op, &buf[..n], out);
         self.scratch = buf;
         res
     }

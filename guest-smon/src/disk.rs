@@ -37,4 +37,18 @@ impl BlockDevice for Disk {
     fn flush(&mut self) -> Result<(), DevError> {
         self.0.flush().map_err(dev_error)
     }
+
+    fn submit(&mut self) -> Result<(), DevError> {
+        self.0.submit().map_err(dev_error)
+    }
+
+    fn read_many(&mut self, first: u64, bufs: &mut [Block]) -> Result<(), DevError> {
+        let end = first.checked_add(bufs.len() as u64);
+        if end.is_none_or(|e| e > self.0.block_count()) {
+            return Err(DevError::OutOfRange);
+        }
+        self.0
+            .read_many(first, bufs.as_flattened_mut())
+            .map_err(dev_error)
+    }
 }

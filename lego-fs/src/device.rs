@@ -21,6 +21,20 @@ pub trait BlockDevice {
     fn write(&mut self, block: u64, buf: &Block) -> Result<(), DevError>;
     /// Makes every earlier write durable.
     fn flush(&mut self) -> Result<(), DevError>;
+    /// Hands every earlier write to the device without waiting for durability: after a crash of
+    /// the machine using the device (not of the device), they are there. The filesystem uses it
+    /// for hints that are worth an exit but not a flush (see `journal`'s confirm blocks).
+    fn submit(&mut self) -> Result<(), DevError> {
+        Ok(())
+    }
+    /// Reads `bufs.len()` consecutive blocks starting at `first`: one request where the device
+    /// can do that (a virtual disk pays a VM exit per request).
+    fn read_many(&mut self, first: u64, bufs: &mut [Block]) -> Result<(), DevError> {
+        for (i, b) in bufs.iter_mut().enumerate() {
+            self.read(first + i as u64, b)?;
+        }
+        Ok(())
+    }
 }
 
 impl<D: BlockDevice + ?Sized> BlockDevice for &mut D {
@@ -35,6 +49,12 @@ impl<D: BlockDevice + ?Sized> BlockDevice for &mut D {
     }
     fn flush(&mut self) -> Result<(), DevError> {
         (**self).flush()
+    }
+    fn read_many(&mut self, first: u64, bufs: &mut [Block]) -> Result<(), DevError> {
+        (**self).read_many(first, bufs)
+    }
+    fn submit(&mut self) -> Result<(), DevError> {
+        (**self).submit()
     }
 }
 

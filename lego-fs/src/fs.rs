@@ -13,6 +13,7 @@ use core::fmt;
 
 use crate::allocator::Allocator;
 use crate::checkpoint;
+use crate::codec::Reader;
 use crate::device::{BLOCK_SIZE, Block, BlockDevice, crc32, zeroed_block};
 use crate::error::{BAD_META, Corruption, FsError, Result};
 use crate::extent::{ExtentMap, Freed};
@@ -86,6 +87,65 @@ fn read_block<D: BlockDevice>(
     Ok(())
 }
 
+/// How many of the (at most `max`) file blocks from `fblk` are mapped to consecutive disk
+/// blocks.
+fn contiguous_run(ext: &ExtentMap, fblk: u64, max: usize) -> usize {
+    let Some((first, _)) = ext.get(fblk) else {
+        return 0;
+    };
+    let mut n = 1;
+    while n < max && ext.get(fblk + n as u64).map(|(d, _)| d) == Some(first + n as u64) {
+        n += 1;
+    }
+    n
+}
+
+/// Reads file blocks `fblk..` (mapped to consecutive disk blocks) into `out` in one request,
+/// verifying each checksum.
+fn read_run<D: BlockDevice>(
+    dev: &mut D,
+    ext: &ExtentMap,
+    fblk: u64,
+    out: &mut [Block],
+) -> Result<()> {
+    let Some((first, _)) = ext.get(fblk) else {
+        return Err(BAD_META);
+    };
+    dev.read_many(first, out)?;
+    for (i, b) in out.iter().enumerate() {
+        let (_, crc) = ext.get(fblk + i as u64).ok_or(BAD_META)?;
+        if crc32(b) != crc {
+            return Err(FsError::Corrupted(Corruption::Data));
+        }
+    }
+    Ok(())
+}
+
+/// Whether every data block a transaction's records map holds what the records' checksums say:
+/// otherwise the transaction was torn by a crash before its flush (see `journal`).
+fn data_landed<D: BlockDevice>(dev: &mut D, tx: &[u8]) -> Result<bool> {
+    let mut r = Reader::new(tx);
+    let mut b = zeroed_block();
+    while !r.is_empty() {
+        if let Record::Map { disk, crcs, .. } = Record::decode(&mut r)? {
+            for (i, &crc) in crcs.iter().enumerate() {
+                let block = disk.checked_add(i as u64).ok_or(BAD_META)?;
+                if block >= dev.block_count() {
+                    return Err(BAD_META);
+                }
+                dev.read(block, &mut b)?;
+                if crc32(&b[..]) != crc {
+                    return Ok(false);
+                }
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Bound on the version and inode counters of a mounted filesystem (see `mount`).
+const COUNTER_LIMIT: u64 = 1 << 62;
+
 /// A run of newly written blocks: file block, first disk block, checksums.
 type Run = (u64, u64, Vec<u32>);
 
@@ -132,10 +192,23 @@ impl<D: BlockDevice> Fs<D> {
         meta.apply_stream(&ck.payload)?;
         meta.next_ino = meta.next_ino.max(ck.header.next_ino);
         meta.version = meta.version.max(ck.header.version);
-        let replayed = journal::replay(&mut dev, &sb, ck.header.generation, &mut buf, |tx| {
-            meta.apply_stream(tx)
-        })?;
+        let replayed = journal::replay(
+            &mut dev,
+            &sb,
+            ck.header.generation,
+            &mut buf,
+            |tx| meta.apply_stream(tx),
+            data_landed,
+        )?;
         meta.validate()?;
+        // Counters that only ever grow by one per operation: values near the top of their
+        // range can only come from damage (and would overflow).
+        if meta.version >= COUNTER_LIMIT
+            || meta.next_ino >= COUNTER_LIMIT
+            || ck.header.generation >= COUNTER_LIMIT
+        {
+            return Err(BAD_META);
+        }
         let mut alloc = Allocator::new(sb.data_start(), sb.total_blocks - sb.data_start());
         for (_, inode) in meta.inodes() {
             for (_, e) in inode.extents.iter() {
@@ -208,8 +281,8 @@ impl<D: BlockDevice> Fs<D> {
             // Journal full: a checkpoint commits everything and empties it.
             return self.checkpoint();
         }
-        // Data first: the transaction must never reference blocks that are not durable.
-        self.dev.flush()?;
+        // Data and journal together, one flush: recovery drops a last transaction whose data
+        // did not all land (see `journal`).
         journal::write_tx(
             &mut self.dev,
             &self.sb,
@@ -219,9 +292,25 @@ impl<D: BlockDevice> Fs<D> {
             &mut self.buf,
         )?;
         self.dev.flush()?;
+        let start = self.journal.head;
         self.journal.head += n;
         self.journal.pending.clear();
         self.alloc.commit();
+        // The confirm block: a hint for recovery (see `journal`), so its failure does not fail
+        // the commit, which is durable already.
+        if self.journal.head < self.sb.log_blocks {
+            let confirmed = journal::write_confirm(
+                &mut self.dev,
+                &self.sb,
+                self.journal.generation,
+                self.journal.head,
+                start,
+                &mut self.buf,
+            );
+            if confirmed.is_ok() {
+                let _ = self.dev.submit();
+            }
+        }
         Ok(())
     }
 
@@ -394,6 +483,19 @@ impl<D: BlockDevice> Fs<D> {
             let pos = offset + done as u64;
             let (fblk, within) = (pos / BS, (pos % BS) as usize);
             let take = (BLOCK_SIZE - within).min(n - done);
+            // Whole blocks that lie one after the other on disk: one device request.
+            let run = if within == 0 {
+                contiguous_run(&inode.extents, fblk, (n - done) / BLOCK_SIZE)
+            } else {
+                0
+            };
+            if run > 1 {
+                let bytes = &mut buf[done..done + run * BLOCK_SIZE];
+                let (blocks, _) = bytes.as_chunks_mut::<BLOCK_SIZE>();
+                read_run(&mut self.dev, &inode.extents, fblk, blocks)?;
+                done += run * BLOCK_SIZE;
+                continue;
+            }
             let out = &mut buf[done..done + take];
             if let Ok(whole) = <&mut Block>::try_from(&mut *out) {
                 // Aligned full block: read straight into the caller's buffer.

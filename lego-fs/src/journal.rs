@@ -7,11 +7,26 @@
 //!            40 CRC-32 of the whole block | 48.. payload (records, split across blocks)
 //! ```
 //!
-//! A transaction is all records since the previous commit; its blocks are written after a flush
-//! that makes the data blocks it references durable, and a second flush makes it durable. It is
-//! complete when every one of its blocks is valid (magic, checksum, generation, position, and
-//! the same first position and count). Recovery applies complete transactions from position 0
-//! and stops at the first incomplete one: that can only be the one in flight at the crash.
+//! A transaction is all records since the previous commit. Its blocks are written together with
+//! the data blocks it references, and one flush makes all of them durable (one flush per fsync,
+//! where ordering data before the journal would take two). It is complete when every one of its
+//! blocks is valid (magic, checksum, generation, position, and the same first position and
+//! count). Recovery applies complete transactions from position 0 and stops at the first
+//! incomplete one: that can only be the one in flight at the crash. The *last* complete one may
+//! also have been in flight with some of its data not written: recovery checks the checksums
+//! its records carry against the data blocks (`last_ok`) and drops it if any differs.
+//!
+//! That check cannot tell a torn transaction from a committed one whose data was damaged
+//! later. So once a commit's flush returns, a *confirm block* naming the transaction is written
+//! at the next position and handed to the device (no flush): a transaction followed by its
+//! confirm, or by another transaction, is known committed and applied as it is (damaged data is
+//! then reported when read). Only a crash between the flush and the confirm leaves the check
+//! to decide, and then the fsync had not been acknowledged.
+//!
+//! ```text
+//! confirm block: 0 magic "LGJC" | 8 generation u64 | 16 position u64 | 24 the transaction's
+//!                first position u64 | 40 CRC-32 of the whole block
+//! ```
 //!
 //! Within a generation the log is written strictly in order and each transaction only after the
 //! previous one was flushed; mount rewrites a checkpoint (new generation) whenever it found any
@@ -31,6 +46,7 @@ use crate::error::{Corruption, FsError, Result};
 use crate::superblock::Superblock;
 
 const MAGIC: u32 = u32::from_le_bytes(*b"LGJL");
+const CONFIRM_MAGIC: u32 = u32::from_le_bytes(*b"LGJC");
 const CRC_AT: usize = 40;
 const HEADER: usize = 48;
 /// Record bytes carried by one journal block.
@@ -111,6 +127,37 @@ pub(crate) fn write_tx<D: BlockDevice>(
     Ok(n)
 }
 
+/// Writes the confirm block of the transaction that starts at `tx_start` at position `pos`
+/// (the caller hands it to the device).
+pub(crate) fn write_confirm<D: BlockDevice>(
+    dev: &mut D,
+    sb: &Superblock,
+    generation: u64,
+    pos: u64,
+    tx_start: u64,
+    buf: &mut Block,
+) -> Result<()> {
+    buf.fill(0);
+    set_u32(buf, 0, CONFIRM_MAGIC);
+    set_u64(buf, 8, generation);
+    set_u64(buf, 16, pos);
+    set_u64(buf, 24, tx_start);
+    let crc = block_crc(buf, CRC_AT);
+    set_u32(buf, CRC_AT, crc);
+    dev.write(sb.log_start() + pos, buf)?;
+    Ok(())
+}
+
+/// Whether `b` is the confirm block, at position `pos`, of the transaction starting at
+/// `tx_start`.
+fn confirms(b: &Block, generation: u64, pos: u64, tx_start: u64) -> bool {
+    get_u32(b, 0) == CONFIRM_MAGIC
+        && get_u32(b, CRC_AT) == block_crc(b, CRC_AT)
+        && get_u64(b, 8) == generation
+        && get_u64(b, 16) == pos
+        && get_u64(b, 24) == tx_start
+}
+
 /// What recovery found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Replayed {
@@ -120,17 +167,22 @@ pub(crate) struct Replayed {
     pub dirty: bool,
 }
 
-/// Applies every complete transaction of generation `generation` through `apply`, in order.
+/// Applies every complete transaction of generation `generation` through `apply`, in order;
+/// the last one only if `last_ok` says its data made it to the device (else it is dropped as
+/// torn, and the journal's head is where it started).
 pub(crate) fn replay<D: BlockDevice>(
     dev: &mut D,
     sb: &Superblock,
     generation: u64,
     buf: &mut Block,
     mut apply: impl FnMut(&[u8]) -> Result<()>,
+    mut last_ok: impl FnMut(&mut D, &[u8]) -> Result<bool>,
 ) -> Result<Replayed> {
     let len = sb.log_blocks;
     let mut pos = 0;
     let mut tx = Vec::new();
+    // The transaction read last, held back until we know whether another follows it.
+    let mut held: Option<(Vec<u8>, u64)> = None;
     'txs: while pos < len {
         dev.read(sb.log_start() + pos, buf)?;
         let Some(first) = LogBlock::parse(buf) else {
@@ -160,10 +212,25 @@ pub(crate) fn replay<D: BlockDevice>(
             let n = get_u32(buf, 36) as usize;
             tx.extend_from_slice(&buf[HEADER..HEADER + n]);
         }
-        apply(&tx)?;
+        if let Some((prev, _)) = held.take() {
+            apply(&prev)?;
+        }
+        held = Some((core::mem::take(&mut tx), pos));
         pos += first.tx_blocks;
     }
     let stop = pos;
+    let mut head = stop;
+    if let Some((last, start)) = held {
+        let confirmed = stop < len && {
+            dev.read(sb.log_start() + stop, buf)?;
+            confirms(buf, generation, stop, start)
+        };
+        if confirmed || last_ok(dev, &last)? {
+            apply(&last)?;
+        } else {
+            head = start;
+        }
+    }
     let mut dirty = stop > 0;
     for j in stop..len {
         dev.read(sb.log_start() + j, buf)?;
@@ -177,7 +244,7 @@ pub(crate) fn replay<D: BlockDevice>(
         }
         dirty |= b.generation == generation;
     }
-    Ok(Replayed { head: stop, dirty })
+    Ok(Replayed { head, dirty })
 }
 
 #[cfg(test)]
@@ -204,10 +271,17 @@ mod tests {
     ) -> Result<(Vec<Vec<u8>>, Replayed)> {
         let mut out = Vec::new();
         let mut buf = zeroed_block();
-        let r = replay(d, sb, generation, &mut buf, |t| {
-            out.push(t.to_vec());
-            Ok(())
-        })?;
+        let r = replay(
+            d,
+            sb,
+            generation,
+            &mut buf,
+            |t| {
+                out.push(t.to_vec());
+                Ok(())
+            },
+            |_, _| Ok(true),
+        )?;
         Ok((out, r))
     }
 

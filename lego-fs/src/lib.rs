@@ -18,16 +18,19 @@
 //! * **Metadata** lives in memory (namespaces, inodes, extent maps) and is persisted as
 //!   *records* (`record.rs`): a checkpoint is the records that rebuild it from nothing; a
 //!   journal transaction is the records of the operations since the previous commit.
-//! * **Data** is copy-on-write with a CRC-32 per block kept in the extent. Ordered mode: data
-//!   blocks are flushed before the transaction that references them is written, and a block
-//!   freed by an operation is only reused after that operation's transaction is durable, so
-//!   committed metadata never points at unwritten or foreign data.
+//! * **Data** is copy-on-write with a CRC-32 per block kept in the extent. The data blocks
+//!   and the transaction that references them are written together and made durable by one
+//!   flush; recovery checks a last transaction that was never confirmed against its data's
+//!   checksums and drops it if its data did not all land (`journal.rs`). A block freed by an
+//!   operation is only reused after that operation's transaction is durable, so committed
+//!   metadata never points at unwritten or foreign data.
 //! * **Allocation** is not stored: mount rebuilds the bitmap from the extents (a double-owned
 //!   or out-of-range block is reported as corruption), so a crash never leaks blocks.
-//! * **Commit** (`fsync`, `sync`, or a full pending buffer): flush data, append the
-//!   transaction to the journal, flush. If it does not fit, write a checkpoint of generation
-//!   g+1 into the other slot instead (payload, flush, header, flush, header copy, flush), which
-//!   empties the journal (journal blocks carry their generation).
+//! * **Commit** (`fsync`, `sync`, or a full pending buffer): append the transaction to the
+//!   journal, flush (one flush for data and metadata), then hand a confirm block to the
+//!   device without flushing. If it does not fit, write a checkpoint of generation g+1 into the
+//!   other slot instead (payload, flush, header, flush, header copy, flush), which empties the
+//!   journal (journal blocks carry their generation).
 //! * **Recovery** (mount): read the superblock, pick the valid checkpoint header with the highest
 //!   generation, verify and apply its payload, apply every complete journal transaction of
 //!   that generation in order, stop at the first incomplete one (the one being written at the

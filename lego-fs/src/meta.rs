@@ -102,7 +102,7 @@ impl Meta {
                 };
                 self.bytes += inode.ckpt_size();
                 self.inodes.insert(*ino, inode);
-                self.next_ino = self.next_ino.max(ino + 1);
+                self.next_ino = self.next_ino.max(ino.saturating_add(1));
                 self.version = self.version.max(*version);
             }
             Record::Remove { ino } => {

@@ -122,6 +122,8 @@ pub fn handle<D: BlockDevice>(
             put(r.as_bytes(), reply)
         }
         proto::READDIR => readdir(fs, v, path, r.head.offset, reply),
+        // Nothing is cached here beyond what the filesystem must hold: make it durable.
+        proto::DROP_CACHES => fs.sync().map(|()| 0).map_err(fail),
         _ => Err(lego_proto::rpc::status::UNKNOWN_OPCODE),
     }
 }

@@ -348,3 +348,60 @@ fn destroyed_newest_checkpoint_with_newer_journal_is_reported() {
         FsError::Corrupted(Corruption::Journal)
     );
 }
+
+/// The last transaction, fsync'ed and then damaged in its data: its confirm block proves it
+/// was committed, so the damage is reported when the file is read, not taken for a torn commit
+/// (which would silently drop the fsync'ed file).
+#[test]
+fn damaged_data_of_the_last_fsync_is_reported_not_dropped() {
+    let mut fs = Fs::format(MemDisk::new(64), opts()).unwrap();
+    fs.create(1, "/f", 0o644).unwrap();
+    fs.write(1, "/f", 0, &[7u8; BS]).unwrap();
+    fs.fsync(1, "/f").unwrap();
+    let layout = fs.layout();
+    let mut disk = fs.into_device();
+    let data = layout
+        .data
+        .clone()
+        .find(|&b| disk.bytes()[b as usize * BS..][..BS] == [7u8; BS])
+        .unwrap();
+    flip(&mut disk, data, 5, 0x01);
+    let mut fs = Fs::mount(disk).unwrap();
+    assert_eq!(fs.stat(1, "/f").map(|s| s.size), Ok(BS as u64));
+    let mut buf = vec![0; BS];
+    assert_eq!(
+        fs.read(1, "/f", 0, &mut buf),
+        Err(FsError::Corrupted(Corruption::Data))
+    );
+}
+
+/// A crash after the journal blocks landed but before all the data did (and so before the
+/// flush returned and the confirm block was written): the transaction is torn and dropped.
+#[test]
+fn a_last_transaction_without_its_data_is_dropped_as_torn() {
+    let mut fs = Fs::format(MemDisk::new(64), opts()).unwrap();
+    fs.create(1, "/kept", 0o644).unwrap();
+    fs.fsync(1, "/kept").unwrap();
+    fs.create(1, "/f", 0o644).unwrap();
+    fs.write(1, "/f", 0, &[7u8; BS]).unwrap();
+    fs.fsync(1, "/f").unwrap();
+    let layout = fs.layout();
+    let mut disk = fs.into_device();
+    // Undo the confirm block (found by its magic) and the data block (by its contents).
+    let confirm = layout
+        .log
+        .clone()
+        .rev()
+        .find(|&b| disk.bytes()[b as usize * BS..][..4] == *b"LGJC")
+        .unwrap();
+    disk.bytes_mut()[confirm as usize * BS..][..BS].fill(0);
+    let data = layout
+        .data
+        .clone()
+        .find(|&b| disk.bytes()[b as usize * BS..][..BS] == [7u8; BS])
+        .unwrap();
+    disk.bytes_mut()[data as usize * BS..][..BS].fill(0);
+    let fs = Fs::mount(disk).unwrap();
+    assert_eq!(fs.stat(1, "/f"), Err(FsError::NotFound));
+    fs.stat(1, "/kept").expect("/kept was committed before");
+}

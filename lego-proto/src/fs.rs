@@ -37,8 +37,11 @@ pub const READDIR: u32 = 41;
 pub const FSYNC: u32 = 42;
 /// Capacity and use of the vNode's storage. Reply: [`FsStatFs`].
 pub const STATFS: u32 = 43;
+/// Write back everything dirty, make it durable, and empty the buffer cache (benchmarks
+/// measure with a cold cache). The path is ignored.
+pub const DROP_CACHES: u32 = 44;
 /// Last opcode of the file protocol.
-pub const OP_LAST: u32 = 43;
+pub const OP_LAST: u32 = 44;
 
 /// Whether `op` belongs to the file protocol.
 pub const fn is_fs_op(op: u32) -> bool {
@@ -60,6 +63,7 @@ pub const fn op_name(op: u32) -> &'static str {
         READDIR => "readdir",
         FSYNC => "fsync",
         STATFS => "statfs",
+        DROP_CACHES => "drop_caches",
         _ => "unknown",
     }
 }

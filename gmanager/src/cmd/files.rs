@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use crate::cli::{ClusterArg, GetArgs, LsArgs, MkdirArgs, MvArgs, PutArgs, RmArgs};
+use crate::cli::{ClusterArg, GetArgs, LsArgs, MkdirArgs, MvArgs, PutArgs, RmArgs, SyncArgs};
 use crate::cluster::paths::ClusterDir;
 use crate::cluster::protocol::{Request, request};
 use crate::exit;
@@ -57,6 +57,7 @@ pub fn put(a: &PutArgs) -> Result<u8> {
             local,
             path: r.path.clone(),
             parents: a.parents,
+            no_fsync: a.no_fsync,
         },
     )?;
     if a.json {
@@ -178,6 +179,19 @@ pub fn mv(a: &MvArgs) -> Result<u8> {
         FileOp::Rename {
             path: r.path.clone(),
             to,
+        },
+    )?;
+    Ok(exit::OK)
+}
+
+/// `lego sync`.
+pub fn sync(a: &SyncArgs) -> Result<u8> {
+    let r = remote_arg(&a.remote)?;
+    send(
+        &a.cluster,
+        &r,
+        FileOp::Fsync {
+            path: r.path.clone(),
         },
     )?;
     Ok(exit::OK)

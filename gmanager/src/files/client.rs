@@ -44,6 +44,9 @@ pub enum FileOp {
         path: String,
         /// Create missing parent directories.
         parents: bool,
+        /// Leave the data in the buffer cache (written back later, durable at the next fsync).
+        #[serde(default)]
+        no_fsync: bool,
     },
     /// Copy a file out (into the directory if `local` is one).
     Get {
@@ -83,6 +86,34 @@ pub enum FileOp {
         /// Remote path.
         path: String,
     },
+    /// Write back and drop the buffer cache (benchmarks start cold).
+    DropCaches,
+    /// Time `ops` 4 KiB operations on an existing file: reads, or writes each followed by an
+    /// fsync; at sequential or seeded random page offsets. Returns the latencies in ns.
+    Bench {
+        /// Remote path.
+        path: String,
+        /// Writes (each with an fsync) rather than reads.
+        write: bool,
+        /// Random offsets rather than sequential.
+        random: bool,
+        /// Operations.
+        ops: u32,
+        /// Seed of the random offsets.
+        seed: u64,
+    },
+}
+
+/// The page a benchmark's `i`-th operation touches in a file of `pages` pages.
+pub fn bench_page(i: u64, pages: u64, random: bool, seed: u64) -> u64 {
+    if !random {
+        return i % pages.max(1);
+    }
+    // SplitMix64 of (seed, i): cheap, seeded, well spread.
+    let mut z = seed.wrapping_add(i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) % pages.max(1)
 }
 
 /// A listing entry.
@@ -266,7 +297,13 @@ impl<'t, T: Transport> Client<'t, T> {
     }
 
     /// Copies `local` in.
-    pub fn put(&mut self, local: &Path, path: &str, parents: bool) -> Result<Value, String> {
+    pub fn put(
+        &mut self,
+        local: &Path,
+        path: &str,
+        parents: bool,
+        fsync: bool,
+    ) -> Result<Value, String> {
         let t0 = Instant::now();
         let mut f = std::fs::File::open(local)
             .map_err(|e| format!("cannot read {}: {e}", local.display()))?;
@@ -316,7 +353,9 @@ impl<'t, T: Transport> Client<'t, T> {
             .map_err(|e| self.err(&path, e))?;
             off += n as u64;
         }
-        self.simple(proto::FSYNC, &path, "", 0)?;
+        if fsync {
+            self.simple(proto::FSYNC, &path, "", 0)?;
+        }
         Ok(json!({
             "path": path,
             "bytes": off,
@@ -431,6 +470,58 @@ impl<'t, T: Transport> Client<'t, T> {
         self.simple(proto::RENAME, from, to, 0)
     }
 
+    /// Times 4 KiB reads or write+fsyncs on `path` (see [`FileOp::Bench`]).
+    pub fn bench(
+        &mut self,
+        path: &str,
+        write: bool,
+        random: bool,
+        ops: u32,
+        seed: u64,
+    ) -> Result<Vec<u64>, String> {
+        let st = self
+            .stat(path)?
+            .ok_or_else(|| format!("{}:{path}: {}", self.label, errno_text(errno::ENOENT)))?;
+        let pages = st.size / 4096;
+        if pages == 0 {
+            return Err(format!("{}:{path}: smaller than a page", self.label));
+        }
+        let data = vec![0x5au8; 4096];
+        let mut lat = Vec::with_capacity(ops as usize);
+        for i in 0..u64::from(ops) {
+            let offset = bench_page(i, pages, random, seed) * 4096;
+            let t = Instant::now();
+            if write {
+                self.req(
+                    proto::WRITE,
+                    path,
+                    "",
+                    At {
+                        offset,
+                        ..At::default()
+                    },
+                    &data,
+                )
+                .map_err(|e| self.err(path, e))?;
+                self.simple(proto::FSYNC, path, "", 0)?;
+            } else {
+                let at = At {
+                    offset,
+                    len: 4096,
+                    flags: 0,
+                };
+                let n = self
+                    .req(proto::READ, path, "", at, b"")
+                    .map_err(|e| self.err(path, e))?;
+                if n != 4096 {
+                    return Err(format!("{}:{path}: short read at {offset}", self.label));
+                }
+            }
+            lat.push(t.elapsed().as_nanos() as u64);
+        }
+        Ok(lat)
+    }
+
     /// Runs one host-tool request.
     pub fn run(&mut self, op: &FileOp) -> Result<Value, String> {
         match op {
@@ -438,7 +529,8 @@ impl<'t, T: Transport> Client<'t, T> {
                 local,
                 path,
                 parents,
-            } => self.put(local, path, *parents),
+                no_fsync,
+            } => self.put(local, path, *parents, !*no_fsync),
             FileOp::Get { path, local } => self.get(path, local),
             FileOp::List { path } => self.list(path),
             FileOp::Remove { path, recursive } => self
@@ -450,6 +542,18 @@ impl<'t, T: Transport> Client<'t, T> {
             FileOp::Rename { path, to } => self
                 .rename(path, to)
                 .map(|()| json!({ "path": path, "to": to })),
+            FileOp::DropCaches => self
+                .simple(proto::DROP_CACHES, "/", "", 0)
+                .map(|()| json!({})),
+            FileOp::Bench {
+                path,
+                write,
+                random,
+                ops,
+                seed,
+            } => self
+                .bench(path, *write, *random, *ops, *seed)
+                .map(|lat| json!({ "latency_ns": lat })),
             FileOp::Fsync { path } => self
                 .simple(proto::FSYNC, path, "", 0)
                 .map(|()| json!({ "path": path })),
@@ -500,11 +604,13 @@ mod tests {
         let mut t = local();
         let mut c = Client::new(&mut t, 1, 0, "web");
         // Into a directory that does not exist yet: refused, then made with --parents.
-        let e = c.put(&src, "/a/b/x.bin", false).expect_err("no parent");
+        let e = c
+            .put(&src, "/a/b/x.bin", false, true)
+            .expect_err("no parent");
         assert!(e.contains("web:/a/b/x.bin: no such file"), "{e}");
-        c.put(&src, "/a/b/x.bin", true).expect("put");
+        c.put(&src, "/a/b/x.bin", true, true).expect("put");
         // Into an existing directory: keeps the local name.
-        let v = c.put(&src, "/a", false).expect("put into dir");
+        let v = c.put(&src, "/a", false, true).expect("put into dir");
         assert_eq!(v["path"], "/a/src.bin");
         let out = dir.path().join("out.bin");
         c.get("/a/b/x.bin", &out).expect("get");
@@ -552,11 +658,11 @@ mod tests {
         std::fs::write(&src, b"one").expect("write");
         let mut t = local();
         Client::new(&mut t, 1, 0, "a")
-            .put(&src, "/f", false)
+            .put(&src, "/f", false, true)
             .expect("put a");
         std::fs::write(&src, b"two!").expect("write");
         Client::new(&mut t, 2, 0, "b")
-            .put(&src, "/f", false)
+            .put(&src, "/f", false, true)
             .expect("put b");
         let out = dir.path().join("o");
         Client::new(&mut t, 1, 0, "a")

@@ -2,4 +2,5 @@
 
 pub mod boot;
 pub mod rpc;
+pub mod storage;
 pub mod up;

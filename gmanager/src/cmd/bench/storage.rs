@@ -1,0 +1,272 @@
+//! `lego bench storage`: the shape of the paper's Figure 9. 4 KiB reads (sequential and random)
+//! through an mComponent's buffer cache that starts empty, and 4 KiB writes each followed by an
+//! fsync, against the same operations on a host file in the same run: reads with O_DIRECT,
+//! writes with fdatasync. The sComponent's disk is opened with O_DIRECT too, so both sides
+//! reach the host's device.
+
+use std::alloc::Layout;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::cli::BenchStorageArgs;
+use crate::cluster::paths::{ClusterDir, StateDir};
+use crate::cluster::protocol::{Request, request};
+use crate::cluster::spec::{self, Overrides};
+use crate::cmd::cluster::{stop, up_spec};
+use crate::exit;
+use crate::files::client::{FileOp, bench_page};
+use crate::stats::{Summary, summarize};
+
+/// Targets from the storage issue: our IOPS over the host's.
+const READ_TARGET: f64 = 0.5;
+const WRITE_TARGET: f64 = 0.4;
+
+#[derive(Debug, Serialize)]
+struct Row {
+    op: &'static str,
+    ops: u32,
+    /// Ours, µs per operation.
+    lego_us: Summary,
+    /// The host file, µs per operation.
+    host_us: Summary,
+    lego_kiops: f64,
+    host_kiops: f64,
+    /// lego IOPS / host IOPS.
+    ratio: f64,
+    target: f64,
+}
+
+const OPS: [(&str, bool, bool, f64); 4] = [
+    ("seq read 4K", false, false, READ_TARGET),
+    ("rand read 4K", false, true, READ_TARGET),
+    ("seq write+fsync 4K", true, false, WRITE_TARGET),
+    ("rand write+fsync 4K", true, true, WRITE_TARGET),
+];
+
+fn us(ns: &[u64]) -> Summary {
+    summarize(&ns.iter().map(|&n| n as f64 / 1e3).collect::<Vec<_>>())
+}
+
+fn kiops(ns: &[u64]) -> f64 {
+    let total: u64 = ns.iter().sum();
+    if total == 0 {
+        0.0
+    } else {
+        ns.len() as f64 / (total as f64 / 1e9) / 1e3
+    }
+}
+
+/// A 4 KiB-aligned buffer, as O_DIRECT requires.
+struct Aligned {
+    ptr: *mut u8,
+    layout: Layout,
+}
+
+impl Aligned {
+    fn new(len: usize) -> Result<Aligned> {
+        let layout = Layout::from_size_align(len, 4096).context("buffer layout")?;
+        // SAFETY: a non-zero size (callers pass 4096).
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        if ptr.is_null() {
+            bail!("out of memory");
+        }
+        Ok(Aligned { ptr, layout })
+    }
+
+    fn bytes(&mut self) -> &mut [u8] {
+        // SAFETY: `ptr` is our allocation of `layout.size()` bytes.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.layout.size()) }
+    }
+}
+
+impl Drop for Aligned {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { std::alloc::dealloc(self.ptr, self.layout) };
+    }
+}
+
+/// The host side: the same operations on a file of `pages` pages at `path`.
+fn host_run(
+    path: &Path,
+    pages: u64,
+    write: bool,
+    random: bool,
+    ops: u32,
+    seed: u64,
+) -> Result<Vec<u64>> {
+    let mut buf = Aligned::new(4096)?;
+    let mut lat = Vec::with_capacity(ops as usize);
+    if write {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        buf.bytes().fill(0x5a);
+        for i in 0..u64::from(ops) {
+            let off = bench_page(i, pages, random, seed) * 4096;
+            let t = Instant::now();
+            f.write_all_at(buf.bytes(), off).context("host write")?;
+            f.sync_data().context("host fdatasync")?;
+            lat.push(t.elapsed().as_nanos() as u64);
+        }
+    } else {
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECT)
+            .open(path)
+            .with_context(|| format!("opening {} with O_DIRECT", path.display()))?;
+        for i in 0..u64::from(ops) {
+            let off = bench_page(i, pages, random, seed) * 4096;
+            let t = Instant::now();
+            f.read_exact_at(buf.bytes(), off)
+                .context("host O_DIRECT read")?;
+            lat.push(t.elapsed().as_nanos() as u64);
+        }
+    }
+    Ok(lat)
+}
+
+fn file_op(name: &str, op: FileOp) -> Result<Value> {
+    let req = Request::File {
+        vnode: "bench".into(),
+        op,
+    };
+    request(&ClusterDir::of(name), name, &req, Duration::from_secs(600))
+}
+
+fn latencies(v: &Value) -> Result<Vec<u64>> {
+    serde_json::from_value(v["latency_ns"].clone()).context("garbled bench answer")
+}
+
+/// Runs `lego bench storage`.
+pub fn run(a: &BenchStorageArgs) -> Result<u8> {
+    let name = format!("bench-storage-{}", std::process::id());
+    let file_bytes = a.file_mib.max(1) << 20;
+    let pages = file_bytes / 4096;
+    let o = Overrides {
+        counts: [Some(1), Some(1), Some(1)],
+        name: Some(name.clone()),
+        disk_direct: Some(!a.buffered),
+        disk: Some((file_bytes * 4).max(256 << 20)),
+        spin_us: a.spin_us,
+        poll: a
+            .poll
+            .map(|p| virtio_rdma::abi::PollMode::from(p).name().to_string()),
+        ..Overrides::default()
+    };
+    let spec = spec::resolve(None, &o, spec::host_memory()).map_err(anyhow::Error::msg)?;
+    up_spec(&spec, Duration::from_secs(60))?;
+    let result = (|| -> Result<Vec<Row>> {
+        let dir = ClusterDir::of(&name);
+        request(
+            &dir,
+            &name,
+            &Request::VnodeCreate {
+                name: Some("bench".into()),
+                storage: None,
+            },
+            Duration::from_secs(10),
+        )?;
+        // The test file, on both sides, with the same bytes.
+        let state = StateDir::of(&name);
+        let host_file = state.root.join("host-baseline.bin");
+        let data: Vec<u8> = (0..file_bytes).map(|i| (i * 131 % 251) as u8).collect();
+        std::fs::write(&host_file, &data).context("writing the host baseline file")?;
+        std::fs::File::open(&host_file)
+            .and_then(|f| f.sync_all())
+            .context("syncing the host baseline file")?;
+        file_op(
+            &name,
+            FileOp::Put {
+                local: host_file.clone(),
+                path: "/bench.bin".into(),
+                parents: false,
+                no_fsync: false,
+            },
+        )?;
+        let mut rows = Vec::new();
+        for (op, write, random, target) in OPS {
+            file_op(&name, FileOp::DropCaches)?;
+            let lego = latencies(&file_op(
+                &name,
+                FileOp::Bench {
+                    path: "/bench.bin".into(),
+                    write,
+                    random,
+                    ops: a.ops,
+                    seed: a.seed,
+                },
+            )?)?;
+            let host = host_run(&host_file, pages, write, random, a.ops, a.seed)?;
+            let (lk, hk) = (kiops(&lego), kiops(&host));
+            rows.push(Row {
+                op,
+                ops: a.ops,
+                lego_us: us(&lego),
+                host_us: us(&host),
+                lego_kiops: lk,
+                host_kiops: hk,
+                ratio: if hk > 0.0 { lk / hk } else { 0.0 },
+                target,
+            });
+        }
+        Ok(rows)
+    })();
+    stop(&name).with_context(|| format!("stopping the bench cluster {name}"))?;
+    let state = StateDir::of(&name);
+    if state.root.exists() {
+        std::fs::remove_dir_all(&state.root)
+            .with_context(|| format!("removing {}", state.root.display()))?;
+    }
+    let rows = result?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        print_table(&rows, a);
+    }
+    Ok(exit::OK)
+}
+
+fn print_table(rows: &[Row], a: &BenchStorageArgs) {
+    println!(
+        "{} ops each on a {} MiB file; lego: host -> mComponent buffer cache (emptied first) -> \
+         sComponent -> virtio-blk{}; host: the same file, reads O_DIRECT, writes pwrite+fdatasync",
+        a.ops,
+        a.file_mib,
+        if a.buffered { "" } else { " (O_DIRECT)" }
+    );
+    println!();
+    println!(
+        "{:<20} {:>10} {:>10} {:>9} {:>10} {:>10} {:>9} {:>7} {:>7}",
+        "op",
+        "lego p50",
+        "lego p99",
+        "lego KIOPS",
+        "host p50",
+        "host p99",
+        "host KIOPS",
+        "ratio",
+        "target"
+    );
+    for r in rows {
+        println!(
+            "{:<20} {:>7.1} us {:>7.1} us {:>9.2} {:>7.1} us {:>7.1} us {:>9.2} {:>7.2} {:>6.1}{}",
+            r.op,
+            r.lego_us.p50,
+            r.lego_us.p99,
+            r.lego_kiops,
+            r.host_us.p50,
+            r.host_us.p99,
+            r.host_kiops,
+            r.ratio,
+            r.target,
+            if r.ratio >= r.target { "" } else { " MISSED" }
+        );
+    }
+}
