@@ -50,7 +50,9 @@
 //! * `fsync` commits everything (the journal is shared by all files and vNodes);
 //! * damage that wipes out the newest commit entirely (the newest journal transactions with
 //!   nothing valid after them, or both header copies of the newest checkpoint with no journal
-//!   written after it) cannot be told from a torn commit: that commit is dropped like one;
+//!   written after it) cannot be told from a torn commit: that commit is dropped like one; so
+//!   is the newest commit if the host lost power before the next flush *and* its data was
+//!   damaged afterwards (see `journal.rs`);
 //! * `format` is not crash-safe until it returns.
 
 #![cfg_attr(not(test), no_std)]

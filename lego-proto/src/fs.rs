@@ -272,9 +272,10 @@ impl<'a> Request<'a> {
         REQUEST_BYTES + self.path.len() + self.path2.len() + self.data.len()
     }
 
-    /// Encodes into `out` (at least [`Request::encoded_len`] bytes), fixing up the lengths in
-    /// the header; returns the bytes written, or `None` if `out` is too small or a field does
-    /// not fit.
+    /// Encodes into `out` (at least [`Request::encoded_len`] bytes), fixing up the path lengths
+    /// in the header, and `len` when there is data (a write); returns the bytes written, or
+    /// `None` if `out` is too small or a field does not fit. A write without data must have
+    /// `len` 0.
     pub fn encode(&self, out: &mut [u8]) -> Option<usize> {
         let n = self.encoded_len();
         if out.len() < n || self.path.len() > MAX_PATH || self.path2.len() > MAX_PATH {

@@ -1,0 +1,8 @@
+//! The fuzz bodies as plain functions, callable on stable Rust. The cargo-fuzz targets in
+//! `fuzz_targets/` call them; lego-fs's `tests/fuzz_replay.rs` includes the same file and runs
+//! them on seeded random inputs in every `cargo test`.
+
+#[path = "bodies.rs"]
+mod bodies;
+
+pub use bodies::{fs_request, image_mount, proto_decode};
