@@ -159,6 +159,12 @@ fn small_files_nested_directories_rename_and_unlink() {
         names.contains(&"c") && names.contains(&"f1") && names.contains(&"f5"),
         "{names:?}"
     );
+    // A trailing `/` puts the file into the directory under its own name.
+    let named = write(tmp.path(), "named.txt", b"into a directory");
+    ok(&rt, &["put", "--name", "small", &named, "web:/a/b/"]);
+    let ls = rt.json(&["ls", "--name", "small", "web:/a/b/named.txt", "--json"]);
+    assert_eq!(ls["entries"][0]["size"], 16);
+    ok(&rt, &["rm", "--name", "small", "web:/a/b/named.txt"]);
     // Rename moves the data (even right after a write, still only in the buffer cache) ...
     let src = write(tmp.path(), "r", b"renamed data");
     ok(&rt, &["put", "--name", "small", &src, "web:/a/r"]);

@@ -303,7 +303,7 @@ pub struct BenchStorageArgs {
     /// Seed of the random offsets.
     #[arg(long, default_value_t = 9)]
     pub seed: u64,
-    /// Open the sComponent's disk through the host's page cache instead of O_DIRECT.
+    /// Read the sComponent's disk through the host's page cache instead of with O_DIRECT.
     #[arg(long)]
     pub buffered: bool,
     /// How the components wait for messages (default: the cluster default, adaptive).
@@ -440,8 +440,9 @@ pub struct UpArgs {
     /// Buffer cache of each mComponent (default: an eighth of its memory, at most 1G).
     #[arg(long, value_parser = size::parse, value_name = "SIZE")]
     pub mmon_cache: Option<u64>,
-    /// Open the disk images with O_DIRECT: I/O reaches the host's device, bypassing its page
-    /// cache, like real hardware.
+    /// Disks like real hardware: reads reach the host's device (O_DIRECT, no host page cache);
+    /// writes are cached by the host like a disk's write cache until the guest flushes
+    /// (fdatasync).
     #[arg(long)]
     pub disk_direct: bool,
     /// How receivers wait (default: adaptive).

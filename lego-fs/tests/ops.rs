@@ -422,9 +422,10 @@ fn io_errors_change_nothing_and_can_be_retried() {
     fs.read(1, "/f", 0, &mut b).unwrap();
     assert_eq!(&b, b"before", "the failed write had no effect");
     assert_eq!(fs.stat(1, "/f").unwrap().size, 6);
-    // A commit that fails half-way is retried by the next sync.
+    // A commit whose journal write fails is retried by the next sync. (The data block was
+    // written by `write`; the commit writes the transaction, flushes, then the confirm block.)
     fs.write(1, "/f", 0, b"second").unwrap();
-    disk.fail_after(2);
+    disk.fail_after(0);
     assert!(matches!(fs.sync(), Err(FsError::Io(_))));
     disk.revive();
     fs.sync().unwrap();

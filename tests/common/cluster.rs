@@ -14,6 +14,21 @@ pub struct Rt {
     pub state: tempfile::TempDir,
 }
 
+/// A test that fails half way must not leave its clusters running: take down whatever is in
+/// the runtime directory.
+impl Drop for Rt {
+    fn drop(&mut self) {
+        let Ok(dir) = std::fs::read_dir(self.dir.path()) else {
+            return;
+        };
+        for e in dir.flatten() {
+            if let Some(name) = e.file_name().to_str() {
+                let _ = self.lego(&["down", "--name", name]);
+            }
+        }
+    }
+}
+
 impl Rt {
     pub fn new() -> Rt {
         Rt {

@@ -61,6 +61,10 @@ pub enum DiskProblem {
 pub struct Disk {
     /// The file (read-write, `O_DIRECT` if asked).
     pub file: File,
+    /// With `O_DIRECT`: the same file opened through the page cache, for writes. Reads go to
+    /// the device; writes are cached by the host until the guest flushes, like a disk's
+    /// volatile write cache (and like the host's own write+fdatasync).
+    pub writer: Option<File>,
     /// Its size in bytes: a non-zero multiple of 4096.
     pub size: u64,
     /// Opened with `O_DIRECT`.
@@ -170,8 +174,24 @@ pub fn open(cfg: &DiskConfig) -> Result<Disk, DiskError> {
             }
         }));
     }
+    let writer = if cfg.direct {
+        Some(
+            OpenOptions::new()
+                .write(true)
+                .open(&cfg.path)
+                .map_err(|e| {
+                    err(DiskProblem::Io {
+                        op: "cannot open it for writing",
+                        source: e,
+                    })
+                })?,
+        )
+    } else {
+        None
+    };
     Ok(Disk {
         file,
+        writer,
         size,
         direct: cfg.direct,
         id: device_id(&cfg.path),

@@ -48,8 +48,17 @@ fn rate(v: &Value) -> String {
 
 /// `lego put`.
 pub fn put(a: &PutArgs) -> Result<u8> {
-    let r = remote_arg(&a.remote)?;
+    let mut r = remote_arg(&a.remote)?;
     let local = absolute(&a.local)?;
+    // `web:/dir/` means into that directory, under the local file's name (like cp).
+    if a.remote.ends_with('/') && r.path != "/" {
+        let name = a
+            .local
+            .file_name()
+            .and_then(|n| n.to_str())
+            .with_context(|| format!("{}: no usable file name", a.local.display()))?;
+        r.path = remote::join(&r.path, name);
+    }
     let v = send(
         &a.cluster,
         &r,

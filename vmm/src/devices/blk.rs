@@ -79,6 +79,8 @@ const fn ioerr(why: &'static str) -> Reject {
 /// The device.
 pub struct BlkDevice {
     file: File,
+    /// Writes go here when set (see `crate::disk::Disk::writer`).
+    writer: Option<File>,
     /// Size in sectors.
     capacity: u64,
     direct: bool,
@@ -109,7 +111,9 @@ enum Dir {
 impl BlkDevice {
     /// A device over an opened image (see [`crate::disk::open`]).
     pub fn new(disk: Disk) -> BlkDevice {
-        BlkDevice::from_file(disk.file, disk.size, disk.direct, disk.id)
+        let mut d = BlkDevice::from_file(disk.file, disk.size, disk.direct, disk.id);
+        d.writer = disk.writer;
+        d
     }
 
     /// A device over `file`, of `size` bytes (whole sectors are used), opened with `O_DIRECT`
@@ -117,6 +121,7 @@ impl BlkDevice {
     pub fn from_file(file: File, size: u64, direct: bool, id: [u8; ID_BYTES]) -> BlkDevice {
         BlkDevice {
             file,
+            writer: None,
             capacity: size >> SECTOR_SHIFT,
             direct,
             id,
@@ -317,6 +322,14 @@ impl BlkDevice {
             (s.ptr_guard().as_ptr() as u64).is_multiple_of(DIRECT_ALIGN)
                 && (s.len() as u64).is_multiple_of(DIRECT_ALIGN)
         };
+        if dir == Dir::GuestToFile
+            && let Some(w) = &self.writer
+        {
+            return zero_copy(w.as_raw_fd(), &slices, offset, dir).map_err(|e| {
+                tracing::warn!("virtio-blk: write at offset {offset} failed: {e}");
+                ioerr("host I/O error")
+            });
+        }
         let fd = self.file.as_raw_fd();
         let result = if !self.direct || slices.iter().all(aligned) {
             zero_copy(fd, &slices, offset, dir)

@@ -161,6 +161,21 @@ pub fn run(a: &BenchStorageArgs) -> Result<u8> {
         ..Overrides::default()
     };
     let spec = spec::resolve(None, &o, spec::host_memory()).map_err(anyhow::Error::msg)?;
+    // The disk image written out in full, as the host's file is: a sparse image would make
+    // every first write to a block allocate in the host's file system, which the host side
+    // never pays.
+    let state = StateDir::of(&name);
+    std::fs::create_dir_all(&state.root)
+        .with_context(|| format!("creating {}", state.root.display()))?;
+    for c in spec.components.iter().filter(|c| c.disk_bytes > 0) {
+        let f = std::fs::File::create(state.disk(&c.name)).context("creating the bench disk")?;
+        let zeros = vec![0u8; 1 << 20];
+        for i in 0..c.disk_bytes >> 20 {
+            f.write_all_at(&zeros, i << 20)
+                .context("writing the bench disk")?;
+        }
+        f.sync_all().context("syncing the bench disk")?;
+    }
     up_spec(&spec, Duration::from_secs(60))?;
     let result = (|| -> Result<Vec<Row>> {
         let dir = ClusterDir::of(&name);
@@ -174,7 +189,6 @@ pub fn run(a: &BenchStorageArgs) -> Result<u8> {
             Duration::from_secs(10),
         )?;
         // The test file, on both sides, with the same bytes.
-        let state = StateDir::of(&name);
         let host_file = state.root.join("host-baseline.bin");
         let data: Vec<u8> = (0..file_bytes).map(|i| (i * 131 % 251) as u8).collect();
         std::fs::write(&host_file, &data).context("writing the host baseline file")?;
