@@ -70,6 +70,22 @@ fn read(p: &Path) -> Vec<u8> {
     std::fs::read(p).expect("read a local file")
 }
 
+/// Gets `remote` of cluster `name` into `dir` and checks it holds `want`.
+fn assert_remote(rt: &Rt, name: &str, remote: &str, dir: &Path, want: &[u8], when: &str) {
+    let out = dir.join("got");
+    ok(
+        rt,
+        &["get", "--name", name, remote, &out.display().to_string()],
+    );
+    let got = read(&out);
+    assert!(
+        got == want,
+        "{remote} differs {when} ({} bytes, want {})",
+        got.len(),
+        want.len()
+    );
+}
+
 fn down(rt: &Rt, name: &str) {
     let status = rt.json(&["status", "--name", name, "--json"]);
     ok(rt, &["down", "--name", name, "--wipe"]);
@@ -90,20 +106,14 @@ fn a_64_mib_file_round_trips_byte_identical() {
     let data = pattern(64, 64 << 20);
     let src = write(tmp.path(), "big.bin", &data);
     ok(&rt, &["put", "--name", "big", &src, "web:/big.bin"]);
-    let out = tmp.path().join("back.bin");
-    ok(
+    assert_remote(
         &rt,
-        &[
-            "get",
-            "--name",
-            "big",
-            "web:/big.bin",
-            &out.display().to_string(),
-        ],
+        "big",
+        "web:/big.bin",
+        tmp.path(),
+        &data,
+        "after a round trip",
     );
-    let back = read(&out);
-    assert_eq!(back.len(), data.len());
-    assert!(back == data, "the 64 MiB file came back different");
     let ls = rt.json(&["ls", "--name", "big", "web:/", "--json"]);
     assert_eq!(ls["entries"][0]["name"], "big.bin");
     assert_eq!(ls["entries"][0]["size"], 64 << 20);
@@ -135,18 +145,7 @@ fn small_files_nested_directories_rename_and_unlink() {
         expect.push((path, data));
     }
     for (path, data) in &expect {
-        let out = tmp.path().join("out");
-        ok(
-            &rt,
-            &[
-                "get",
-                "--name",
-                "small",
-                &format!("web:{path}"),
-                &out.display().to_string(),
-            ],
-        );
-        assert!(read(&out) == *data, "{path} differs");
+        assert_remote(&rt, "small", &format!("web:{path}"), tmp.path(), data, "");
     }
     let ls = rt.json(&["ls", "--name", "small", "web:/a/b", "--json"]);
     let names: Vec<&str> = ls["entries"]
@@ -217,19 +216,11 @@ fn vnodes_with_the_same_path_hold_different_files() {
     ok(&rt, &["put", "--name", "iso", &a, "web:/etc.conf"]);
     ok(&rt, &["put", "--name", "iso", &b, "db:/etc.conf"]);
     ok(&rt, &["put", "--name", "iso", &a, "web:/only-web"]);
-    for (vn, want) in [("web", &b"web's secret"[..]), ("db", b"db's own data")] {
-        let out = tmp.path().join(vn);
-        ok(
-            &rt,
-            &[
-                "get",
-                "--name",
-                "iso",
-                &format!("{vn}:/etc.conf"),
-                &out.display().to_string(),
-            ],
-        );
-        assert_eq!(read(&out), want);
+    for (remote, want) in [
+        ("web:/etc.conf", &b"web's secret"[..]),
+        ("db:/etc.conf", b"db's own data"),
+    ] {
+        assert_remote(&rt, "iso", remote, tmp.path(), want, "");
     }
     fails(
         &rt,
@@ -252,14 +243,7 @@ fn fsynced_files_survive_kills_restarts_and_down() {
     let data = pattern(7, 3 << 20);
     let src = write(tmp.path(), "d", &data);
     ok(&rt, &["put", "--name", "dur", &src, "web:/d"]);
-    let check = |what: &str| {
-        let out = tmp.path().join("out");
-        ok(
-            &rt,
-            &["get", "--name", "dur", "web:/d", &out.display().to_string()],
-        );
-        assert!(read(&out) == data, "web:/d differs after {what}");
-    };
+    let check = |what: &str| assert_remote(&rt, "dur", "web:/d", tmp.path(), &data, what);
     // The storage component dies: the file is on its disk.
     ok(&rt, &["kill", "--name", "dur", "s0"]);
     fails(
@@ -453,18 +437,8 @@ fn bad_paths_limits_and_a_full_disk_are_clear_errors() {
         "after {stored} files: {last_err}"
     );
     assert!(stored >= 3, "only {stored} files fit on a 16 MiB disk");
-    let out = tmp.path().join("o");
-    ok(
-        &rt,
-        &[
-            "get",
-            "--name",
-            "bad",
-            "web:/fill0",
-            &out.display().to_string(),
-        ],
-    );
-    assert!(read(&out) == pattern(2, 2 << 20));
+    let two = pattern(2, 2 << 20);
+    assert_remote(&rt, "bad", "web:/fill0", tmp.path(), &two, "on a full disk");
     // The monitors never crashed.
     assert!(all(&rt.states("bad"), "ready"));
     down(&rt, "bad");
@@ -552,36 +526,12 @@ fn a_small_cache_shared_by_vnodes_on_two_scomponents() {
     ok(&rt, &["put", "--name", "two", "--no-fsync", &fa, "a:/x"]);
     ok(&rt, &["put", "--name", "two", &fb, "b:/x"]);
     ok(&rt, &["sync", "--name", "two", "a:/x"]);
-    for (vn, want) in [("a", &da), ("b", &db)] {
-        let out = tmp.path().join(format!("{vn}.out"));
-        ok(
-            &rt,
-            &[
-                "get",
-                "--name",
-                "two",
-                &format!("{vn}:/x"),
-                &out.display().to_string(),
-            ],
-        );
-        assert!(read(&out) == **want, "{vn}:/x differs");
-    }
-    // And from the disks alone.
-    ok(&rt, &["kill", "--name", "two", "m0"]);
-    ok(&rt, &["restart", "--name", "two", "m0"]);
-    for (vn, want) in [("a", &da), ("b", &db)] {
-        let out = tmp.path().join(format!("{vn}.disk"));
-        ok(
-            &rt,
-            &[
-                "get",
-                "--name",
-                "two",
-                &format!("{vn}:/x"),
-                &out.display().to_string(),
-            ],
-        );
-        assert!(read(&out) == **want, "{vn}:/x differs on disk");
+    for when in ["through the cache", "from the disks alone"] {
+        for (remote, want) in [("a:/x", &da), ("b:/x", &db)] {
+            assert_remote(&rt, "two", remote, tmp.path(), want, when);
+        }
+        ok(&rt, &["kill", "--name", "two", "m0"]);
+        ok(&rt, &["restart", "--name", "two", "m0"]);
     }
     down(&rt, "two");
 }
