@@ -98,4 +98,14 @@ impl Service for Storage {
             });
         }
     }
+
+    fn idle(&mut self) {
+        // The lock is free here (handlers run in the dispatcher, not now); `try_lock` anyway,
+        // so the polling loop can never block on it.
+        if let Some(mut st) = self.state.try_lock()
+            && let State::Mounted(fs) = &mut *st
+        {
+            fs.submit_hints();
+        }
+    }
 }

@@ -53,6 +53,8 @@ pub struct Fs<D: BlockDevice> {
     alloc: Allocator,
     journal: Journal,
     buf: Box<Block>,
+    /// A confirm block was written and not yet handed to the device (see [`Fs::submit_hints`]).
+    unsubmitted: bool,
 }
 
 impl<D: BlockDevice> fmt::Debug for Fs<D> {
@@ -178,6 +180,7 @@ impl<D: BlockDevice> Fs<D> {
             dev,
             sb,
             buf,
+            unsubmitted: false,
         })
     }
 
@@ -227,6 +230,7 @@ impl<D: BlockDevice> Fs<D> {
                 pending: Vec::new(),
             },
             buf,
+            unsubmitted: false,
         };
         if replayed.dirty {
             // Start a new generation so no stale block of this one can ever be mistaken for a
@@ -307,11 +311,20 @@ impl<D: BlockDevice> Fs<D> {
                 start,
                 &mut self.buf,
             );
-            if confirmed.is_ok() {
-                let _ = self.dev.submit();
-            }
+            // Handed to the device later, off the fsync's path: `submit_hints`, or the next
+            // request to the device, whichever comes first.
+            self.unsubmitted = confirmed.is_ok();
         }
         Ok(())
+    }
+
+    /// Hands writes that need no flush (a commit's confirm block) to the device. The server
+    /// calls it when idle: a confirm waits at most until then, and the fsync it follows is
+    /// acknowledged without waiting for it (see `journal`). Cheap when there is nothing.
+    pub fn submit_hints(&mut self) {
+        if core::mem::take(&mut self.unsubmitted) {
+            let _ = self.dev.submit();
+        }
     }
 
     /// Writes the whole metadata as a new checkpoint generation and empties the journal.

@@ -18,12 +18,13 @@
 //!
 //! That check cannot tell a torn transaction from a committed one whose data was damaged
 //! later. So once a commit's flush returns, a *confirm block* naming the transaction is written
-//! at the next position and handed to the device (no flush): a transaction followed by its
-//! confirm, or by another transaction, is known committed and applied as it is (damaged data is
-//! then reported when read). The check decides only when the confirm block is missing: after a
-//! crash of the component between the flush and the confirm (the fsync was not acknowledged
-//! yet), or after a power loss of the host before the next flush (the confirm is handed to the
-//! device, not flushed). In that second case, if the transaction's data was *also* damaged
+//! at the next position and handed to the device (no flush) as soon as the server is idle
+//! (`Fs::submit_hints`), so the fsync is acknowledged without waiting for it: a transaction
+//! followed by its confirm, or by another transaction, is known committed and applied as it is
+//! (damaged data is then reported when read). The check decides only when the confirm block is
+//! missing: after a crash of the component between the flush and the hand-off (microseconds
+//! after the acknowledgement at most), or after a power loss of the host before the next flush
+//! (the confirm is not flushed). If in either case the transaction's data was *also* damaged
 //! afterwards, the acknowledged transaction is dropped as if torn: a double fault this format
 //! does not tell apart, like damage that wipes out the newest commit entirely.
 //!

@@ -105,6 +105,7 @@ struct CrashState {
     writes: u64,
     ops: u64,
     flushes: u64,
+    submits: u64,
     fail_at: Option<u64>,
     fail_flush_at: Option<u64>,
     dead: bool,
@@ -129,6 +130,7 @@ impl CrashDisk {
                 writes: 0,
                 ops: 0,
                 flushes: 0,
+                submits: 0,
                 fail_at: None,
                 fail_flush_at: None,
                 dead: false,
@@ -173,6 +175,11 @@ impl CrashDisk {
     /// Successful flushes so far.
     pub fn flushes(&self) -> u64 {
         self.inner.borrow().flushes
+    }
+
+    /// Calls of `submit` so far (writes handed over without a flush).
+    pub fn submits(&self) -> u64 {
+        self.inner.borrow().submits
     }
 
     /// Successful writes and flushes so far (the unit of [`Self::fail_after`]).
@@ -269,6 +276,11 @@ impl BlockDevice for CrashDisk {
         s.latest.clear();
         s.ops += 1;
         s.flushes += 1;
+        Ok(())
+    }
+
+    fn submit(&mut self) -> Result<(), DevError> {
+        self.inner.borrow_mut().submits += 1;
         Ok(())
     }
 }

@@ -228,3 +228,29 @@ proptest! {
             "recovered state is not a state after the last sync ({} of {})", durable, snapshots.len() - 1);
     }
 }
+
+/// An fsync does not wait for its confirm block: it is handed to the device (no flush) by
+/// `submit_hints`, once, and a crash before that still recovers the fsync'ed data (recovery
+/// checks the unconfirmed last transaction against its data).
+#[test]
+fn confirm_blocks_are_handed_over_when_idle() {
+    let disk = CrashDisk::new(MemDisk::new(DISK_BLOCKS));
+    let mut fs = Fs::format(disk.clone(), small_opts(MAX_FILE)).unwrap();
+    fs.create(1, "/f", 0o644).unwrap();
+    fs.write(1, "/f", 0, b"synced").unwrap();
+    let flushes = disk.flushes();
+    fs.fsync(1, "/f").unwrap();
+    assert_eq!(disk.flushes(), flushes + 1, "one flush per fsync");
+    assert_eq!(disk.submits(), 0, "the fsync waited for its confirm block");
+    // A crash now keeps or drops the unflushed confirm: the data is there either way.
+    for seed in 0..16 {
+        let mut back = Fs::mount(disk.crash(seed)).expect("mounts");
+        let mut buf = [0u8; 6];
+        assert_eq!(back.read(1, "/f", 0, &mut buf).unwrap(), 6);
+        assert_eq!(&buf, b"synced");
+    }
+    fs.submit_hints();
+    assert_eq!(disk.submits(), 1);
+    fs.submit_hints();
+    assert_eq!(disk.submits(), 1, "nothing new to hand over");
+}

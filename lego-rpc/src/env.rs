@@ -40,6 +40,12 @@ pub trait Env: Sync + 'static {
     fn poll_mode(&self) -> PollMode;
     /// Adaptive polling budget, ns.
     fn spin_ns(&self) -> u64;
+    /// Adaptive polling budget while a call waits for its reply, ns. A reply is expected, an
+    /// idle server's next request is not: where waking from sleep is expensive (a guest woken by
+    /// an interrupt), polling longer for a reply is cheaper. Default: `spin_ns`.
+    fn reply_spin_ns(&self) -> u64 {
+        self.spin_ns()
+    }
     /// The network model (off unless configured and clocks are shared).
     fn model(&self) -> LinkModel;
     /// A monotonic clock in ns (the shared clock when the network model is on).

@@ -75,16 +75,41 @@ pub fn request(dir: &ClusterDir, name: &str, req: &Request, timeout: Duration) -
     })?;
     s.set_read_timeout(Some(timeout))
         .context("socket timeout")?;
+    // A manager that is dying (SIGKILL: its threads exit one by one) may still accept the
+    // connection and then drop it unanswered: that is "not running", not a protocol error.
+    let dead = || {
+        anyhow::anyhow!(
+            "the manager of cluster `{name}` is not running (it closed the connection without \
+             answering); `lego down --name {name}` cleans up"
+        )
+    };
+    let hung_up = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::BrokenPipe
+                | std::io::ErrorKind::ConnectionAborted
+        )
+    };
     let mut line = serde_json::to_string(req)?;
     line.push('\n');
-    s.write_all(line.as_bytes())
-        .context("sending the request")?;
+    if let Err(e) = s.write_all(line.as_bytes()) {
+        return Err(if hung_up(&e) {
+            dead()
+        } else {
+            anyhow::Error::new(e).context("sending the request")
+        });
+    }
     let mut reply = String::new();
-    BufReader::new(&s)
-        .read_line(&mut reply)
-        .with_context(|| format!("no answer from the manager of `{name}`"))?;
-    if reply.is_empty() {
-        bail!("the manager of `{name}` closed the connection without answering");
+    match BufReader::new(&s).read_line(&mut reply) {
+        Ok(0) => return Err(dead()),
+        Ok(_) => {}
+        Err(e) if hung_up(&e) => return Err(dead()),
+        Err(e) => {
+            return Err(
+                anyhow::Error::new(e).context(format!("no answer from the manager of `{name}`"))
+            );
+        }
     }
     let v: Value = serde_json::from_str(&reply).context("garbled answer from the manager")?;
     if let Some(e) = v.get("error").and_then(Value::as_str) {

@@ -26,6 +26,12 @@ impl Env for Device {
         u64::from(self.config().spin_ns)
     }
 
+    fn reply_spin_ns(&self) -> u64 {
+        // A sleeping guest is woken by an interrupt: 30-60 us on PVM (PLATFORM.md), more than
+        // most replies take. Poll for a reply up to 8 idle budgets (400 us by default).
+        self.spin_ns().saturating_mul(8)
+    }
+
     fn model(&self) -> LinkModel {
         *self.link_model()
     }

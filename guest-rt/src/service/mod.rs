@@ -33,6 +33,10 @@ pub trait Service: Send {
     fn deferred(&mut self, rpc: &mut Rpc, d: Deferred) {
         rpc.reply(d, Err(lego_proto::rpc::status::FAILED));
     }
+    /// Called whenever the monitor has nothing to answer, before it idles: background work
+    /// that should not delay a reply goes here. Must be cheap when there is none (it runs in
+    /// the polling loop).
+    fn idle(&mut self) {}
 }
 
 /// The load reporter, shared with [`heartbeat`].
@@ -151,6 +155,9 @@ pub fn run(bi: &'static BootInfo, memory: &MemoryInfo, mut service: Option<Box<d
         }
         heartbeat(&mut rpc);
         if !rpc.has_deferred() {
+            if let Some(s) = service.as_mut() {
+                s.idle();
+            }
             rpc.idle_until(next_duty_ns(&rpc));
         }
     }

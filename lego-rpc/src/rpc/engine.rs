@@ -649,13 +649,18 @@ impl<E: Env> Rpc<E> {
         if self.env.now_ns() > deadline {
             return Err(RpcError::Timeout);
         }
-        self.idle_until(deadline);
+        self.idle_for(deadline, self.env.reply_spin_ns());
         Ok(())
     }
 
     /// Idles until something may have happened, or `deadline_ns`.
     pub fn idle_until(&mut self, deadline_ns: u64) {
-        if !self.idle.should_sleep(self.env.now_ns()) {
+        self.idle_for(deadline_ns, self.idle.spin_ns());
+    }
+
+    /// Idles, polling for up to `spin_ns` after the last event before sleeping (adaptive).
+    fn idle_for(&mut self, deadline_ns: u64, spin_ns: u64) {
+        if !self.idle.should_sleep(self.env.now_ns(), spin_ns) {
             self.idle.spin(self.env);
             return;
         }

@@ -31,13 +31,19 @@ impl Idle {
         self.last_event = now_ns;
     }
 
-    /// Whether the policy wants to sleep at `now_ns`.
-    pub fn should_sleep(&self, now_ns: u64) -> bool {
+    /// Whether the policy wants to sleep at `now_ns`, polling for up to `spin_ns` after the
+    /// last event (adaptive).
+    pub fn should_sleep(&self, now_ns: u64, spin_ns: u64) -> bool {
         match self.mode {
             PollMode::Busy => false,
             PollMode::Interrupt => true,
-            PollMode::Adaptive => now_ns.saturating_sub(self.last_event) > self.spin_ns,
+            PollMode::Adaptive => now_ns.saturating_sub(self.last_event) > spin_ns,
         }
+    }
+
+    /// The idle polling budget.
+    pub fn spin_ns(&self) -> u64 {
+        self.spin_ns
     }
 
     /// Spins once.
