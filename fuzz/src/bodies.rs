@@ -337,7 +337,7 @@ fn gen_request(inp: &mut Input, op: u32, max_file: u64, known: &[(u32, String)])
         Vec::new()
     };
     let fl = match inp.u8() {
-        f @ 0..=0xef => u32::from(f) & flags::ALL,
+        f @ 0..=0xef => u32::from(f) & (flags::ALL | flags::SYNC),
         _ => inp.u32(),
     };
     let mode = u32::from(inp.u16());
@@ -673,7 +673,7 @@ fn head_from(inp: &mut Input) -> FsRequest {
     FsRequest {
         vnode: inp.u32(),
         flags: match inp.u8() {
-            f @ 0..=0xdf => u32::from(f) & flags::ALL,
+            f @ 0..=0xdf => u32::from(f) & (flags::ALL | flags::SYNC),
             _ => inp.u32(),
         },
         mode: inp.u32(),
@@ -717,6 +717,9 @@ pub fn proto_decode(data: &[u8]) {
                 }
                 if op == proto::OPEN {
                     assert_eq!(r.head.flags & !flags::ALL, 0, "open flags");
+                }
+                if op == proto::WRITE {
+                    assert_eq!(r.head.flags & !flags::SYNC, 0, "write flags");
                 }
                 if op == proto::READ || op == proto::WRITE {
                     assert!(r.head.len as usize <= MAX_IO);
@@ -811,6 +814,7 @@ pub fn proto_decode(data: &[u8]) {
     for op in proto::OP_BASE..=proto::OP_LAST {
         let framed = (path2.is_empty() || op == proto::RENAME)
             && (op != proto::OPEN || fixed.flags & !flags::ALL == 0)
+            && (op != proto::WRITE || fixed.flags & !flags::SYNC == 0)
             && ((op != proto::READ && op != proto::WRITE) || fixed.len as usize <= MAX_IO)
             && if op == proto::WRITE {
                 fixed.len as usize == data_part.len()

@@ -275,13 +275,12 @@ impl Storage<'_> {
         self.call(self.storage, op, req, out)
     }
 
-    /// Builds and makes a request about `f`.
+    /// Builds and makes a request about `f`: `head` with its vNode and sComponent filled in.
     fn request(
         &mut self,
         op: u32,
         f: FileKey<'_>,
-        offset: u64,
-        len: u32,
+        head: proto::FsRequest,
         data: &[u8],
         out: &mut [u8],
     ) -> Result<usize, u32> {
@@ -290,9 +289,7 @@ impl Storage<'_> {
             head: proto::FsRequest {
                 vnode: f.vnode,
                 storage: to,
-                offset,
-                len,
-                ..Default::default()
+                ..head
             },
             path: f.path,
             path2: "",
@@ -305,6 +302,30 @@ impl Storage<'_> {
         self.scratch = buf;
         res
     }
+
+    /// Writes `data` at `offset` in requests of at most `MAX_IO`; with `sync` the last one
+    /// also fsyncs the file (`flags::SYNC`: one round trip less).
+    fn write_chunks(
+        &mut self,
+        f: FileKey<'_>,
+        offset: u64,
+        data: &[u8],
+        sync: bool,
+    ) -> Result<(), u32> {
+        let n = data.len().div_ceil(MAX_IO);
+        for (i, chunk) in data.chunks(MAX_IO).enumerate() {
+            let head = proto::FsRequest {
+                offset: offset + (i * MAX_IO) as u64,
+                flags: if sync && i + 1 == n { flags::SYNC } else { 0 },
+                ..Default::default()
+            };
+            self.request(proto::WRITE, f, head, chunk, &mut [0u8; 4])?;
+        }
+        if sync && n == 0 {
+            return self.fsync(f);
+        }
+        Ok(())
+    }
 }
 
 impl Backend for Storage<'_> {
@@ -314,14 +335,12 @@ impl Backend for Storage<'_> {
         let mut done = 0;
         while done < buf.len() {
             let want = (buf.len() - done).min(MAX_IO);
-            let n = self.request(
-                proto::READ,
-                f,
-                offset + done as u64,
-                want as u32,
-                b"",
-                &mut buf[done..done + want],
-            )?;
+            let head = proto::FsRequest {
+                offset: offset + done as u64,
+                len: want as u32,
+                ..Default::default()
+            };
+            let n = self.request(proto::READ, f, head, b"", &mut buf[done..done + want])?;
             done += n;
             if n < want {
                 break;
@@ -331,28 +350,21 @@ impl Backend for Storage<'_> {
     }
 
     fn write(&mut self, f: FileKey<'_>, offset: u64, data: &[u8]) -> Result<(), u32> {
-        for (i, chunk) in data.chunks(MAX_IO).enumerate() {
-            let mut out = [0u8; 4];
-            self.request(
-                proto::WRITE,
-                f,
-                offset + (i * MAX_IO) as u64,
-                0,
-                chunk,
-                &mut out,
-            )?;
-        }
-        Ok(())
+        self.write_chunks(f, offset, data, false)
+    }
+
+    fn write_sync(&mut self, f: FileKey<'_>, offset: u64, data: &[u8]) -> Result<(), u32> {
+        self.write_chunks(f, offset, data, true)
     }
 
     fn fsync(&mut self, f: FileKey<'_>) -> Result<(), u32> {
-        self.request(proto::FSYNC, f, 0, 0, b"", &mut [])
+        self.request(proto::FSYNC, f, proto::FsRequest::default(), b"", &mut [])
             .map(|_| ())
     }
 
     fn size(&mut self, f: FileKey<'_>) -> Result<u64, u32> {
         let mut out = [0u8; core::mem::size_of::<FsStat>()];
-        let n = self.request(proto::STAT, f, 0, 0, b"", &mut out)?;
+        let n = self.request(proto::STAT, f, proto::FsRequest::default(), b"", &mut out)?;
         let st = FsStat::read_from_bytes(out.get(..n).ok_or(status_of(errno::EIO))?)
             .map_err(|_| status_of(errno::EIO))?;
         if st.kind == kind::DIR {
@@ -362,7 +374,11 @@ impl Backend for Storage<'_> {
     }
 
     fn truncate(&mut self, f: FileKey<'_>, size: u64) -> Result<(), u32> {
-        self.request(proto::TRUNCATE, f, size, 0, b"", &mut [])
+        let head = proto::FsRequest {
+            offset: size,
+            ..Default::default()
+        };
+        self.request(proto::TRUNCATE, f, head, b"", &mut [])
             .map(|_| ())
     }
 

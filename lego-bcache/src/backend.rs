@@ -25,6 +25,12 @@ pub trait Backend {
     fn write(&mut self, f: FileKey<'_>, offset: u64, data: &[u8]) -> Result<(), Self::Error>;
     /// Makes everything written to the file durable.
     fn fsync(&mut self, f: FileKey<'_>) -> Result<(), Self::Error>;
+    /// [`Backend::write`] then [`Backend::fsync`]: the last write-back of an fsync. A backend
+    /// that can do both in one request (one round trip) overrides it.
+    fn write_sync(&mut self, f: FileKey<'_>, offset: u64, data: &[u8]) -> Result<(), Self::Error> {
+        self.write(f, offset, data)?;
+        self.fsync(f)
+    }
     /// The file's size at the storage component (`Err` if it does not exist).
     fn size(&mut self, f: FileKey<'_>) -> Result<u64, Self::Error>;
     /// Sets the file's size (growing leaves a zero gap).

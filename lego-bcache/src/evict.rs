@@ -48,6 +48,6 @@ impl Cache {
         while end - start < max && self.slots.is_dirty(id, end) {
             end += 1;
         }
-        self.write_run(b, id, start, end)
+        self.write_run(b, id, start, end, false).map(|_| ())
     }
 }

@@ -107,7 +107,7 @@ impl Cache {
             return Ok(());
         };
         if writeback {
-            self.flush_file(b, id)?;
+            self.flush_file(b, id, false)?;
             if self.files.get(id).unsynced {
                 self.pinned = id;
                 self.backend_fsync(b, id)?;

@@ -27,14 +27,17 @@ impl Cache {
     }
 
     /// Writes back the dirty pages `start..end` of file `id` with one backend write (the range
-    /// must be at most `io_pages` long; it stops early at a page that is not dirty).
+    /// must be at most `io_pages` long; it stops early at a page that is not dirty). With
+    /// `sync` the write also fsyncs the file; returns whether that happened (not if the run
+    /// was cut to nothing at the file's size).
     pub(crate) fn write_run<B: Backend>(
         &mut self,
         b: &mut B,
         id: u32,
         start: u64,
         end: u64,
-    ) -> Result<(), Error<B::Error>> {
+        sync: bool,
+    ) -> Result<bool, Error<B::Error>> {
         let mut run = core::mem::take(&mut self.run);
         run.clear();
         for p in start..end {
@@ -53,7 +56,14 @@ impl Cache {
         if len > 0 {
             let key = self.files.key(id);
             self.stats.writeback_requests += 1;
-            if let Err(e) = b.write(key, offset, &self.scratch[..len]) {
+            let data = &self.scratch[..len];
+            let r = if sync {
+                self.stats.fsyncs += 1;
+                b.write_sync(key, offset, data)
+            } else {
+                b.write(key, offset, data)
+            };
+            if let Err(e) = r {
                 self.run = run;
                 return Err(Error::Backend(e));
             }
@@ -65,18 +75,21 @@ impl Cache {
         self.stats.writeback_pages += run.len() as u64;
         let st = self.files.get_mut(id);
         st.disk_size = st.disk_size.max(offset + len as u64);
-        st.unsynced |= len > 0;
+        let synced = sync && len > 0;
+        st.unsynced = (st.unsynced || len > 0) && !synced;
         self.run = run;
-        Ok(())
+        Ok(synced)
     }
 
     /// Writes back every dirty page of file `id`, in ascending order, contiguous pages
-    /// coalesced. Stops at the first error.
+    /// coalesced. Stops at the first error. With `sync` the last write also fsyncs the file;
+    /// returns whether that happened.
     pub(crate) fn flush_file<B: Backend>(
         &mut self,
         b: &mut B,
         id: u32,
-    ) -> Result<(), Error<B::Error>> {
+        sync: bool,
+    ) -> Result<bool, Error<B::Error>> {
         let mut dirty: Vec<u64> = self
             .slots
             .file_slots(self.files.get(id).head)
@@ -86,21 +99,36 @@ impl Cache {
         dirty.sort_unstable();
         let max = self.io_pages(b);
         let mut i = 0;
+        let mut synced = false;
         while i < dirty.len() {
             let mut j = i + 1;
             while j < dirty.len() && j - i < max && dirty[j] == dirty[j - 1] + 1 {
                 j += 1;
             }
-            self.write_run(b, id, dirty[i], dirty[j - 1] + 1)?;
+            let last = j == dirty.len();
+            synced = self.write_run(b, id, dirty[i], dirty[j - 1] + 1, sync && last)?;
             i = j;
         }
-        Ok(())
+        Ok(synced)
     }
 
-    /// Writes back file `id` and fsyncs it at the backend.
+    /// Writes back file `id` and fsyncs it at the backend (with the last write-back, if
+    /// there is one).
     fn sync_one<B: Backend>(&mut self, b: &mut B, id: u32) -> Result<(), Error<B::Error>> {
-        self.flush_file(b, id)?;
+        if self.flush_file(b, id, true)? {
+            self.synced(id);
+            return Ok(());
+        }
         self.backend_fsync(b, id)
+    }
+
+    /// File `id` was fsynced at the backend: it is no longer unsynced, and its state is
+    /// dropped if it has no pages.
+    fn synced(&mut self, id: u32) {
+        self.files.get_mut(id).unsynced = false;
+        if id != self.pinned {
+            self.release_file(id);
+        }
     }
 
     /// Fsyncs file `id` at the backend; on success it is no longer unsynced (and its state is
@@ -112,10 +140,7 @@ impl Cache {
     ) -> Result<(), Error<B::Error>> {
         self.stats.fsyncs += 1;
         b.fsync(self.files.key(id)).map_err(Error::Backend)?;
-        self.files.get_mut(id).unsynced = false;
-        if id != self.pinned {
-            self.release_file(id);
-        }
+        self.synced(id);
         Ok(())
     }
 

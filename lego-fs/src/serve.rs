@@ -99,6 +99,9 @@ pub fn handle<D: BlockDevice>(
         }
         proto::WRITE => {
             let n = fs.write(v, path, r.head.offset, r.data).map_err(fail)?;
+            if r.head.flags & flags::SYNC != 0 {
+                fs.fsync(v, path).map_err(fail)?;
+            }
             put(&(n as u32).to_le_bytes(), reply)
         }
         proto::TRUNCATE => fs
@@ -181,7 +184,7 @@ mod tests {
 
     use super::*;
     use crate::FormatOptions;
-    use crate::testdev::MemDisk;
+    use crate::testdev::{CrashDisk, MemDisk};
 
     fn fs() -> Fs<MemDisk> {
         Fs::format(
@@ -196,8 +199,8 @@ mod tests {
 
     // Every field of a request, spelled out at each call: clearer in a test than a builder.
     #[allow(clippy::too_many_arguments)]
-    fn call(
-        fs: &mut Fs<MemDisk>,
+    fn call<D: BlockDevice>(
+        fs: &mut Fs<D>,
         op: u32,
         vnode: u32,
         path: &str,
@@ -230,6 +233,26 @@ mod tests {
 
     fn errno(r: Result<Vec<u8>, u32>) -> u32 {
         status_errno(r.expect_err("an error")).expect("an errno status")
+    }
+
+    /// WRITE with SYNC is a write and an fsync in one request: one flush, and the data is
+    /// durable when it returns; without SYNC nothing is flushed.
+    #[test]
+    fn write_with_sync_is_durable_at_once() {
+        let disk = CrashDisk::new(MemDisk::new(256));
+        let mut f = Fs::format(disk.clone(), FormatOptions::default()).expect("format");
+        call(&mut f, proto::OPEN, 1, "/a", "", 0, 0, flags::CREATE, b"").expect("create");
+        f.sync().expect("sync");
+        let flushes = disk.flushes();
+        call(&mut f, proto::WRITE, 1, "/a", "", 0, 3, 0, b"one").expect("write");
+        assert_eq!(disk.flushes(), flushes, "a plain write flushes nothing");
+        call(&mut f, proto::WRITE, 1, "/a", "", 3, 3, flags::SYNC, b"two").expect("write");
+        assert_eq!(disk.flushes(), flushes + 1, "one flush for write and fsync");
+        for seed in 0..8 {
+            let mut back = Fs::mount(disk.crash(seed)).expect("mount");
+            let r = call(&mut back, proto::READ, 1, "/a", "", 0, 16, 0, b"").expect("read");
+            assert_eq!(r, b"onetwo");
+        }
     }
 
     #[test]

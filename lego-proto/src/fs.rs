@@ -21,7 +21,8 @@ pub const OPEN: u32 = 33;
 pub const MKDIR: u32 = 34;
 /// Read up to `len` bytes at `offset`. Reply: the bytes (short at end of file).
 pub const READ: u32 = 35;
-/// Write the request's data at `offset`. Reply: bytes written (`u32`).
+/// Write the request's data at `offset`, then fsync the file if `flags` has [`flags::SYNC`].
+/// Reply: bytes written (`u32`).
 pub const WRITE: u32 = 36;
 /// Set a file's size to `offset`.
 pub const TRUNCATE: u32 = 37;
@@ -68,7 +69,7 @@ pub const fn op_name(op: u32) -> &'static str {
     }
 }
 
-/// `OPEN` flags.
+/// Request flags: `OPEN`'s, and `WRITE`'s [`flags::SYNC`].
 pub mod flags {
     /// Create the file if it does not exist.
     pub const CREATE: u32 = 1;
@@ -76,8 +77,11 @@ pub mod flags {
     pub const EXCL: u32 = 2;
     /// Truncate it to zero length.
     pub const TRUNC: u32 = 4;
-    /// Every flag defined.
+    /// Every `OPEN` flag.
     pub const ALL: u32 = CREATE | EXCL | TRUNC;
+    /// `WRITE` only: then fsync the file, as one request (a buffer cache's last write-back of
+    /// an fsync: one round trip to the sComponent instead of two).
+    pub const SYNC: u32 = 8;
 }
 
 /// Largest read or write in one request: with the header and two maximal paths it stays
@@ -167,7 +171,7 @@ pub const fn errno_text(e: u32) -> &'static str {
 pub struct FsRequest {
     /// The vNode whose namespace the paths are in.
     pub vnode: u32,
-    /// `OPEN` flags.
+    /// `OPEN` flags, or `WRITE`'s `SYNC` ([`flags`]).
     pub flags: u32,
     /// Mode of a new file or directory.
     pub mode: u32,
@@ -240,7 +244,12 @@ impl<'a> Request<'a> {
         if p2 != 0 && op != RENAME {
             return Err(DecodeError::BadField);
         }
-        if op == OPEN && head.flags & !flags::ALL != 0 {
+        let allowed = match op {
+            OPEN => flags::ALL,
+            WRITE => flags::SYNC,
+            _ => u32::MAX,
+        };
+        if head.flags & !allowed != 0 {
             return Err(DecodeError::BadField);
         }
         let data_len = match op {
@@ -499,6 +508,13 @@ mod tests {
         let mut b = vec![0u8; bad.encoded_len()];
         let n = bad.encode(&mut b).expect("fits");
         assert_eq!(Request::decode(OPEN, &b[..n]), Err(DecodeError::BadField));
+        // SYNC belongs to WRITE only; OPEN's flags do not.
+        bad.head.flags = flags::SYNC | flags::CREATE;
+        let n = bad.encode(&mut b).expect("fits");
+        assert_eq!(Request::decode(WRITE, &b[..n]), Err(DecodeError::BadField));
+        bad.head.flags = flags::SYNC;
+        let n = bad.encode(&mut b).expect("fits");
+        Request::decode(WRITE, &b[..n]).expect("SYNC is a WRITE flag");
         let mut big = req("/x", "", b"");
         big.head.len = MAX_IO as u32 + 1;
         let mut b = vec![0u8; big.encoded_len()];
