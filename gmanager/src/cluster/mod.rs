@@ -5,6 +5,7 @@
 pub mod daemon;
 mod fabric_thread;
 pub mod paths;
+pub mod procs;
 pub mod protocol;
 pub mod spec;
 pub mod status;

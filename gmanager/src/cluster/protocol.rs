@@ -78,10 +78,18 @@ pub fn request(dir: &ClusterDir, name: &str, req: &Request, timeout: Duration) -
     // A manager that is dying (SIGKILL: its threads exit one by one) may still accept the
     // connection and then drop it unanswered: that is "not running", not a protocol error.
     let dead = || {
-        anyhow::anyhow!(
-            "the manager of cluster `{name}` is not running (it closed the connection without \
-             answering); `lego down --name {name}` cleans up"
-        )
+        if super::procs::manager_pid(dir).is_some_and(super::procs::alive) {
+            anyhow::anyhow!(
+                "the manager of cluster `{name}` closed the connection without answering (see \
+                 {})",
+                dir.daemon_log().display()
+            )
+        } else {
+            anyhow::anyhow!(
+                "the manager of cluster `{name}` is not running; `lego down --name {name}` \
+                 cleans up"
+            )
+        }
     };
     let hung_up = |e: &std::io::Error| {
         matches!(

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::cli::{ClusterDaemonArgs, ComponentArgs, DownArgs, LogsArgs, StatusArgs, UpArgs};
 use crate::cluster::paths::{ClusterDir, StateDir};
+use crate::cluster::procs::{alive, cluster_pids};
 use crate::cluster::protocol::{Request, request};
 use crate::cluster::spec::{self, ClusterSpec, Overrides};
 use crate::cluster::status::{ClusterStatus, print};
@@ -238,27 +239,6 @@ pub fn restart(a: &ComponentArgs) -> Result<u8> {
         );
     }
     Ok(exit::OK)
-}
-
-/// The processes a cluster runs (manager and VMMs), from its state file.
-fn cluster_pids(dir: &ClusterDir) -> Vec<u64> {
-    let Ok(text) = std::fs::read_to_string(dir.state()) else {
-        return Vec::new();
-    };
-    let Ok(v) = serde_json::from_str::<Value>(&text) else {
-        return Vec::new();
-    };
-    let mut pids: Vec<u64> = v["components"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|c| c["pid"].as_u64()).collect())
-        .unwrap_or_default();
-    pids.extend(v["manager_pid"].as_u64());
-    pids
-}
-
-fn alive(pid: u64) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
-        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
 }
 
 /// Stops a cluster and waits until its processes are gone and its directory removed. Returns
