@@ -630,8 +630,14 @@ pub fn run(spec: ClusterSpec, dir: ClusterDir) -> Result<u8> {
         vmm::disk::create_image(&path, c.disk_bytes)
             .with_context(|| format!("creating {}'s disk image {}", c.name, path.display()))?;
     }
-    let _ = std::fs::remove_file(dir.socket());
-    let listener = UnixListener::bind(dir.socket()).context("creating the control socket")?;
+    // Bound and listening under a temporary name, then renamed: `lego up` connects as soon as
+    // the socket's path exists, and must never find it bound but not yet listening (refused).
+    let sock = dir.socket();
+    let tmp = sock.with_extension("sock.new");
+    let _ = std::fs::remove_file(&sock);
+    let _ = std::fs::remove_file(&tmp);
+    let listener = UnixListener::bind(&tmp).context("creating the control socket")?;
+    std::fs::rename(&tmp, &sock).context("publishing the control socket")?;
     let (rev_tx, rev_rx) = mpsc::channel();
     let host: &'static HostEndpoint = Box::leak(Box::new(
         HostEndpoint::new(&spec.name, rev_tx).context("creating the managers' fabric endpoint")?,

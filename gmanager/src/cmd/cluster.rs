@@ -152,7 +152,15 @@ pub fn up_spec(spec: &ClusterSpec, timeout: Duration) -> Result<Value> {
     match ready {
         Ok(v) => Ok(v),
         Err(e) => {
+            // Stop it: politely, then for sure. Never wait on a manager that did not go.
             let _ = request(&dir, &spec.name, &Request::Down, QUICK);
+            let t = Instant::now();
+            while !matches!(child.try_wait(), Ok(Some(_)) | Err(_))
+                && t.elapsed() < Duration::from_secs(5)
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let _ = child.kill();
             let _ = child.wait();
             clean_stale(&dir);
             Err(e)

@@ -162,7 +162,8 @@ extern "C" fn dispatch(f: &mut TrapFrame) {
             time::on_timer_interrupt();
             apic::eoi();
         }
-        WAKE_VECTOR => apic::eoi(),
+        // Wake-ups: the fabric's doorbell (its irqfd) only ends a `hlt`; the poller looks.
+        WAKE_VECTOR | lego_abi::layout::FABRIC_VECTOR => apic::eoi(),
         _ => {
             percpu::this().count_unexpected_interrupt();
             apic::eoi();
