@@ -59,3 +59,30 @@ impl Idle {
         env.sleep_until(deadline_ns);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adaptive_polls_for_the_budget_it_is_given() {
+        let mut i = Idle::new(PollMode::Adaptive, 50, 1000);
+        assert!(!i.should_sleep(1040, i.spin_ns()));
+        assert!(i.should_sleep(1060, i.spin_ns()));
+        // A caller waiting for a reply may poll longer than the idle budget.
+        assert!(!i.should_sleep(1060, 400));
+        assert!(i.should_sleep(1401, 400));
+        i.event(1401);
+        assert!(!i.should_sleep(1440, i.spin_ns()));
+    }
+
+    #[test]
+    fn busy_never_sleeps_and_interrupt_always_does() {
+        let b = Idle::new(PollMode::Busy, 50, 0);
+        let n = Idle::new(PollMode::Interrupt, 50, 0);
+        for now in [0, 49, 51, 1_000_000] {
+            assert!(!b.should_sleep(now, 50));
+            assert!(n.should_sleep(now, 50));
+        }
+    }
+}
