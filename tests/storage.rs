@@ -535,3 +535,56 @@ fn a_small_cache_shared_by_vnodes_on_two_scomponents() {
     }
     down(&rt, "two");
 }
+
+/// `lego bench storage` runs end to end, reports the four operations with the host's figures
+/// and the sComponent's disk time next to ours, and leaves nothing behind (its numbers are for
+/// people to read; this only checks they are there and consistent).
+#[test]
+fn bench_storage_reports_and_cleans_up() {
+    require_kvm();
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let rt = Rt::new();
+    let rows = rt.json(&[
+        "bench",
+        "storage",
+        "--ops",
+        "40",
+        "--file-mib",
+        "2",
+        "--json",
+    ]);
+    let rows = rows.as_array().expect("a row per operation");
+    let ops: Vec<&str> = rows.iter().filter_map(|r| r["op"].as_str()).collect();
+    assert_eq!(
+        ops,
+        [
+            "seq read 4K",
+            "rand read 4K",
+            "seq write+fsync 4K",
+            "rand write+fsync 4K"
+        ]
+    );
+    for r in rows {
+        let f = |k: &str| r[k].as_f64().unwrap_or(-1.0);
+        let (lego, host) = (f("lego_kiops"), f("host_kiops"));
+        assert!(lego > 0.0 && host > 0.0, "{r}");
+        assert!((f("ratio") - lego / host).abs() < 1e-6, "{r}");
+        assert!(
+            r["lego_us"]["p99"].as_f64() >= r["lego_us"]["p50"].as_f64(),
+            "{r}"
+        );
+    }
+    // Random reads miss an empty cache, and every fsync reaches the disk: the sComponent
+    // waited for its disk in both, and never longer than the whole operation took.
+    for r in &rows[1..] {
+        let disk = r["disk_us_per_op"].as_f64().unwrap_or(0.0);
+        let mean = 1e3 / r["lego_kiops"].as_f64().unwrap_or(f64::MAX);
+        assert!(disk > 0.0 && disk < mean * 1.5, "{r}");
+    }
+    for d in [rt.root(), rt.state.path()] {
+        let left: Vec<_> = std::fs::read_dir(d)
+            .expect("read the runtime and state directories")
+            .collect();
+        assert!(left.is_empty(), "bench storage left {left:?} behind");
+    }
+}

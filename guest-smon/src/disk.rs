@@ -2,7 +2,7 @@
 
 use guest_rt::virtio::VirtioError;
 use guest_rt::virtio::blk::BlkDevice;
-use lego_fs::{Block, BlockDevice, DevError};
+use lego_fs::{Block, BlockDevice, DevError, IoTime};
 
 /// The disk.
 #[derive(Debug)]
@@ -40,6 +40,14 @@ impl BlockDevice for Disk {
 
     fn submit(&mut self) -> Result<(), DevError> {
         self.0.submit().map_err(dev_error)
+    }
+
+    fn io_time(&self) -> IoTime {
+        let s = self.0.stats();
+        IoTime {
+            round_trips: s.notifies,
+            wait_ns: s.wait_ns,
+        }
     }
 
     fn read_many(&mut self, first: u64, bufs: &mut [Block]) -> Result<(), DevError> {

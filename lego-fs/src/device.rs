@@ -8,6 +8,15 @@ pub const BLOCK_SIZE: usize = 4096;
 /// One device block.
 pub type Block = [u8; BLOCK_SIZE];
 
+/// Time spent waiting for a device, cumulative (see [`BlockDevice::io_time`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IoTime {
+    /// Round trips to the device (a batch of requests and its completions).
+    pub round_trips: u64,
+    /// Nanoseconds spent waiting for them.
+    pub wait_ns: u64,
+}
+
 /// A device of fixed-size 4 KiB blocks.
 ///
 /// Writes may be reordered, dropped or torn by a crash until `flush` returns; after `flush`
@@ -26,6 +35,11 @@ pub trait BlockDevice {
     /// for hints that are worth an exit but not a flush (see `journal`'s confirm blocks).
     fn submit(&mut self) -> Result<(), DevError> {
         Ok(())
+    }
+    /// Time spent waiting for the device so far (benchmarks report it as the floor of what
+    /// the filesystem can do); zero if the device does not keep count.
+    fn io_time(&self) -> IoTime {
+        IoTime::default()
     }
     /// Reads `bufs.len()` consecutive blocks starting at `first`: one request where the device
     /// can do that (a virtual disk pays a VM exit per request).
@@ -55,6 +69,9 @@ impl<D: BlockDevice + ?Sized> BlockDevice for &mut D {
     }
     fn submit(&mut self) -> Result<(), DevError> {
         (**self).submit()
+    }
+    fn io_time(&self) -> IoTime {
+        (**self).io_time()
     }
 }
 

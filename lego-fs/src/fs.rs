@@ -246,6 +246,11 @@ impl<D: BlockDevice> Fs<D> {
         Ok(self.dev)
     }
 
+    /// Time spent waiting for the device so far ([`BlockDevice::io_time`]).
+    pub fn io_time(&self) -> crate::IoTime {
+        self.dev.io_time()
+    }
+
     /// Returns the device without committing anything: what power loss would leave behind
     /// (flushed data survives, the rest is up to the device). For tests.
     pub fn into_device(self) -> D {

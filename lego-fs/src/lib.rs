@@ -76,7 +76,7 @@ pub mod serve;
 mod superblock;
 pub mod testdev;
 
-pub use device::{BLOCK_SIZE, Block, BlockDevice};
+pub use device::{BLOCK_SIZE, Block, BlockDevice, IoTime};
 pub use error::{Corruption, DevError, FsError, Result};
 pub use fs::{Fs, ROOT_MODE, StatFs};
 pub use inode::{DirEntry, FileKind, Stat};

@@ -114,7 +114,10 @@ pub fn handle<D: BlockDevice>(
         proto::FSYNC => fs.fsync(v, path).map(|()| 0).map_err(fail),
         proto::STATFS => {
             let s = fs.statfs();
+            let io = fs.io_time();
             let r = FsStatFs {
+                dev_round_trips: io.round_trips,
+                dev_wait_ns: io.wait_ns,
                 block_size: u64::from(s.block_size),
                 blocks: s.data_blocks,
                 blocks_free: s.free_blocks,

@@ -348,6 +348,11 @@ pub struct FsStatFs {
     pub meta_used: u64,
     /// Metadata bytes available.
     pub meta_capacity: u64,
+    /// Round trips to the sComponent's disk so far (a batch of requests each).
+    pub dev_round_trips: u64,
+    /// Nanoseconds the sComponent spent waiting for its disk so far (VM exits and the host's
+    /// I/O: the floor under every file operation that reaches the disk).
+    pub dev_wait_ns: u64,
 }
 
 /// `READDIR` reply header; entries follow, each `kind: u8, name_len: u8, name`.

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use lego_proto::fs::{
-    self as proto, DIR_END, FsRequest, FsStat, MAX_IO, Request, errno, errno_of, errno_text, flags,
-    kind, parse_dir,
+    self as proto, DIR_END, FsRequest, FsStat, FsStatFs, MAX_IO, Request, errno, errno_of,
+    errno_text, flags, kind, parse_dir,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -216,6 +216,15 @@ impl<'t, T: Transport> Client<'t, T> {
             Err(CallError::Status(s)) if errno_of(s) == Some(errno::ENOENT) => Ok(None),
             Err(e) => Err(self.err(path, e)),
         }
+    }
+
+    /// Capacity, use and disk time of the vNode's storage.
+    pub fn statfs(&mut self) -> Result<FsStatFs, String> {
+        let n = self
+            .req(proto::STATFS, "/", "", At::default(), b"")
+            .map_err(|e| self.err("/", e))?;
+        FsStatFs::read_from_bytes(&self.reply[..n])
+            .map_err(|_| format!("{}: garbled statfs reply", self.label))
     }
 
     fn simple(&mut self, op: u32, path: &str, path2: &str, offset: u64) -> Result<(), String> {
@@ -470,8 +479,24 @@ impl<'t, T: Transport> Client<'t, T> {
         self.simple(proto::RENAME, from, to, 0)
     }
 
-    /// Times 4 KiB reads or write+fsyncs on `path` (see [`FileOp::Bench`]).
+    /// Times 4 KiB reads or write+fsyncs on `path` (see [`FileOp::Bench`]). Returns each
+    /// operation's latency and the sComponent's disk wait per operation, ns (mean).
     pub fn bench(
+        &mut self,
+        path: &str,
+        write: bool,
+        random: bool,
+        ops: u32,
+        seed: u64,
+    ) -> Result<(Vec<u64>, u64), String> {
+        let before = self.statfs()?;
+        let lat = self.bench_ops(path, write, random, ops, seed)?;
+        let after = self.statfs()?;
+        let disk = after.dev_wait_ns.saturating_sub(before.dev_wait_ns) / u64::from(ops.max(1));
+        Ok((lat, disk))
+    }
+
+    fn bench_ops(
         &mut self,
         path: &str,
         write: bool,
@@ -553,7 +578,7 @@ impl<'t, T: Transport> Client<'t, T> {
                 seed,
             } => self
                 .bench(path, *write, *random, *ops, *seed)
-                .map(|lat| json!({ "latency_ns": lat })),
+                .map(|(lat, disk)| json!({ "latency_ns": lat, "disk_ns_per_op": disk })),
             FileOp::Fsync { path } => self
                 .simple(proto::FSYNC, path, "", 0)
                 .map(|()| json!({ "path": path })),

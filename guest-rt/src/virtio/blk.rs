@@ -93,6 +93,8 @@ pub struct BlkStats {
     pub blocks_read: u64,
     /// FLUSH requests sent.
     pub flushes: u64,
+    /// Nanoseconds spent waiting for the device (from notifying to the last completion).
+    pub wait_ns: u64,
 }
 
 /// A virtio-blk device.
@@ -449,9 +451,10 @@ impl BlkDevice {
             return Ok(());
         }
         dma_barrier();
+        let start = rdtsc();
         self.queue.notify(&self.dev);
         self.stats.notifies += 1;
-        let give_up = rdtsc() + time::ns_to_ticks(TIMEOUT_NS);
+        let give_up = start + time::ns_to_ticks(TIMEOUT_NS);
         while self.queue.in_flight() > 0 {
             match self.queue.pop_used() {
                 Ok(Some((head, len))) => self.complete(head, len),
@@ -468,6 +471,7 @@ impl BlkDevice {
                 }
             }
         }
+        self.stats.wait_ns += time::ticks_to_ns(rdtsc().saturating_sub(start));
         dma_barrier();
         let mut first_error = None;
         for s in self.slots.drain(..) {
