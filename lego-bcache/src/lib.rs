@@ -33,8 +33,9 @@
 //!   [`Config::max_io_pages`]). Sequential reads trigger readahead (`readahead.rs`).
 //! * **Writes** are write-back: they dirty cached pages (read-modify-write of a page only
 //!   when needed). **fsync** writes the file's dirty pages back in ascending order, contiguous
-//!   runs coalesced into `max_io` requests and the last page cut at the file size, then asks
-//!   the backend to make the file durable (`writeback.rs`).
+//!   runs coalesced into `max_io` requests and the last page cut at the file size, and asks
+//!   the backend to make the file durable with the last of them (`Backend::write_sync`), or
+//!   on its own if nothing was dirty (`writeback.rs`).
 //! * **Eviction** is LRU over two lists, clean and dirty (`evict.rs`): the victim is the
 //!   coldest clean page; if every page is dirty, the run of contiguous dirty pages around the
 //!   coldest dirty page is written back first (no fsync) and becomes the coldest clean pages.
