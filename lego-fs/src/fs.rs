@@ -324,12 +324,18 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Hands writes that need no flush (a commit's confirm block) to the device. The server
-    /// calls it when idle: a confirm waits at most until then, and the fsync it follows is
-    /// acknowledged without waiting for it (see `journal`). Cheap when there is nothing.
+    /// calls it once it has been idle for a moment ([`Fs::has_hints`] says whether there is
+    /// anything); until then the confirm goes with the next batch of writes, and the fsync it
+    /// follows is acknowledged without waiting for it (see `journal`).
     pub fn submit_hints(&mut self) {
         if core::mem::take(&mut self.unsubmitted) {
             let _ = self.dev.submit();
         }
+    }
+
+    /// Whether there are writes for [`Fs::submit_hints`] to hand over.
+    pub fn has_hints(&self) -> bool {
+        self.unsubmitted
     }
 
     /// Writes the whole metadata as a new checkpoint generation and empties the journal.

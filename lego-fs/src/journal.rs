@@ -18,13 +18,14 @@
 //!
 //! That check cannot tell a torn transaction from a committed one whose data was damaged
 //! later. So once a commit's flush returns, a *confirm block* naming the transaction is written
-//! at the next position and handed to the device (no flush) as soon as the server is idle
-//! (`Fs::submit_hints`), so the fsync is acknowledged without waiting for it: a transaction
-//! followed by its confirm, or by another transaction, is known committed and applied as it is
-//! (damaged data is then reported when read). The check decides only when the confirm block is
-//! missing: after a crash of the component between the flush and the hand-off (microseconds
-//! after the acknowledgement at most), or after a power loss of the host before the next flush
-//! (the confirm is not flushed). If in either case the transaction's data was *also* damaged
+//! at the next position, and the fsync is acknowledged without waiting for it: the device gets
+//! it with the next batch of writes, or on its own (`Fs::submit_hints`) once the server has been
+//! left alone for a moment (the storage monitor waits 1 ms). A transaction followed by its
+//! confirm, or by another transaction, is known committed and applied as it is (damaged data is
+//! then reported when read). The check decides only when the confirm block is missing: after a
+//! crash of the component between the flush and the hand-off (about a millisecond after the
+//! acknowledgement at most), or after a power loss of the host before the next flush (the
+//! confirm is not flushed). If in either case the transaction's data was *also* damaged
 //! afterwards, the acknowledged transaction is dropped as if torn: a double fault this format
 //! does not tell apart, like damage that wipes out the newest commit entirely.
 //!

@@ -28,7 +28,8 @@
 //!   or out-of-range block is reported as corruption), so a crash never leaks blocks.
 //! * **Commit** (`fsync`, `sync`, or a full pending buffer): append the transaction to the
 //!   journal, flush (one flush for data and metadata), then write a confirm block, handed to
-//!   the device without flushing once the server is idle (`Fs::submit_hints`). If it does not fit, write a checkpoint of generation g+1 into the
+//!   the device without flushing with the next batch, or once the server is idle
+//!   (`Fs::submit_hints`). If it does not fit, write a checkpoint of generation g+1 into the
 //!   other slot instead (payload, flush, header, flush, header copy, flush), which empties the
 //!   journal (journal blocks carry their generation).
 //! * **Recovery** (mount): read the superblock, pick the valid checkpoint header with the highest

@@ -249,8 +249,10 @@ fn confirm_blocks_are_handed_over_when_idle() {
         assert_eq!(back.read(1, "/f", 0, &mut buf).unwrap(), 6);
         assert_eq!(&buf, b"synced");
     }
+    assert!(fs.has_hints());
     fs.submit_hints();
     assert_eq!(disk.submits(), 1);
+    assert!(!fs.has_hints());
     fs.submit_hints();
     assert_eq!(disk.submits(), 1, "nothing new to hand over");
 }

@@ -34,9 +34,12 @@ pub trait Service: Send {
         rpc.reply(d, Err(lego_proto::rpc::status::FAILED));
     }
     /// Called whenever the monitor has nothing to answer, before it idles: background work
-    /// that should not delay a reply goes here. Must be cheap when there is none (it runs in
-    /// the polling loop).
-    fn idle(&mut self) {}
+    /// that should not delay a reply goes here. Returns when (`time::now_ns`) it wants to be
+    /// called again even if no request comes (`u64::MAX`: not before one). Must be cheap when
+    /// there is nothing to do (it runs in the polling loop).
+    fn idle(&mut self) -> u64 {
+        u64::MAX
+    }
 }
 
 /// The load reporter, shared with [`heartbeat`].
@@ -155,10 +158,8 @@ pub fn run(bi: &'static BootInfo, memory: &MemoryInfo, mut service: Option<Box<d
         }
         heartbeat(&mut rpc);
         if !rpc.has_deferred() {
-            if let Some(s) = service.as_mut() {
-                s.idle();
-            }
-            rpc.idle_until(next_duty_ns(&rpc));
+            let wanted = service.as_mut().map_or(u64::MAX, |s| s.idle());
+            rpc.idle_until(next_duty_ns(&rpc).min(wanted));
         }
     }
 }
