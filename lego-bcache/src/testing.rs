@@ -67,6 +67,8 @@ pub struct MemBackend {
     pub fail_per_mille: u32,
     /// State of the xorshift generator used for `fail_per_mille`.
     pub rng: u64,
+    /// Calls of `write_sync` (each also logged as its write and its fsync).
+    pub write_syncs: usize,
 }
 
 impl MemBackend {
@@ -82,6 +84,7 @@ impl MemBackend {
             fail_writes: false,
             fail_per_mille: 0,
             rng: 0x9E37_79B9_7F4A_7C15,
+            write_syncs: 0,
         }
     }
 
@@ -234,6 +237,12 @@ impl Backend for MemBackend {
         let at = offset as usize;
         file.data[at..at + data.len()].copy_from_slice(data);
         Ok(())
+    }
+
+    fn write_sync(&mut self, f: FileKey<'_>, offset: u64, data: &[u8]) -> Result<(), MemError> {
+        self.write_syncs += 1;
+        self.write(f, offset, data)?;
+        self.fsync(f)
     }
 
     fn fsync(&mut self, f: FileKey<'_>) -> Result<(), MemError> {

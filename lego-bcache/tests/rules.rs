@@ -321,6 +321,23 @@ fn fsync_writes_separate_runs_in_ascending_order() {
 }
 
 #[test]
+fn fsync_sends_its_last_write_back_with_the_fsync() {
+    let mut b = backend(8, &[(A, &pattern(4 * PAGE, 22))]);
+    let mut c = cache(16, no_ra());
+    for p in [3u64, 0] {
+        c.write(&mut b, A, p * P, &pattern(PAGE, 23)).unwrap();
+    }
+    b.clear_log();
+    c.fsync(&mut b, A).unwrap();
+    assert_eq!(writes(&b), [(0, PAGE), (3 * P, PAGE)]);
+    assert_eq!(b.write_syncs, 1, "the last run carries the fsync");
+    assert_eq!(c.stats().fsyncs, 1);
+    // Nothing dirty: a plain fsync.
+    c.fsync(&mut b, A).unwrap();
+    assert_eq!((b.write_syncs, b.fsyncs(), c.stats().fsyncs), (1, 2, 2));
+}
+
+#[test]
 fn fsync_error_keeps_the_rest_dirty_and_a_retry_succeeds() {
     let mut b = backend(1, &[(A, b"")]);
     let mut c = cache(16, no_ra());
