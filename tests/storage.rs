@@ -185,7 +185,56 @@ fn small_files_nested_directories_rename_and_unlink() {
         ],
     );
     assert_eq!(read(&out), b"renamed data");
-    // ... unlink removes it; a non-empty directory needs -r.
+    // A directory moves with everything in it, including data still only in the cache.
+    let dirty = write(tmp.path(), "dirty", b"not yet fsynced");
+    ok(
+        &rt,
+        &[
+            "put",
+            "--name",
+            "small",
+            "--no-fsync",
+            &dirty,
+            "web:/a/b/c/dirty",
+        ],
+    );
+    fails(
+        &rt,
+        &["mv", "--name", "small", "web:/a", "/a/b/x"],
+        "cannot move a directory into itself",
+    );
+    ok(&rt, &["mv", "--name", "small", "web:/a/b", "/moved"]);
+    fails(&rt, &["ls", "--name", "small", "web:/a/b"], "no such file");
+    assert_remote(
+        &rt,
+        "small",
+        "web:/moved/c/dirty",
+        tmp.path(),
+        b"not yet fsynced",
+        "",
+    );
+    assert_remote(
+        &rt,
+        "small",
+        "web:/moved/r2",
+        tmp.path(),
+        b"renamed data",
+        "",
+    );
+    for (path, data) in expect.iter().filter(|(p, _)| p.starts_with("/a/b/")) {
+        let moved = format!("web:/moved/{}", &path["/a/b/".len()..]);
+        assert_remote(
+            &rt,
+            "small",
+            &moved,
+            tmp.path(),
+            data,
+            "after mv of its directory",
+        );
+    }
+    ok(&rt, &["mv", "--name", "small", "web:/moved", "/a/b"]);
+    ok(&rt, &["rm", "--name", "small", "web:/a/b/c/dirty"]);
+    // ... unlink removes a file; a non-empty directory needs -r.
     ok(&rt, &["rm", "--name", "small", "web:/a/b/r2"]);
     fails(
         &rt,

@@ -618,8 +618,25 @@ pub fn fs_request(data: &[u8]) {
                 model.remove(&(v, path));
             }
             proto::RENAME if r.path != r.path2 => {
-                model.remove(&(v, path));
-                model.insert((v, String::from(r.path2)), FileKind::File);
+                // The target (a file, or an empty directory) is replaced; a directory moves
+                // with everything below it.
+                let to = String::from(r.path2);
+                let moved = model.remove(&(v, path.clone()));
+                model.remove(&(v, to.clone()));
+                let prefix = format!("{path}/");
+                let below: Vec<(u32, String)> = model
+                    .keys()
+                    .filter(|(kv, kp)| *kv == v && kp.starts_with(&prefix))
+                    .cloned()
+                    .collect();
+                for key in below {
+                    if let Some(k) = model.remove(&key) {
+                        model.insert((v, format!("{to}{}", &key.1[path.len()..])), k);
+                    }
+                }
+                if let Some(k) = moved {
+                    model.insert((v, to), k);
+                }
             }
             _ => {}
         }

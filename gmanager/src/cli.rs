@@ -71,7 +71,7 @@ pub enum Command {
     Rm(RmArgs),
     /// Make a directory in a vNode (`-p`: with its parents).
     Mkdir(MkdirArgs),
-    /// Rename a file in a vNode: `lego mv web:/a /b`.
+    /// Rename a file or a directory in a vNode: `lego mv web:/a /b`.
     Mv(MvArgs),
     /// Make a file's data durable on its sComponent's disk (after `put --no-fsync`).
     Sync(SyncArgs),
@@ -635,9 +635,10 @@ pub struct MkdirArgs {
 pub struct MvArgs {
     #[command(flatten)]
     pub cluster: ClusterArg,
-    /// VNODE:PATH of the file.
+    /// VNODE:PATH of the file or directory (a directory moves with everything in it).
     pub from: String,
-    /// Its new path in the same vNode.
+    /// Its new path in the same vNode (an existing file is replaced by a file, an existing
+    /// empty directory by a directory).
     pub to: String,
 }
 

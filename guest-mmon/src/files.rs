@@ -155,12 +155,14 @@ impl Files {
                 b.forward(op, bytes, reply)
             }
             proto::RENAME => {
-                cache.forget(&mut b, key, true).map_err(status)?;
+                // `from` may be a directory: everything cached below it is written back and
+                // forgotten, so it is read again under its new name. What `to` named is gone.
+                cache.forget_tree(&mut b, key, true).map_err(status)?;
                 let to = FileKey {
                     vnode: r.head.vnode,
                     path: r.path2,
                 };
-                cache.forget(&mut b, to, false).map_err(status)?;
+                cache.forget_tree(&mut b, to, false).map_err(status)?;
                 b.forward(op, bytes, reply)
             }
             _ => b.forward(op, bytes, reply),

@@ -330,6 +330,20 @@ impl Cache {
         r
     }
 
+    /// [`Cache::forget`] for `f` and for every cached file below it: for a directory about to
+    /// be renamed (with `writeback`, so the files keep their data under their new names).
+    /// Stops at the first error; files already forgotten stay forgotten.
+    pub fn forget_tree<B: Backend>(
+        &mut self,
+        b: &mut B,
+        f: FileKey<'_>,
+        writeback: bool,
+    ) -> Result<(), Error<B::Error>> {
+        let r = self.forget_below(b, f, writeback);
+        self.finish(b);
+        r
+    }
+
     /// Writes back and fsyncs every file with dirty pages or with writes not yet fsynced. Goes
     /// on after a failing file and returns the first error.
     pub fn sync_all<B: Backend>(&mut self, b: &mut B) -> Result<(), Error<B::Error>> {

@@ -5,6 +5,9 @@
 //! the backend but were not fsynced is kept as *idle* so that `sync_all` fsyncs it; beyond
 //! `max_idle_files` idle files, the surplus is fsynced and dropped at the end of an operation.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use crate::backend::{Backend, FileKey, PAGE_U64};
 use crate::slots::{NIL, State};
 use crate::{Cache, Error, MAX_FILE_SIZE};
@@ -143,5 +146,34 @@ impl Cache {
             st.stale = true;
             self.release_file(id);
         }
+    }
+
+    /// `f` and every cached file whose path lies below it, forgotten one by one.
+    pub(crate) fn forget_below<B: Backend>(
+        &mut self,
+        b: &mut B,
+        f: FileKey<'_>,
+        writeback: bool,
+    ) -> Result<(), Error<B::Error>> {
+        self.forget_file(b, f, writeback)?;
+        let mut prefix = String::from(f.path);
+        if !prefix.ends_with('/') {
+            prefix.push('/');
+        }
+        let below: Vec<String> = self
+            .files
+            .ids()
+            .map(|id| self.files.key(id))
+            .filter(|k| k.vnode == f.vnode && k.path.starts_with(prefix.as_str()))
+            .map(|k| String::from(k.path))
+            .collect();
+        for path in below {
+            let k = FileKey {
+                vnode: f.vnode,
+                path: &path,
+            };
+            self.forget_file(b, k, writeback)?;
+        }
+        Ok(())
     }
 }

@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use lego_bcache::testing::{Call, MemError};
-use lego_bcache::{Config, Error, MAX_FILE_SIZE, PAGE};
+use lego_bcache::{Config, Error, FileKey, MAX_FILE_SIZE, PAGE};
 
 // ---------------------------------------------------------------- reads
 
@@ -663,6 +663,48 @@ fn forget_with_writeback_writes_fsyncs_and_drops() {
     let moved = b.files.remove(&(1, "/a".into())).unwrap();
     b.files.insert((1, "/b".into()), moved);
     assert_eq!(read_all(&mut c, &mut b, B), b"keep me");
+}
+
+#[test]
+fn forget_tree_writes_back_and_drops_everything_below_a_directory() {
+    let (da, deep, dx) = (
+        FileKey {
+            vnode: 1,
+            path: "/d/a",
+        },
+        FileKey {
+            vnode: 1,
+            path: "/d/e/f",
+        },
+        FileKey {
+            vnode: 1,
+            path: "/dx",
+        },
+    );
+    let mut b = backend(8, &[(da, b""), (deep, b""), (dx, b""), (A2, b"")]);
+    let mut c = cache(16, no_ra());
+    for (i, f) in [da, deep, dx].into_iter().enumerate() {
+        c.write(&mut b, f, 0, &pattern(PAGE, i as u8)).unwrap();
+    }
+    let d = FileKey {
+        vnode: 1,
+        path: "/d",
+    };
+    c.forget_tree(&mut b, d, true).unwrap();
+    assert_eq!(
+        b.durable(1, "/d/a"),
+        pattern(PAGE, 0),
+        "written back and fsynced"
+    );
+    assert_eq!(b.durable(1, "/d/e/f"), pattern(PAGE, 1));
+    assert_eq!(
+        b.durable(1, "/dx"),
+        b"",
+        "a sibling with the same prefix is not below /d"
+    );
+    let s = c.stats();
+    assert_eq!((s.files, s.dirty_pages), (1, 1), "only /dx is left");
+    c.verify().unwrap();
 }
 
 #[test]

@@ -79,8 +79,8 @@ pub enum FsError {
     IsADirectory,
     /// `rmdir` of a directory that still has entries.
     DirectoryNotEmpty,
-    /// Renaming directories is not supported (their descendants are keyed by full path).
-    RenameDirectory,
+    /// A directory cannot be moved into itself or below itself.
+    RenameIntoItself,
     /// The operation is not permitted on a vNode's root directory.
     RootDirectory,
     /// The write or truncate would make the file larger than the configured maximum.
@@ -114,7 +114,7 @@ impl fmt::Display for FsError {
             FsError::NotADirectory => f.write_str("not a directory"),
             FsError::IsADirectory => f.write_str("is a directory"),
             FsError::DirectoryNotEmpty => f.write_str("directory not empty"),
-            FsError::RenameDirectory => f.write_str("renaming directories is not supported"),
+            FsError::RenameIntoItself => f.write_str("cannot move a directory into itself"),
             FsError::RootDirectory => f.write_str("not permitted on the root directory"),
             FsError::FileTooLarge => f.write_str("file too large"),
             FsError::NoSpace => f.write_str("no space left on device"),

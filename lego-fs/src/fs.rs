@@ -675,19 +675,21 @@ impl<D: BlockDevice> Fs<D> {
         self.log(Record::Remove { ino })
     }
 
-    /// Renames a regular file within a vNode, atomically replacing an existing file at `to`.
-    /// Directories cannot be renamed ([`FsError::RenameDirectory`]): every descendant is keyed
-    /// by its full path, so a directory rename would rewrite the whole subtree.
+    /// Renames a file or a directory within a vNode, atomically (one journal record; a
+    /// directory moves with everything below it). An existing file at `to` is replaced by a
+    /// file; an existing empty directory by a directory. Errors as rename(2): a directory over
+    /// a file is [`FsError::NotADirectory`], a file over a directory
+    /// [`FsError::IsADirectory`], over a non-empty directory [`FsError::DirectoryNotEmpty`],
+    /// a directory into its own subtree [`FsError::RenameIntoItself`], the root
+    /// [`FsError::RootDirectory`].
     pub fn rename(&mut self, vnode: u32, from: &str, to: &str) -> Result<()> {
         path::validate(from)?;
         path::validate(to)?;
         if path::is_root(from) {
-            return Err(FsError::RenameDirectory);
+            return Err(FsError::RootDirectory);
         }
         let (ino, inode) = self.meta.lookup(vnode, from).ok_or(FsError::NotFound)?;
-        if inode.kind == FileKind::Dir {
-            return Err(FsError::RenameDirectory);
-        }
+        let kind = inode.kind;
         if path::is_root(to) {
             return Err(FsError::IsADirectory);
         }
@@ -695,12 +697,37 @@ impl<D: BlockDevice> Fs<D> {
         if from == to {
             return Ok(());
         }
-        let replaced = match self.meta.lookup(vnode, to) {
-            Some((_, t)) if t.kind == FileKind::Dir => return Err(FsError::IsADirectory),
-            Some((t, _)) => Some(t),
-            None => None,
+        if kind == FileKind::Dir && path::is_inside(to, from) {
+            return Err(FsError::RenameIntoItself);
+        }
+        let replaced = match (kind, self.meta.lookup(vnode, to)) {
+            (_, None) => None,
+            (FileKind::File, Some((_, t))) if t.kind == FileKind::Dir => {
+                return Err(FsError::IsADirectory);
+            }
+            (FileKind::Dir, Some((_, t))) if t.kind == FileKind::File => {
+                return Err(FsError::NotADirectory);
+            }
+            (FileKind::Dir, Some(_)) if self.meta.ns(vnode).is_some_and(|n| n.has_children(to)) => {
+                return Err(FsError::DirectoryNotEmpty);
+            }
+            (_, Some((t, _))) => Some(t),
         };
-        self.meta_room((to.len() as u64).saturating_sub(from.len() as u64))?;
+        // Every path below a directory changes too: each must stay valid, and the metadata
+        // grows by the difference once per path.
+        let below = match kind {
+            FileKind::Dir => self.meta.ns(vnode).map_or(0, |n| n.descendants(from).len()),
+            FileKind::File => 0,
+        };
+        if kind == FileKind::Dir
+            && let Some(ns) = self.meta.ns(vnode)
+        {
+            for (p, _) in ns.descendants(from) {
+                path::validate(&path::rebase(&p, from, to))?;
+            }
+        }
+        let grow = (to.len() as u64).saturating_sub(from.len() as u64);
+        self.meta_room(grow * (1 + below as u64))?;
         self.begin()?;
         if let Some(t) = replaced {
             self.log(Record::Remove { ino: t })?;

@@ -47,7 +47,8 @@
 //! * total metadata must fit one checkpoint slot (`NoSpace` otherwise, see [`StatFs`]); all of
 //!   it is held in memory (about 4 bytes per data block, ~29 per extent, plus names);
 //! * data is copy-on-write, so overwriting needs free blocks until the next commit;
-//! * directories cannot be renamed ([`FsError::RenameDirectory`]);
+//! * renaming a directory rewrites the key of everything below it (one journal record, but
+//!   time and metadata room in proportion to the subtree);
 //! * `fsync` commits everything (the journal is shared by all files and vNodes);
 //! * damage that wipes out the newest commit entirely (the newest journal transactions with
 //!   nothing valid after them, or both header copies of the newest checkpoint with no journal

@@ -121,18 +121,36 @@ impl Meta {
             }
             Record::Rename { ino, path } => {
                 path::validate(path).map_err(|_| BAD_META)?;
-                let inode = self.inodes.get_mut(ino).ok_or(BAD_META)?;
-                if path::is_root(path) || inode.kind != FileKind::File {
+                let inode = self.inodes.get(ino).ok_or(BAD_META)?;
+                let from = inode.path.clone();
+                if path::is_root(path) || path::is_inside(path, &from) {
                     return Err(BAD_META);
                 }
                 let ns = self.vnodes.get_mut(&inode.vnode).ok_or(BAD_META)?;
-                if ns.contains(path) {
-                    return Err(BAD_META);
+                // A directory moves with everything below it (paths are keyed whole): all of
+                // it is checked before anything changes, so a bad record changes nothing.
+                let mut moved = match inode.kind {
+                    FileKind::Dir => ns.descendants(&from),
+                    FileKind::File => Vec::new(),
+                };
+                moved.push((from.clone(), *ino));
+                let mut renamed = Vec::with_capacity(moved.len());
+                for (old, i) in moved {
+                    let new = path::rebase(&old, &from, path);
+                    path::validate(&new).map_err(|_| BAD_META)?;
+                    if ns.contains(&new) || !self.inodes.contains_key(&i) {
+                        return Err(BAD_META);
+                    }
+                    renamed.push((old, new, i));
                 }
-                ns.remove(&inode.path);
-                ns.insert(path, *ino);
-                self.bytes = self.bytes - inode.path.len() as u64 + path.len() as u64;
-                inode.path.clone_from(path);
+                for (old, new, i) in renamed {
+                    ns.remove(&old);
+                    ns.insert(&new, i);
+                    if let Some(n) = self.inodes.get_mut(&i) {
+                        self.bytes = self.bytes - old.len() as u64 + new.len() as u64;
+                        n.path = new;
+                    }
+                }
             }
             Record::SetSize { ino, size, version } => {
                 let inode = self.inodes.get_mut(ino).ok_or(BAD_META)?;
@@ -282,8 +300,8 @@ mod tests {
             Record::Remove { ino: 9 },        // unknown inode
             Record::Rename {
                 ino: 1,
-                path: "/e".into(),
-            }, // directory rename
+                path: "/d/e".into(),
+            }, // a directory into itself
             Record::Rename {
                 ino: 2,
                 path: "/d".into(),
@@ -332,6 +350,51 @@ mod tests {
         for rec in bad {
             assert_eq!(m.apply(&rec, &mut f), Err(BAD_META), "{rec:?}");
         }
+    }
+
+    #[test]
+    fn a_directory_moves_with_its_subtree() {
+        let mut m = meta();
+        let mut f = Freed::new();
+        m.apply(&create(1, "/d", FileKind::Dir), &mut f).unwrap();
+        m.apply(&create(2, "/d/e", FileKind::Dir), &mut f).unwrap();
+        m.apply(&create(3, "/d/e/f", FileKind::File), &mut f)
+            .unwrap();
+        m.apply(&create(4, "/dx", FileKind::File), &mut f).unwrap();
+        let before = m.ckpt_bytes();
+        let mv = Record::Rename {
+            ino: 1,
+            path: "/q/r".into(),
+        };
+        // The new parent is not checked here (operations check it); the subtree moves.
+        m.apply(&create(5, "/q", FileKind::Dir), &mut f).unwrap();
+        let with_q = m.ckpt_bytes();
+        assert!(with_q > before);
+        m.apply(&mv, &mut f).unwrap();
+        for (p, ino) in [("/q/r", 1), ("/q/r/e", 2), ("/q/r/e/f", 3), ("/dx", 4)] {
+            assert_eq!(
+                m.lookup(1, p).map(|(i, n)| (i, n.path.as_str())),
+                Some((ino, p))
+            );
+        }
+        assert!(m.lookup(1, "/d").is_none() && m.lookup(1, "/d/e/f").is_none());
+        assert_eq!(
+            m.ckpt_bytes(),
+            with_q + 3 * 2,
+            "three paths, each 2 bytes longer"
+        );
+        assert_eq!(m.validate(), Ok(()));
+        // A clash anywhere in the subtree rejects the whole record and changes nothing.
+        m.apply(&create(6, "/z", FileKind::Dir), &mut f).unwrap();
+        m.apply(&create(7, "/z/e", FileKind::File), &mut f).unwrap();
+        let bytes = m.ckpt_bytes();
+        let clash = Record::Rename {
+            ino: 1,
+            path: "/z/e".into(),
+        };
+        assert_eq!(m.apply(&clash, &mut f), Err(BAD_META));
+        assert_eq!(m.ckpt_bytes(), bytes);
+        assert!(m.lookup(1, "/q/r/e/f").is_some());
     }
 
     #[test]

@@ -5,6 +5,9 @@
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeSet;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
 use core::hash::{BuildHasherDefault, Hasher};
 
 use crate::path;
@@ -118,6 +121,30 @@ impl Namespace {
     pub fn has_children(&self, dir: &str) -> bool {
         self.children.get(dir).is_some_and(|s| !s.is_empty())
     }
+
+    /// Everything below directory `dir` (full paths and inode numbers), each directory before
+    /// its entries.
+    pub fn descendants(&self, dir: &str) -> Vec<(String, u64)> {
+        let mut out = Vec::new();
+        let mut todo = vec![String::from(dir)];
+        while let Some(d) = todo.pop() {
+            for name in self.children(&d) {
+                let mut p = String::with_capacity(d.len() + 1 + name.len());
+                if !path::is_root(&d) {
+                    p.push_str(&d);
+                }
+                p.push('/');
+                p.push_str(name);
+                if let Some(ino) = self.get(&p) {
+                    out.push((p.clone(), ino));
+                }
+                if self.has_children(&p) {
+                    todo.push(p);
+                }
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -148,6 +175,28 @@ mod tests {
         ns.remove("/a");
         ns.remove("/c");
         assert!(ns.is_empty());
+    }
+
+    #[test]
+    fn descendants_list_a_subtree_parents_first() {
+        let mut ns = Namespace::default();
+        for (p, i) in [
+            ("/a", 1),
+            ("/a/b", 2),
+            ("/a/b/c", 3),
+            ("/a/x", 4),
+            ("/ab", 5),
+        ] {
+            ns.insert(p, i);
+        }
+        let d = ns.descendants("/a");
+        let mut paths: Vec<&str> = d.iter().map(|(p, _)| p.as_str()).collect();
+        paths.sort_unstable();
+        assert_eq!(paths, ["/a/b", "/a/b/c", "/a/x"]);
+        let at = |p: &str| d.iter().position(|(q, _)| q == p).unwrap();
+        assert!(at("/a/b") < at("/a/b/c"));
+        assert_eq!(ns.descendants("/").len(), 5);
+        assert!(ns.descendants("/ab").is_empty());
     }
 
     #[test]

@@ -47,9 +47,38 @@ pub(crate) fn is_root(path: &str) -> bool {
     path == "/"
 }
 
+/// Whether `path` lies strictly inside directory `dir` (both validated).
+pub(crate) fn is_inside(path: &str, dir: &str) -> bool {
+    if is_root(dir) {
+        return !is_root(path);
+    }
+    path.len() > dir.len() && path.starts_with(dir) && path.as_bytes()[dir.len()] == b'/'
+}
+
+/// `path`, which lies inside `from` (or is `from`), moved under `to`.
+pub(crate) fn rebase(path: &str, from: &str, to: &str) -> alloc::string::String {
+    let mut s = alloc::string::String::with_capacity(path.len() - from.len() + to.len());
+    s.push_str(to);
+    s.push_str(&path[from.len()..]);
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inside_and_rebase() {
+        assert!(is_inside("/a/b", "/a"));
+        assert!(is_inside("/a/b/c", "/a"));
+        assert!(!is_inside("/a", "/a"));
+        assert!(!is_inside("/ab", "/a"));
+        assert!(!is_inside("/b", "/a"));
+        assert!(is_inside("/a", "/"));
+        assert!(!is_inside("/", "/"));
+        assert_eq!(rebase("/a/b/c", "/a", "/x/y"), "/x/y/b/c");
+        assert_eq!(rebase("/a", "/a", "/z"), "/z");
+    }
 
     #[test]
     fn accepts_canonical_paths() {

@@ -22,7 +22,7 @@ pub fn errno_of(e: &FsError) -> u32 {
         FsError::NotADirectory => errno::ENOTDIR,
         FsError::IsADirectory => errno::EISDIR,
         FsError::DirectoryNotEmpty => errno::ENOTEMPTY,
-        FsError::RenameDirectory => errno::ENOTSUP,
+        FsError::RenameIntoItself => errno::EINVAL,
         FsError::RootDirectory => errno::EBUSY,
         FsError::FileTooLarge => errno::EFBIG,
         FsError::NoSpace => errno::ENOSPC,

@@ -307,7 +307,7 @@ fn readdir_lists_children_sorted_with_kinds() {
 }
 
 #[test]
-fn rename_files_and_refuse_directories() {
+fn rename_files_and_directories() {
     let mut fs = fresh();
     fs.mkdir(1, "/d", 0).unwrap();
     fs.create(1, "/a", 0).unwrap();
@@ -321,8 +321,8 @@ fn rename_files_and_refuse_directories() {
     fs.rename(1, "/b", "/d/moved").unwrap();
     assert_eq!(read_all(&mut fs, 1, "/d/moved"), b"bbbbbb");
     assert_eq!(fs.rename(1, "/d/moved", "/d/moved"), Ok(()));
-    assert_eq!(fs.rename(1, "/d", "/e"), Err(FsError::RenameDirectory));
-    assert_eq!(fs.rename(1, "/", "/e"), Err(FsError::RenameDirectory));
+    assert_eq!(fs.rename(1, "/", "/e"), Err(FsError::RootDirectory));
+    assert_eq!(fs.rename(1, "/d", "/d/sub"), Err(FsError::RenameIntoItself));
     assert_eq!(fs.rename(1, "/d/moved", "/d"), Err(FsError::IsADirectory));
     assert_eq!(fs.rename(1, "/d/moved", "/"), Err(FsError::IsADirectory));
     assert_eq!(fs.rename(1, "/nope", "/x"), Err(FsError::NotFound));
@@ -335,6 +335,44 @@ fn rename_files_and_refuse_directories() {
     let mut fs = remount(fs);
     assert_eq!(read_all(&mut fs, 1, "/d/moved"), b"bbbbbb");
     assert_eq!(names(&fs, 1, "/d"), vec![("moved".into(), FileKind::File)]);
+
+    // A directory moves with its whole subtree, also across a remount.
+    fs.mkdir(1, "/d/sub", 0).unwrap();
+    fs.create(1, "/d/sub/deep", 0).unwrap();
+    fs.write(1, "/d/sub/deep", 0, b"deep").unwrap();
+    fs.mkdir(1, "/t", 0).unwrap();
+    fs.rename(1, "/d", "/t/d2").unwrap();
+    assert_eq!(fs.stat(1, "/d"), Err(FsError::NotFound));
+    assert_eq!(fs.stat(1, "/d/sub/deep"), Err(FsError::NotFound));
+    assert_eq!(read_all(&mut fs, 1, "/t/d2/moved"), b"bbbbbb");
+    assert_eq!(read_all(&mut fs, 1, "/t/d2/sub/deep"), b"deep");
+    assert_eq!(
+        names(&fs, 1, "/t/d2"),
+        vec![
+            ("moved".into(), FileKind::File),
+            ("sub".into(), FileKind::Dir)
+        ]
+    );
+    // Over a file: no; over a non-empty directory: no; over an empty one: replaces it.
+    assert_eq!(fs.rename(1, "/t/d2", "/file"), Err(FsError::NotADirectory));
+    fs.mkdir(1, "/full", 0).unwrap();
+    fs.create(1, "/full/x", 0).unwrap();
+    assert_eq!(
+        fs.rename(1, "/t/d2", "/full"),
+        Err(FsError::DirectoryNotEmpty)
+    );
+    fs.mkdir(1, "/empty", 0).unwrap();
+    fs.rename(1, "/t/d2", "/empty").unwrap();
+    assert_eq!(read_all(&mut fs, 1, "/empty/sub/deep"), b"deep");
+    // The parent of a directory cannot go below it either.
+    assert_eq!(
+        fs.rename(1, "/empty", "/empty/sub/x"),
+        Err(FsError::RenameIntoItself)
+    );
+    let mut fs = remount(fs);
+    assert_eq!(read_all(&mut fs, 1, "/empty/sub/deep"), b"deep");
+    assert_eq!(fs.stat(1, "/t/d2"), Err(FsError::NotFound));
+    assert_eq!(names(&fs, 1, "/t"), vec![]);
 }
 
 #[test]
@@ -480,7 +518,7 @@ fn errors_display_and_debug() {
         FsError::NotADirectory,
         FsError::IsADirectory,
         FsError::DirectoryNotEmpty,
-        FsError::RenameDirectory,
+        FsError::RenameIntoItself,
         FsError::RootDirectory,
         FsError::FileTooLarge,
         FsError::NoSpace,

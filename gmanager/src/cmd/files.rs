@@ -182,6 +182,14 @@ pub fn mv(a: &MvArgs) -> Result<u8> {
         ),
         Err(_) => remote_arg(&format!("{}:{}", r.vnode, a.to))?.path,
     };
+    // The storage answers EINVAL, whose text is about malformed paths: say it here.
+    if to.len() > r.path.len() && to.starts_with(&r.path) && to.as_bytes()[r.path.len()] == b'/' {
+        anyhow::bail!(
+            "{}:{}: cannot move a directory into itself ({to})",
+            r.vnode,
+            r.path
+        );
+    }
     send(
         &a.cluster,
         &r,

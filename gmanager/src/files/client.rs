@@ -474,7 +474,7 @@ impl<'t, T: Transport> Client<'t, T> {
         Ok(n + 1)
     }
 
-    /// Renames a file.
+    /// Renames a file or a directory.
     pub fn rename(&mut self, from: &str, to: &str) -> Result<(), String> {
         self.simple(proto::RENAME, from, to, 0)
     }

@@ -239,20 +239,39 @@ impl Model {
             }
             Op::Rename(v, a, b) => {
                 let (from, to) = (PATHS[a], PATHS[b]);
-                match self.get(v, from) {
+                let is_dir = match self.get(v, from) {
                     None => return Err(FsError::NotFound),
-                    Some(Entry::Dir) => return Err(FsError::RenameDirectory),
-                    Some(Entry::File(_)) => {}
-                }
+                    Some(e) => *e == Entry::Dir,
+                };
                 self.check_parent(v, to)?;
                 if from == to {
                     return Ok(None);
                 }
-                if let Some(Entry::Dir) = self.get(v, to) {
-                    return Err(FsError::IsADirectory);
+                let prefix = format!("{from}/");
+                if is_dir && to.starts_with(&prefix) {
+                    return Err(FsError::RenameIntoItself);
                 }
-                let e = self.state.remove(&(v, from.to_string())).expect("checked");
-                self.state.insert((v, to.to_string()), e);
+                match (is_dir, self.get(v, to)) {
+                    (false, Some(Entry::Dir)) => return Err(FsError::IsADirectory),
+                    (true, Some(Entry::File(_))) => return Err(FsError::NotADirectory),
+                    (true, Some(Entry::Dir)) if self.has_children(v, to) => {
+                        return Err(FsError::DirectoryNotEmpty);
+                    }
+                    _ => {}
+                }
+                self.state.remove(&(v, to.to_string()));
+                // The entry and, for a directory, everything below it.
+                let moved: Vec<(u32, String)> = self
+                    .state
+                    .keys()
+                    .filter(|(kv, kp)| *kv == v && (kp == from || kp.starts_with(&prefix)))
+                    .cloned()
+                    .collect();
+                for key in moved {
+                    let e = self.state.remove(&key).expect("listed");
+                    let new = format!("{to}{}", &key.1[from.len()..]);
+                    self.state.insert((v, new), e);
+                }
                 Ok(None)
             }
             Op::Read(v, p, off, len) => {
