@@ -629,6 +629,9 @@ fn bench_storage_reports_and_cleans_up() {
         let disk = r["disk_us_per_op"].as_f64().unwrap_or(0.0);
         let mean = 1e3 / r["lego_kiops"].as_f64().unwrap_or(f64::MAX);
         assert!(disk > 0.0 && disk < mean * 1.5, "{r}");
+        let host_mean = 1e3 / r["host_kiops"].as_f64().unwrap_or(f64::MAX);
+        let floor = r["floor_ratio"].as_f64().unwrap_or(0.0);
+        assert!((floor - host_mean / disk).abs() < 1e-3 * floor.max(1.0), "{r}");
     }
     for d in [rt.root(), rt.state.path()] {
         let left: Vec<_> = std::fs::read_dir(d)
