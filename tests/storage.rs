@@ -233,7 +233,17 @@ fn small_files_nested_directories_rename_and_unlink() {
         );
     }
     ok(&rt, &["mv", "--name", "small", "web:/moved", "/a/b"]);
-    ok(&rt, &["rm", "--name", "small", "web:/a/b/c/dirty"]);
+    // A trailing `/` moves into that directory under the same name.
+    ok(&rt, &["mv", "--name", "small", "web:/a/b/c/dirty", "/a/"]);
+    assert_remote(
+        &rt,
+        "small",
+        "web:/a/dirty",
+        tmp.path(),
+        b"not yet fsynced",
+        "",
+    );
+    ok(&rt, &["rm", "--name", "small", "web:/a/dirty"]);
     // ... unlink removes a file; a non-empty directory needs -r.
     ok(&rt, &["rm", "--name", "small", "web:/a/b/r2"]);
     fails(
@@ -631,7 +641,10 @@ fn bench_storage_reports_and_cleans_up() {
         assert!(disk > 0.0 && disk < mean * 1.5, "{r}");
         let host_mean = 1e3 / r["host_kiops"].as_f64().unwrap_or(f64::MAX);
         let floor = r["floor_ratio"].as_f64().unwrap_or(0.0);
-        assert!((floor - host_mean / disk).abs() < 1e-3 * floor.max(1.0), "{r}");
+        assert!(
+            (floor - host_mean / disk).abs() < 1e-3 * floor.max(1.0),
+            "{r}"
+        );
     }
     for d in [rt.root(), rt.state.path()] {
         let left: Vec<_> = std::fs::read_dir(d)

@@ -638,7 +638,7 @@ pub struct MvArgs {
     /// VNODE:PATH of the file or directory (a directory moves with everything in it).
     pub from: String,
     /// Its new path in the same vNode (an existing file is replaced by a file, an existing
-    /// empty directory by a directory).
+    /// empty directory by a directory); `/dir/`: into that directory, under the same name.
     pub to: String,
 }
 

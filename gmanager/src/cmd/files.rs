@@ -182,6 +182,11 @@ pub fn mv(a: &MvArgs) -> Result<u8> {
         ),
         Err(_) => remote_arg(&format!("{}:{}", r.vnode, a.to))?.path,
     };
+    // `/dir/` means into that directory, under the same name (like mv(1)).
+    let to = match r.path.rsplit('/').next() {
+        Some(name) if a.to.ends_with('/') && !name.is_empty() => remote::join(&to, name),
+        _ => to,
+    };
     // The storage answers EINVAL, whose text is about malformed paths: say it here.
     if to.len() > r.path.len() && to.starts_with(&r.path) && to.as_bytes()[r.path.len()] == b'/' {
         anyhow::bail!(
