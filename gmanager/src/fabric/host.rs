@@ -287,16 +287,8 @@ impl Env for HostEndpoint {
             .iter()
             .position(Option::is_none)
             .ok_or(FabricError::Control(CtrlStatus::NoResources))?;
-        let rkey = loop {
-            let mut x = st.rkey_seed;
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            st.rkey_seed = x;
-            if x != 0 && !st.mrs.contains(&Some(x)) {
-                break x;
-            }
-        };
+        let s = &mut *st;
+        let rkey = virtio_rdma::backend::rkeys::next_rkey(&mut s.rkey_seed, &s.mrs);
         st.mrs[slot] = Some(rkey);
         self.dir.publish(
             slot as u32,

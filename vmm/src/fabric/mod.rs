@@ -23,8 +23,8 @@ use virtio_rdma::abi::peers::{self, PeerState};
 use virtio_rdma::abi::qpcb::{self, QpState};
 use virtio_rdma::abi::{self, DeviceConfig, MAX_CQS, MAX_MRS, MAX_QPS};
 use virtio_rdma::backend::directory::{DIRECTORY_BYTES, DirEntry, Directory};
-use virtio_rdma::backend::shm;
 use virtio_rdma::backend::wire::{self, PeerInfo, ToCoordinator};
+use virtio_rdma::backend::{rkeys, shm};
 use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
 use vmm_sys_util::eventfd::EventFd;
 
@@ -202,19 +202,6 @@ impl Fabric {
         let _ = self.mem.store(g.wrapping_add(1), gen_at, Ordering::Release);
     }
 
-    fn next_rkey(st: &mut State) -> u32 {
-        loop {
-            let mut x = st.rkey_seed;
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            st.rkey_seed = x;
-            if x != 0 && !st.mrs.contains(&Some(x)) {
-                return x;
-            }
-        }
-    }
-
     fn alloc_slot(st: &mut State) -> u32 {
         st.free_slots.pop().unwrap_or_else(|| {
             st.next_slot += 1;
@@ -255,7 +242,8 @@ impl Fabric {
                 let Some(slot) = st.mrs.iter().position(Option::is_none) else {
                     return RawResponse::err(CtrlStatus::NoResources);
                 };
-                let rkey = Self::next_rkey(&mut st);
+                let s = &mut *st;
+                let rkey = rkeys::next_rkey(&mut s.rkey_seed, &s.mrs);
                 st.mrs[slot] = Some(rkey);
                 self.dir.publish(
                     slot as u32,
