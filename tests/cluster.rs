@@ -367,10 +367,5 @@ fn bench_up_measures_and_cleans_up() {
         rss > 1.0 && rss < 256.0,
         "implausible RSS per component: {s}"
     );
-    for d in [rt.root(), rt.state.path()] {
-        let left: Vec<_> = std::fs::read_dir(d)
-            .expect("read the runtime and state directories")
-            .collect();
-        assert!(left.is_empty(), "bench up left {left:?} behind");
-    }
+    rt.assert_nothing_left("bench up");
 }

@@ -646,10 +646,5 @@ fn bench_storage_reports_and_cleans_up() {
             "{r}"
         );
     }
-    for d in [rt.root(), rt.state.path()] {
-        let left: Vec<_> = std::fs::read_dir(d)
-            .expect("read the runtime and state directories")
-            .collect();
-        assert!(left.is_empty(), "bench storage left {left:?} behind");
-    }
+    rt.assert_nothing_left("bench storage");
 }

@@ -716,18 +716,18 @@ impl<D: BlockDevice> Fs<D> {
         // Every path below a directory changes too: each must stay valid, and the metadata
         // grows by the difference once per path.
         let below = match kind {
-            FileKind::Dir => self.meta.ns(vnode).map_or(0, |n| n.descendants(from).len()),
-            FileKind::File => 0,
+            FileKind::Dir => self
+                .meta
+                .ns(vnode)
+                .map(|n| n.descendants(from))
+                .unwrap_or_default(),
+            FileKind::File => Vec::new(),
         };
-        if kind == FileKind::Dir
-            && let Some(ns) = self.meta.ns(vnode)
-        {
-            for (p, _) in ns.descendants(from) {
-                path::validate(&path::rebase(&p, from, to))?;
-            }
+        for (p, _) in &below {
+            path::validate(&path::rebase(p, from, to))?;
         }
         let grow = (to.len() as u64).saturating_sub(from.len() as u64);
-        self.meta_room(grow * (1 + below as u64))?;
+        self.meta_room(grow * (1 + below.len() as u64))?;
         self.begin()?;
         if let Some(t) = replaced {
             self.log(Record::Remove { ino: t })?;

@@ -47,6 +47,17 @@ impl Rt {
             .expect("run lego")
     }
 
+    /// Asserts that the runtime and state directories are empty again (`what` left nothing
+    /// behind).
+    pub fn assert_nothing_left(&self, what: &str) {
+        for d in [self.root(), self.state.path()] {
+            let left: Vec<_> = std::fs::read_dir(d)
+                .expect("read the runtime and state directories")
+                .collect();
+            assert!(left.is_empty(), "{what} left {left:?} behind");
+        }
+    }
+
     pub fn json(&self, args: &[&str]) -> Value {
         let o = self.lego(args);
         assert!(o.status.success(), "lego {args:?}: {}", stderr(&o));
