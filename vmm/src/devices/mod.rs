@@ -4,6 +4,7 @@
 pub mod blk;
 pub mod console;
 pub mod mailbox;
+pub mod polled_io;
 pub mod rdma;
 pub mod virtio_mmio;
 
