@@ -645,6 +645,18 @@ fn bench_storage_reports_and_cleans_up() {
             (floor - host_mean / disk).abs() < 1e-3 * floor.max(1.0),
             "{r}"
         );
+        // Where the time went, from the components' own counters: the parts add up to the
+        // mean, and a hop (measured by its caller around the callee's own time) is never
+        // negative. m0 and s0 had requests to serve, so their parts are counted.
+        let b = &r["breakdown"];
+        let part = |k: &str| b[k].as_f64().unwrap_or(f64::NAN);
+        let parts = ["host_m0_us", "m0_us", "m0_s0_us", "s0_us", "disk_us"];
+        let sum: f64 = parts.iter().map(|k| part(k)).sum();
+        let mean_us = r["lego_us"]["mean"].as_f64().unwrap_or(f64::NAN);
+        assert!((sum - mean_us).abs() < 0.5, "{r}");
+        assert!(part("host_m0_us") >= 0.0 && part("m0_s0_us") >= 0.0, "{r}");
+        assert!(part("m0_us") + part("m0_s0_us") > 0.0, "{r}");
+        assert!(part("m0_sleeps") >= 0.0 && part("s0_sleeps") >= 0.0, "{r}");
     }
     rt.assert_nothing_left("bench storage");
 }

@@ -11,4 +11,4 @@ pub mod op;
 pub mod rpc;
 
 /// Bumped on any incompatible change.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;

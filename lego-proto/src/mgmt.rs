@@ -35,6 +35,12 @@ pub struct LoadReport {
     pub calls: u64,
     /// Nanoseconds since boot (guest clock).
     pub uptime_ns: u64,
+    /// Nanoseconds spent serving requests since boot (`lego_rpc` `RpcStats::serve_ns`).
+    pub serve_ns: u64,
+    /// Nanoseconds its calls took since boot (`RpcStats::call_ns`).
+    pub call_ns: u64,
+    /// Times it slept waiting for messages since boot.
+    pub sleeps: u64,
 }
 
 #[cfg(test)]
@@ -52,6 +58,6 @@ mod tests {
         };
         let back = LoadReport::read_from_bytes(r.as_bytes()).unwrap();
         assert_eq!(back, r);
-        assert_eq!(core::mem::size_of::<LoadReport>(), 64);
+        assert_eq!(core::mem::size_of::<LoadReport>(), 88);
     }
 }

@@ -132,13 +132,25 @@ fn serve(env: &'static HostEndpoint, loads: Loads, cmds: Receiver<FabricCmd>) {
                     op,
                     reply: tx,
                 } => {
+                    let bench = matches!(op, FileOp::Bench { .. });
+                    let before = bench
+                        .then(|| fresh_reports(&mut rpc, &loads, &target, Instant::now()))
+                        .flatten();
                     let mut t = FabricTransport {
                         rpc: &mut rpc,
                         to: target.cache,
                         staging: &mut *staging,
                     };
                     let mut c = Client::new(&mut t, target.vnode, target.storage, &target.label);
-                    let _ = tx.send(reply(c.run(&op)));
+                    let mut answer = c.run(&op);
+                    if let (Some(before), Ok(v), FileOp::Bench { ops, .. }) =
+                        (before, answer.as_mut(), &op)
+                        && let Some(after) =
+                            fresh_reports(&mut rpc, &loads, &target, Instant::now())
+                    {
+                        v["breakdown"] = breakdown(&before, &after, *ops);
+                    }
+                    let _ = tx.send(reply(answer));
                 }
                 FabricCmd::Stop => return,
             }
@@ -156,6 +168,46 @@ fn serve(env: &'static HostEndpoint, loads: Loads, cmds: Receiver<FabricCmd>) {
         let now = env.now_ns();
         rpc.idle_until(now + 2_000_000);
     }
+}
+
+/// The load reports of a file target's mComponent and sComponent that arrived after `since`,
+/// serving the fabric while they come (a report is due every `REPORT_INTERVAL_NS`); `None`
+/// after two seconds without them.
+fn fresh_reports(
+    rpc: &mut Rpc<HostEndpoint>,
+    loads: &Loads,
+    target: &FileTarget,
+    since: Instant,
+) -> Option<[LoadReport; 2]> {
+    let give_up = since + std::time::Duration::from_secs(2);
+    loop {
+        let got = loads.lock().ok().and_then(|t| {
+            let fresh = |id| t.get(&id).filter(|(_, at)| *at > since).map(|(r, _)| *r);
+            Some([fresh(target.cache)?, fresh(target.storage)?])
+        });
+        if got.is_some() || Instant::now() > give_up {
+            return got;
+        }
+        rpc.poll();
+        let now = rpc.env().now_ns();
+        rpc.idle_until(now + 1_000_000);
+    }
+}
+
+/// Where a benchmark's time went, per operation (means, ns): time the mComponent spent on its
+/// requests, of which waiting for its calls to the sComponent, and the time the sComponent
+/// spent on its requests, from the counters in their load reports.
+fn breakdown(before: &[LoadReport; 2], after: &[LoadReport; 2], ops: u32) -> serde_json::Value {
+    let per_op = |f: fn(&LoadReport) -> u64, i: usize| {
+        f(&after[i]).saturating_sub(f(&before[i])) / u64::from(ops.max(1))
+    };
+    serde_json::json!({
+        "cache_serve_ns": per_op(|r| r.serve_ns, 0),
+        "cache_call_ns": per_op(|r| r.call_ns, 0),
+        "storage_serve_ns": per_op(|r| r.serve_ns, 1),
+        "cache_sleeps_x1000": per_op(|r| r.sleeps * 1000, 0),
+        "storage_sleeps_x1000": per_op(|r| r.sleeps * 1000, 1),
+    })
 }
 
 /// Starts the thread.

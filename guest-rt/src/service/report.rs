@@ -59,6 +59,9 @@ impl Reporter {
                 r.mem_free = FRAMES.lock().free_bytes();
                 r.served = stats.served;
                 r.calls = stats.calls;
+                r.serve_ns = stats.serve_ns;
+                r.call_ns = stats.call_ns;
+                r.sleeps = stats.sleeps;
                 r.uptime_ns = time::now_ns() - started;
                 let b = r.as_bytes();
                 out[..b.len()].copy_from_slice(b);

@@ -45,6 +45,48 @@ struct Row {
     /// lego IOPS / host IOPS.
     ratio: f64,
     target: f64,
+    /// Where our time went (absent if the components' reports did not come).
+    breakdown: Option<Breakdown>,
+}
+
+/// Where an operation's time went, µs per operation (means), from the components' own
+/// counters: each hop includes the wake-up of whoever was asleep at its end.
+#[derive(Debug, Serialize, Clone, Copy)]
+struct Breakdown {
+    /// Host to the mComponent and back: the fabric, the manager's and m0's wake-ups.
+    host_m0_us: f64,
+    /// The mComponent's own work (cache lookups, copies).
+    m0_us: f64,
+    /// mComponent to sComponent and back, with s0's and m0's wake-ups.
+    m0_s0_us: f64,
+    /// The sComponent's own work (the filesystem, checksums).
+    s0_us: f64,
+    /// The sComponent's wait for its disk (`disk_us_per_op`).
+    disk_us: f64,
+    /// Times m0 and s0 went to sleep, per operation.
+    m0_sleeps: f64,
+    s0_sleeps: f64,
+}
+
+impl Breakdown {
+    /// From a bench answer's `breakdown` (ns per op), our mean (µs) and the disk wait (µs).
+    fn from_answer(v: &Value, mean_us: f64, disk_us: f64) -> Option<Breakdown> {
+        let us = |k: &str| v.get(k).and_then(Value::as_u64).map(|n| n as f64 / 1e3);
+        let (m0, call, s0) = (
+            us("cache_serve_ns")?,
+            us("cache_call_ns")?,
+            us("storage_serve_ns")?,
+        );
+        Some(Breakdown {
+            host_m0_us: mean_us - m0,
+            m0_us: m0 - call,
+            m0_s0_us: call - s0,
+            s0_us: s0 - disk_us,
+            disk_us,
+            m0_sleeps: us("cache_sleeps_x1000")?,
+            s0_sleeps: us("storage_sleeps_x1000")?,
+        })
+    }
 }
 
 const OPS: [(&str, bool, bool, f64); 4] = [
@@ -218,7 +260,7 @@ pub fn run(a: &BenchStorageArgs) -> Result<u8> {
         let mut rows = Vec::new();
         for (op, write, random, target) in OPS {
             file_op(&name, FileOp::DropCaches)?;
-            let (lego, disk_ns) = latencies(&file_op(
+            let answer = file_op(
                 &name,
                 FileOp::Bench {
                     path: "/bench.bin".into(),
@@ -227,17 +269,21 @@ pub fn run(a: &BenchStorageArgs) -> Result<u8> {
                     ops: a.ops,
                     seed: a.seed,
                 },
-            )?)?;
+            )?;
+            let (lego, disk_ns) = latencies(&answer)?;
             let host = host_run(&host_file, pages, write, random, a.ops, a.seed)?;
             let (lk, hk) = (kiops(&lego), kiops(&host));
+            let lego_us = us(&lego);
+            let disk_us = disk_ns as f64 / 1e3;
             rows.push(Row {
+                breakdown: Breakdown::from_answer(&answer["breakdown"], lego_us.mean, disk_us),
                 op,
                 ops: a.ops,
-                lego_us: us(&lego),
+                lego_us,
                 host_us: us(&host),
                 lego_kiops: lk,
                 host_kiops: hk,
-                disk_us_per_op: disk_ns as f64 / 1e3,
+                disk_us_per_op: disk_us,
                 floor_ratio: if disk_ns > 0 && hk > 0.0 {
                     (1e6 / hk) / disk_ns as f64
                 } else {
@@ -313,5 +359,32 @@ fn print_table(rows: &[Row], a: &BenchStorageArgs) {
             r.target,
             if r.ratio >= r.target { "" } else { " MISSED" }
         );
+    }
+    if rows.iter().any(|r| r.breakdown.is_some()) {
+        println!();
+        println!(
+            "where the lego time goes, us per op (means; a hop includes the wake-up of whoever \
+             slept at its end):"
+        );
+        println!(
+            "{:<20} {:>8} {:>9} {:>7} {:>9} {:>7} {:>8} {:>10} {:>10}",
+            "op", "mean", "host<>m0", "m0", "m0<>s0", "s0", "s0 disk", "m0 sleeps", "s0 sleeps"
+        );
+        for r in rows {
+            if let Some(b) = r.breakdown {
+                println!(
+                    "{:<20} {:>8.1} {:>9.1} {:>7.1} {:>9.1} {:>7.1} {:>8.1} {:>10.2} {:>10.2}",
+                    r.op,
+                    r.lego_us.mean,
+                    b.host_m0_us,
+                    b.m0_us,
+                    b.m0_s0_us,
+                    b.s0_us,
+                    b.disk_us,
+                    b.m0_sleeps,
+                    b.s0_sleeps
+                );
+            }
+        }
     }
 }
