@@ -654,7 +654,8 @@ fn bench_storage_reports_and_cleans_up() {
         let sum: f64 = parts.iter().map(|k| part(k)).sum();
         let mean_us = r["lego_us"]["mean"].as_f64().unwrap_or(f64::NAN);
         assert!((sum - mean_us).abs() < 0.5, "{r}");
-        assert!(part("host_m0_us") >= 0.0 && part("m0_s0_us") >= 0.0, "{r}");
+        // (Each side measures with its own clock: a microsecond of slack.)
+        assert!(part("host_m0_us") > -1.0 && part("m0_s0_us") > -1.0, "{r}");
         assert!(part("m0_us") + part("m0_s0_us") > 0.0, "{r}");
         assert!(part("m0_sleeps") >= 0.0 && part("s0_sleeps") >= 0.0, "{r}");
     }

@@ -134,7 +134,7 @@ fn serve(env: &'static HostEndpoint, loads: Loads, cmds: Receiver<FabricCmd>) {
                 } => {
                     let bench = matches!(op, FileOp::Bench { .. });
                     let before = bench
-                        .then(|| fresh_reports(&mut rpc, &loads, &target, Instant::now()))
+                        .then(|| fresh_reports(&mut rpc, &loads, &target))
                         .flatten();
                     let mut t = FabricTransport {
                         rpc: &mut rpc,
@@ -145,8 +145,7 @@ fn serve(env: &'static HostEndpoint, loads: Loads, cmds: Receiver<FabricCmd>) {
                     let mut answer = c.run(&op);
                     if let (Some(before), Ok(v), FileOp::Bench { ops, .. }) =
                         (before, answer.as_mut(), &op)
-                        && let Some(after) =
-                            fresh_reports(&mut rpc, &loads, &target, Instant::now())
+                        && let Some(after) = fresh_reports(&mut rpc, &loads, &target)
                     {
                         v["breakdown"] = breakdown(&before, &after, *ops);
                     }
@@ -170,15 +169,17 @@ fn serve(env: &'static HostEndpoint, loads: Loads, cmds: Receiver<FabricCmd>) {
     }
 }
 
-/// The load reports of a file target's mComponent and sComponent that arrived after `since`,
-/// serving the fabric while they come (a report is due every `REPORT_INTERVAL_NS`); `None`
-/// after two seconds without them.
+/// The next load reports of a file target's mComponent and sComponent, serving the fabric
+/// while they come (a report is due every `REPORT_INTERVAL_NS`); `None` after two seconds
+/// without them. Reports already waiting in the rings are taken in first: they may have been
+/// built before the caller's last request was served.
 fn fresh_reports(
     rpc: &mut Rpc<HostEndpoint>,
     loads: &Loads,
     target: &FileTarget,
-    since: Instant,
 ) -> Option<[LoadReport; 2]> {
+    while rpc.poll() > 0 {}
+    let since = Instant::now();
     let give_up = since + std::time::Duration::from_secs(2);
     loop {
         let got = loads.lock().ok().and_then(|t| {

@@ -667,7 +667,8 @@ impl<E: Env> Rpc<E> {
 
     /// Idles until something may have happened, or `deadline_ns`.
     pub fn idle_until(&mut self, deadline_ns: u64) {
-        self.idle_for(deadline_ns, self.idle.spin_ns());
+        let spin = self.idle.idle_spin_ns();
+        self.idle_for(deadline_ns, spin);
     }
 
     /// Idles, polling for up to `spin_ns` after the last event before sleeping (adaptive).
