@@ -57,6 +57,10 @@ struct FabricTransport<'a> {
     rpc: &'a mut Rpc<HostEndpoint>,
     to: u32,
     staging: &'a mut [u8],
+    /// For benchmarks: the reports and the target whose counters are taken at each mark.
+    loads: &'a Loads,
+    target: &'a FileTarget,
+    marks: Vec<Option<[LoadReport; 2]>>,
 }
 
 impl Transport for FabricTransport<'_> {
@@ -80,6 +84,11 @@ impl Transport for FabricTransport<'_> {
             )),
             other => CallError::Failed(format!("fabric error: {other:?}")),
         })
+    }
+
+    fn bench_mark(&mut self) {
+        let r = fresh_reports(self.rpc, self.loads, self.target);
+        self.marks.push(r);
     }
 }
 
@@ -132,22 +141,20 @@ fn serve(env: &'static HostEndpoint, loads: Loads, cmds: Receiver<FabricCmd>) {
                     op,
                     reply: tx,
                 } => {
-                    let bench = matches!(op, FileOp::Bench { .. });
-                    let before = bench
-                        .then(|| fresh_reports(&mut rpc, &loads, &target))
-                        .flatten();
                     let mut t = FabricTransport {
                         rpc: &mut rpc,
                         to: target.cache,
                         staging: &mut *staging,
+                        loads: &loads,
+                        target: &target,
+                        marks: Vec::new(),
                     };
                     let mut c = Client::new(&mut t, target.vnode, target.storage, &target.label);
                     let mut answer = c.run(&op);
-                    if let (Some(before), Ok(v), FileOp::Bench { ops, .. }) =
-                        (before, answer.as_mut(), &op)
-                        && let Some(after) = fresh_reports(&mut rpc, &loads, &target)
+                    if let (Ok(v), FileOp::Bench { ops, .. }, [Some(before), Some(after)]) =
+                        (answer.as_mut(), &op, t.marks.as_slice())
                     {
-                        v["breakdown"] = breakdown(&before, &after, *ops);
+                        v["breakdown"] = breakdown(before, after, *ops);
                     }
                     let _ = tx.send(reply(answer));
                 }

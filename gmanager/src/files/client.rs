@@ -29,6 +29,9 @@ pub enum CallError {
 pub trait Transport {
     /// One call of file-protocol opcode `op`; returns the reply's length.
     fn call(&mut self, op: u32, req: &[u8], out: &mut [u8]) -> Result<usize, CallError>;
+    /// A benchmark's timed operations start or end (see [`Client::bench`]): the fabric's
+    /// transport takes the components' counters there.
+    fn bench_mark(&mut self) {}
 }
 
 /// What the host tools ask for.
@@ -489,21 +492,6 @@ impl<'t, T: Transport> Client<'t, T> {
         ops: u32,
         seed: u64,
     ) -> Result<(Vec<u64>, u64), String> {
-        let before = self.statfs()?;
-        let lat = self.bench_ops(path, write, random, ops, seed)?;
-        let after = self.statfs()?;
-        let disk = after.dev_wait_ns.saturating_sub(before.dev_wait_ns) / u64::from(ops.max(1));
-        Ok((lat, disk))
-    }
-
-    fn bench_ops(
-        &mut self,
-        path: &str,
-        write: bool,
-        random: bool,
-        ops: u32,
-        seed: u64,
-    ) -> Result<Vec<u64>, String> {
         let st = self
             .stat(path)?
             .ok_or_else(|| format!("{}:{path}: {}", self.label, errno_text(errno::ENOENT)))?;
@@ -511,6 +499,27 @@ impl<'t, T: Transport> Client<'t, T> {
         if pages == 0 {
             return Err(format!("{}:{path}: smaller than a page", self.label));
         }
+        let before = self.statfs()?;
+        // Only the timed operations between the marks.
+        self.t.bench_mark();
+        let lat = self.bench_ops(path, pages, write, random, ops, seed);
+        self.t.bench_mark();
+        let lat = lat?;
+        let after = self.statfs()?;
+        let disk = after.dev_wait_ns.saturating_sub(before.dev_wait_ns) / u64::from(ops.max(1));
+        Ok((lat, disk))
+    }
+
+    /// The timed loop of [`Client::bench`] over a file of `pages` pages.
+    fn bench_ops(
+        &mut self,
+        path: &str,
+        pages: u64,
+        write: bool,
+        random: bool,
+        ops: u32,
+        seed: u64,
+    ) -> Result<Vec<u64>, String> {
         let data = vec![0x5au8; 4096];
         let mut lat = Vec::with_capacity(ops as usize);
         for i in 0..u64::from(ops) {
