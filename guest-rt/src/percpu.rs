@@ -24,6 +24,8 @@ pub struct PerCpu {
     /// TSC value at which the last timer interrupt was handled (0: none since armed).
     timer_fired_tsc: AtomicU64,
     unexpected_interrupts: AtomicU64,
+    /// A wake-up interrupt was handled without its EOI (see `apic::defer_eoi`).
+    eoi_pending: AtomicBool,
 }
 
 struct AllCpus([PerCpu; MAX_CPUS]);
@@ -50,6 +52,7 @@ static CPUS: AllCpus = AllCpus(
             }),
             timer_fired_tsc: AtomicU64::new(0),
             unexpected_interrupts: AtomicU64::new(0),
+            eoi_pending: AtomicBool::new(false),
         }
     }; MAX_CPUS],
 );
@@ -136,6 +139,11 @@ impl PerCpu {
 
     pub(crate) fn set_timer_fired_tsc(&self, tsc: u64) {
         self.timer_fired_tsc.store(tsc, Ordering::Release);
+    }
+
+    /// Sets whether an EOI is owed; returns whether one was.
+    pub(crate) fn swap_eoi_pending(&self, pending: bool) -> bool {
+        self.eoi_pending.swap(pending, Ordering::Relaxed)
     }
 
     /// Counts an interrupt on a vector nobody owns.

@@ -5,6 +5,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::msr;
 use super::trap::{SPURIOUS_VECTOR, TIMER_VECTOR};
+use crate::percpu;
 
 const X2APIC_EOI: u32 = 0x80b;
 const X2APIC_SVR: u32 = 0x80f;
@@ -52,6 +53,22 @@ pub fn arm_timer(deadline: u64, ticks_from_now: u32) {
 /// Acknowledges the interrupt being handled.
 pub fn eoi() {
     msr::write(X2APIC_EOI, 0);
+}
+
+/// Acknowledges a wake-up interrupt (timer, doorbell) later, in [`flush_eoi`]: the EOI is a
+/// trap to the host (15-36 µs on PVM) and would otherwise sit between a doorbell and the
+/// request it announces. Until then the local APIC holds back interrupts of the same or a lower
+/// priority class, which only wake a sleeping CPU: whoever sleeps or lets user code run flushes
+/// first.
+pub fn defer_eoi() {
+    percpu::this().swap_eoi_pending(true);
+}
+
+/// Sends the EOI [`defer_eoi`] put off, if any. Call with interrupts disabled.
+pub fn flush_eoi() {
+    if percpu::this().swap_eoi_pending(false) {
+        eoi();
+    }
 }
 
 /// Sends fixed interrupt `vector` to the CPU with x2APIC id `dest`.

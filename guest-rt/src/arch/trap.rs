@@ -160,10 +160,10 @@ extern "C" fn dispatch(f: &mut TrapFrame) {
         SPURIOUS_VECTOR => {}
         TIMER_VECTOR => {
             time::on_timer_interrupt();
-            apic::eoi();
+            apic::defer_eoi();
         }
         // Wake-ups: the fabric's doorbell (its irqfd) only ends a `hlt`; the poller looks.
-        WAKE_VECTOR | lego_abi::layout::FABRIC_VECTOR => apic::eoi(),
+        WAKE_VECTOR | lego_abi::layout::FABRIC_VECTOR => apic::defer_eoi(),
         _ => {
             percpu::this().count_unexpected_interrupt();
             apic::eoi();

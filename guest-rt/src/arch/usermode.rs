@@ -115,6 +115,8 @@ unsafe extern "C" fn lego_resume_kernel(ctx: *const KernelContext) -> ! {
 pub fn run(entry: u64, arg: u64, stack_top: u64) -> UserExit {
     let pc = percpu::this();
     let irq = platform::irq_save();
+    // User code may rely on the timer (preemption), which an owed EOI would hold back.
+    super::apic::flush_eoi();
     pc.set_user_active(true);
     // SAFETY: the context slot belongs to this CPU; `lego_enter_user` returns (through
     // `lego_resume_kernel`) to this frame with callee-saved registers and rsp restored.

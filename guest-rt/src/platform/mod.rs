@@ -92,6 +92,8 @@ pub fn irq_enable() {
 /// the host, which delivers whatever is pending once the VIF says interrupts are on.
 pub fn halt_until_interrupt() {
     let was = irq_save();
+    // A wake-up not acknowledged yet would hold back the next one.
+    arch::apic::flush_eoi();
     if vif_active() {
         pvm::vif().set_if(true);
         arch::hlt();
