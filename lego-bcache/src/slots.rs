@@ -163,18 +163,20 @@ impl Slots {
         })
     }
 
-    /// Takes a free slot (now `Held`).
+    /// Takes a free slot (now `Held`): the most recently freed one, else the next never used.
     pub(crate) fn take_free(&mut self) -> Option<u32> {
         let s = self.coldest(State::Free)?;
         self.unlink(s);
         Some(s)
     }
 
-    /// Returns a `Held` slot to the free list.
+    /// Returns a `Held` slot to the free list, at its head: [`Slots::take_free`] hands out the
+    /// most recently freed page first, whose memory is warm (in a guest, a page never touched
+    /// before costs a host page fault, ~15 µs on PVM, on its first use).
     pub(crate) fn release(&mut self, s: u32) {
         if self.state(s) == State::Held {
             self.meta[s as usize].file = NIL;
-            self.push_tail(s, State::Free);
+            self.push_head(s, State::Free);
         }
     }
 
@@ -383,5 +385,24 @@ mod tests {
         s.verify().unwrap();
         assert_eq!(s.count(State::Clean), 3);
         assert_eq!(s.count(State::Free), 1);
+    }
+
+    #[test]
+    fn the_most_recently_freed_slot_is_reused_first() {
+        let mut s = Slots::new(8);
+        let mut head = NIL;
+        // Fresh slots come in order; freed ones come back newest first.
+        let a: Vec<u32> = (0..3).map(|_| s.take_free().unwrap()).collect();
+        assert_eq!(a, [0, 1, 2]);
+        for (i, &x) in a.iter().enumerate() {
+            s.install(x, 1, i as u64, State::Clean, &mut head);
+        }
+        for &x in &a {
+            s.remove(x, &mut head);
+            s.release(x);
+        }
+        s.verify().unwrap();
+        let b: Vec<u32> = (0..4).map(|_| s.take_free().unwrap()).collect();
+        assert_eq!(b, [2, 1, 0, 3]);
     }
 }
