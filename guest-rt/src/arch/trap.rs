@@ -141,6 +141,16 @@ pub fn stub_address(vector: u8) -> u64 {
     &raw const lego_trap_stubs as u64 + 16 * u64::from(vector)
 }
 
+/// Acknowledges a wake-up interrupt: late (`apic::defer_eoi`) in the kernel, where the CPU
+/// flushes before it halts; at once while user code runs, which nothing flushes for.
+fn ack_wake_up() {
+    if usermode::active() {
+        apic::eoi();
+    } else {
+        apic::defer_eoi();
+    }
+}
+
 extern "C" fn dispatch(f: &mut TrapFrame) {
     let vector = f.vector;
     if vector == 13
@@ -160,10 +170,10 @@ extern "C" fn dispatch(f: &mut TrapFrame) {
         SPURIOUS_VECTOR => {}
         TIMER_VECTOR => {
             time::on_timer_interrupt();
-            apic::defer_eoi();
+            ack_wake_up();
         }
         // Wake-ups: the fabric's doorbell (its irqfd) only ends a `hlt`; the poller looks.
-        WAKE_VECTOR | lego_abi::layout::FABRIC_VECTOR => apic::defer_eoi(),
+        WAKE_VECTOR | lego_abi::layout::FABRIC_VECTOR => ack_wake_up(),
         _ => {
             percpu::this().count_unexpected_interrupt();
             apic::eoi();
