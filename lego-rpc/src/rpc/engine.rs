@@ -553,6 +553,7 @@ impl<E: Env> Rpc<E> {
         let (header_addr, header_ptr) = self.header;
         // SAFETY: the header page is ours.
         unsafe { core::ptr::copy_nonoverlapping(h.as_bytes().as_ptr(), header_ptr, 32) };
+        let env = self.env;
         let c = self.conn(peer)?;
         let mut wr = RawWr {
             opcode: WrOpcode::WriteImm as u32,
@@ -574,13 +575,16 @@ impl<E: Env> Rpc<E> {
             _pad: 0,
         };
         let target = c.peer_ring;
+        // Before the post, which rings a sleeping callee's doorbell (an exit on PVM): waking
+        // the callee is part of the call, not of the caller's own work.
+        let posted_ns = env.now_ns();
         c.qp.post_send(&wr, Some(&target)).map_err(peer_error)?;
         c.sent = at + footprint;
         self.slots[slot as usize] = Slot {
             state: SlotState::Waiting,
             seq,
             peer,
-            posted_ns: self.env.now_ns(),
+            posted_ns,
         };
         self.stats.calls += 1;
         Ok(Ticket {
@@ -883,11 +887,14 @@ impl<E: Env> Rpc<E> {
                 Some(&target),
             );
         }
+        // Served once the reply is visible, before the post rings a sleeping caller's doorbell
+        // (waking the caller is part of its call).
+        let done_ns = self.env.now_ns();
         let _ = c.qp.post_send(
             &write(WrOpcode::WriteImm, reply_addr, 32, slot_base),
             Some(&target),
         );
         self.stats.served += 1;
-        self.stats.serve_ns += self.env.now_ns().saturating_sub(received_ns);
+        self.stats.serve_ns += done_ns.saturating_sub(received_ns);
     }
 }
