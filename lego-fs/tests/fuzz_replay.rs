@@ -67,21 +67,30 @@ fn regressions(target: &str, body: fn(&[u8])) {
     }
 }
 
+/// Replays `target`'s regressions, the empty input, then `default_cases` inputs from `input_for`
+/// (seeded with `seed`).
+fn replay(
+    target: &str,
+    body: fn(&[u8]),
+    seed: u64,
+    default_cases: u64,
+    mut input_for: impl FnMut(&mut Rng) -> Vec<u8>,
+) {
+    regressions(target, body);
+    run(target, "empty input", &[], body);
+    let mut rng = Rng(seed);
+    for case in 0..cases(default_cases) {
+        let input = input_for(&mut rng);
+        run(target, &format!("case {case}"), &input, body);
+    }
+}
+
 #[test]
 fn fs_request() {
-    regressions("fs_request", bodies::fs_request);
-    run("fs_request", "empty input", &[], bodies::fs_request);
-    let mut rng = Rng(0x5eed_0001);
-    for seed in 0..cases(5000) {
+    replay("fs_request", bodies::fs_request, 0x5eed_0001, 5000, |rng| {
         let len = rng.below(2000) as usize;
-        let input = rng.bytes(len);
-        run(
-            "fs_request",
-            &format!("case {seed}"),
-            &input,
-            bodies::fs_request,
-        );
-    }
+        rng.bytes(len)
+    });
 }
 
 /// Mostly plausible request frames (a header with small lengths, then that many bytes), some
@@ -135,40 +144,32 @@ fn listing(rng: &mut Rng) -> Vec<u8> {
 
 #[test]
 fn proto_decode() {
-    regressions("proto_decode", bodies::proto_decode);
-    run("proto_decode", "empty input", &[], bodies::proto_decode);
-    let mut rng = Rng(0x5eed_0002);
-    for seed in 0..cases(20_000) {
-        let input = match rng.below(3) {
-            0 => listing(&mut rng),
+    replay(
+        "proto_decode",
+        bodies::proto_decode,
+        0x5eed_0002,
+        20_000,
+        |rng| match rng.below(3) {
+            0 => listing(rng),
             1 => {
                 let len = rng.below(300) as usize;
                 rng.bytes(len)
             }
-            _ => frame(&mut rng),
-        };
-        run(
-            "proto_decode",
-            &format!("case {seed}"),
-            &input,
-            bodies::proto_decode,
-        );
-    }
+            _ => frame(rng),
+        },
+    );
 }
 
 #[test]
 fn image_mount() {
-    regressions("image_mount", bodies::image_mount);
-    run("image_mount", "empty input", &[], bodies::image_mount);
-    let mut rng = Rng(0x5eed_0003);
-    for seed in 0..cases(6000) {
-        let len = rng.below(96) as usize;
-        let input = rng.bytes(len);
-        run(
-            "image_mount",
-            &format!("case {seed}"),
-            &input,
-            bodies::image_mount,
-        );
-    }
+    replay(
+        "image_mount",
+        bodies::image_mount,
+        0x5eed_0003,
+        6000,
+        |rng| {
+            let len = rng.below(96) as usize;
+            rng.bytes(len)
+        },
+    );
 }
