@@ -204,17 +204,17 @@ fn fresh_reports(
 
 /// Where a benchmark's time went, per operation (means, ns): time the mComponent spent on its
 /// requests, of which waiting for its calls to the sComponent, and the time the sComponent
-/// spent on its requests, from the counters in their load reports.
+/// spent on its requests; and how often each slept. From the counters in their load reports.
 fn breakdown(before: &[LoadReport; 2], after: &[LoadReport; 2], ops: u32) -> serde_json::Value {
     let per_op = |f: fn(&LoadReport) -> u64, i: usize| {
-        f(&after[i]).saturating_sub(f(&before[i])) / u64::from(ops.max(1))
+        f(&after[i]).saturating_sub(f(&before[i])) as f64 / f64::from(ops.max(1))
     };
     serde_json::json!({
         "cache_serve_ns": per_op(|r| r.serve_ns, 0),
         "cache_call_ns": per_op(|r| r.call_ns, 0),
         "storage_serve_ns": per_op(|r| r.serve_ns, 1),
-        "cache_sleeps_x1000": per_op(|r| r.sleeps * 1000, 0),
-        "storage_sleeps_x1000": per_op(|r| r.sleeps * 1000, 1),
+        "cache_sleeps": per_op(|r| r.sleeps, 0),
+        "storage_sleeps": per_op(|r| r.sleeps, 1),
     })
 }
 

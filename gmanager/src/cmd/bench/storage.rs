@@ -69,9 +69,11 @@ struct Breakdown {
 }
 
 impl Breakdown {
-    /// From a bench answer's `breakdown` (ns per op), our mean (µs) and the disk wait (µs).
+    /// From a bench answer's `breakdown` (ns and sleeps per op), our mean (µs) and the disk
+    /// wait (µs).
     fn from_answer(v: &Value, mean_us: f64, disk_us: f64) -> Option<Breakdown> {
-        let us = |k: &str| v.get(k).and_then(Value::as_u64).map(|n| n as f64 / 1e3);
+        let per_op = |k: &str| v.get(k).and_then(Value::as_f64);
+        let us = |k: &str| per_op(k).map(|ns| ns / 1e3);
         let (m0, call, s0) = (
             us("cache_serve_ns")?,
             us("cache_call_ns")?,
@@ -83,8 +85,8 @@ impl Breakdown {
             m0_s0_us: call - s0,
             s0_us: s0 - disk_us,
             disk_us,
-            m0_sleeps: us("cache_sleeps_x1000")?,
-            s0_sleeps: us("storage_sleeps_x1000")?,
+            m0_sleeps: per_op("cache_sleeps")?,
+            s0_sleeps: per_op("storage_sleeps")?,
         })
     }
 }
