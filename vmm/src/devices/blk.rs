@@ -379,8 +379,7 @@ impl BlkDevice {
             zero_copy(fd, &slices, offset, dir)
         } else {
             self.stats.bounced += 1;
-            let total = segs.iter().map(|&(_, l)| u64::from(l)).sum();
-            self.bounced(fd, &slices, offset, total, dir)
+            self.bounced(fd, &slices, offset, total(segs), dir)
         };
         result.map_err(|e| {
             tracing::warn!(
