@@ -671,7 +671,7 @@ impl<E: Env> Rpc<E> {
 
     /// Idles until something may have happened, or `deadline_ns`.
     pub fn idle_until(&mut self, deadline_ns: u64) {
-        let spin = self.idle.idle_spin_ns();
+        let spin = self.idle.idle_spin_ns(self.env.now_ns());
         self.idle_for(deadline_ns, spin);
     }
 
@@ -708,8 +708,9 @@ impl<E: Env> Rpc<E> {
     /// connections. Returns events handled.
     pub fn poll(&mut self) -> usize {
         self.beat();
+        let seen = self.env.now_ns();
         if !self.progress().is_empty() {
-            self.idle.event(self.env.now_ns());
+            self.idle.event(seen, self.env.now_ns());
         }
         let mut cqes = [Cqe::default(); CQES];
         let mut events = 0;
@@ -737,7 +738,7 @@ impl<E: Env> Rpc<E> {
             }
         }
         if events > 0 {
-            self.idle.event(self.env.now_ns());
+            self.idle.event(seen, self.env.now_ns());
         }
         events
     }
