@@ -596,8 +596,9 @@ fn a_small_cache_shared_by_vnodes_on_two_scomponents() {
 }
 
 /// `lego bench storage` runs end to end, reports the four operations with the host's figures
-/// and the sComponent's disk time next to ours, and leaves nothing behind (its numbers are for
-/// people to read; this only checks they are there and consistent).
+/// and the sComponent's disk time next to ours, issued by the host and by m0 itself, and leaves
+/// nothing behind (its numbers are for people to read; this only checks they are there and
+/// consistent).
 #[test]
 fn bench_storage_reports_and_cleans_up() {
     require_kvm();
@@ -613,29 +614,39 @@ fn bench_storage_reports_and_cleans_up() {
         "--json",
     ]);
     let rows = rows.as_array().expect("a row per operation");
-    let ops: Vec<&str> = rows.iter().filter_map(|r| r["op"].as_str()).collect();
-    assert_eq!(
-        ops,
-        [
-            "seq read 4K",
-            "rand read 4K",
-            "seq write+fsync 4K",
-            "rand write+fsync 4K"
-        ]
-    );
+    let ops: Vec<(&str, &str)> = rows
+        .iter()
+        .filter_map(|r| Some((r["client"].as_str()?, r["op"].as_str()?)))
+        .collect();
+    let names = [
+        "seq read 4K",
+        "rand read 4K",
+        "seq write+fsync 4K",
+        "rand write+fsync 4K",
+    ];
+    let want: Vec<(&str, &str)> = ["host", "m0"]
+        .iter()
+        .flat_map(|c| names.iter().map(move |n| (*c, *n)))
+        .collect();
+    assert_eq!(ops, want);
     for r in rows {
         let f = |k: &str| r[k].as_f64().unwrap_or(-1.0);
         let (lego, host) = (f("lego_kiops"), f("host_kiops"));
         assert!(lego > 0.0 && host > 0.0, "{r}");
+        assert_eq!(r["ops"], 40, "{r}");
         assert!((f("ratio") - lego / host).abs() < 1e-6, "{r}");
         assert!(
             r["lego_us"]["p99"].as_f64() >= r["lego_us"]["p50"].as_f64(),
             "{r}"
         );
     }
+    // Both clients are compared with the same host run.
+    for (h, m) in rows[..4].iter().zip(&rows[4..]) {
+        assert_eq!(h["host_us"], m["host_us"], "{h} {m}");
+    }
     // Random reads miss an empty cache, and every fsync reaches the disk: the sComponent
     // waited for its disk in both, and never longer than the whole operation took.
-    for r in &rows[1..] {
+    for (i, r) in rows.iter().enumerate().filter(|(i, _)| i % 4 != 0) {
         let disk = r["disk_us_per_op"].as_f64().unwrap_or(0.0);
         let mean = 1e3 / r["lego_kiops"].as_f64().unwrap_or(f64::MAX);
         assert!(disk > 0.0 && disk < mean * 1.5, "{r}");
@@ -647,7 +658,8 @@ fn bench_storage_reports_and_cleans_up() {
         );
         // Where the time went, from the components' own counters: the parts add up to the
         // mean, and a hop (measured by its caller around the callee's own time) is never
-        // negative. m0 and s0 had requests to serve, so their parts are counted.
+        // negative. m0 and s0 had requests to serve, so their parts are counted. Issued by
+        // m0, there is no host hop.
         let b = &r["breakdown"];
         let part = |k: &str| b[k].as_f64().unwrap_or(f64::NAN);
         let parts = ["host_m0_us", "m0_us", "m0_s0_us", "s0_us", "disk_us"];
@@ -656,6 +668,10 @@ fn bench_storage_reports_and_cleans_up() {
         assert!((sum - mean_us).abs() < 0.5, "{r}");
         // (Each side measures with its own clock: a microsecond of slack.)
         assert!(part("host_m0_us") > -1.0 && part("m0_s0_us") > -1.0, "{r}");
+        if i >= 4 {
+            assert_eq!(part("host_m0_us"), 0.0, "{r}");
+            assert!(part("m0_us") > -1.0, "{r}");
+        }
         assert!(part("m0_us") + part("m0_s0_us") > 0.0, "{r}");
         assert!(part("m0_sleeps") >= 0.0 && part("s0_sleeps") >= 0.0, "{r}");
     }

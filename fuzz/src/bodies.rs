@@ -832,8 +832,10 @@ pub fn proto_decode(data: &[u8]) {
         let framed = (path2.is_empty() || op == proto::RENAME)
             && (op != proto::OPEN || fixed.flags & !flags::ALL == 0)
             && (op != proto::WRITE || fixed.flags & !flags::SYNC == 0)
+            && (op != proto::BENCH || fixed.flags == 0)
             && ((op != proto::READ && op != proto::WRITE) || fixed.len as usize <= MAX_IO)
-            && if op == proto::WRITE {
+            && (op != proto::BENCH || fixed.len as usize <= proto::BENCH_BYTES)
+            && if op == proto::WRITE || op == proto::BENCH {
                 fixed.len as usize == data_part.len()
             } else {
                 data_part.is_empty()

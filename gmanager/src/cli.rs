@@ -287,7 +287,9 @@ pub enum BenchCommand {
     Up(BenchUpArgs),
     /// The paper's Figure 9: sequential and random 4 KiB reads through an empty buffer cache,
     /// and 4 KiB writes each followed by an fsync, next to the same on a host file (reads
-    /// O_DIRECT, writes fdatasync); then where our time went (hops, components, disk).
+    /// O_DIRECT, writes fdatasync); then where our time went (hops, components, disk); then
+    /// the same issued by the mComponent itself (the cache and storage path without the
+    /// client's hop).
     Storage(BenchStorageArgs),
 }
 

@@ -132,6 +132,7 @@ impl Files {
                 put(&(n as u32).to_le_bytes(), reply)
             }
             proto::FSYNC => cache.fsync(&mut b, key).map(|()| 0).map_err(status),
+            proto::BENCH => bench(cache, &mut b, key, r.data, reply),
             proto::TRUNCATE => cache
                 .truncate(&mut b, key, r.head.offset)
                 .map(|()| 0)
@@ -168,6 +169,41 @@ impl Files {
             _ => b.forward(op, bytes, reply),
         }
     }
+}
+
+/// Times the operations a `BENCH` request asks for, issued here: each one's latency in ns
+/// goes into `reply`, a `u32` each.
+fn bench(
+    cache: &mut Cache,
+    b: &mut Storage<'_>,
+    key: FileKey<'_>,
+    req: &[u8],
+    reply: &mut [u8],
+) -> Result<usize, u32> {
+    let q = proto::BenchRequest::read_from_bytes(req).map_err(|_| status_of(errno::EINVAL))?;
+    let n = q.ops as usize;
+    if q.pages == 0 || q.ops > proto::BENCH_MAX_OPS || n * 4 > reply.len() {
+        return Err(status_of(errno::EINVAL));
+    }
+    let (write, random) = (
+        q.flags & proto::bench::WRITE != 0,
+        q.flags & proto::bench::RANDOM != 0,
+    );
+    let mut page = vec![0x5au8; PAGE];
+    for i in 0..n {
+        let offset = proto::bench_page(q.first + i as u64, q.pages, random, q.seed) * PAGE as u64;
+        let t = b.rpc.env().now_ns();
+        if write {
+            cache.write(b, key, offset, &page).map_err(status)?;
+            cache.fsync(b, key).map_err(status)?;
+        } else if cache.read(b, key, offset, &mut page).map_err(status)? != PAGE {
+            return Err(status_of(errno::EIO));
+        }
+        let ns = b.rpc.env().now_ns().saturating_sub(t);
+        reply[i * 4..i * 4 + 4]
+            .copy_from_slice(&(ns.min(u64::from(u32::MAX)) as u32).to_le_bytes());
+    }
+    Ok(n * 4)
 }
 
 fn put(bytes: &[u8], reply: &mut [u8]) -> Result<usize, u32> {

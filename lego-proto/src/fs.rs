@@ -41,8 +41,12 @@ pub const STATFS: u32 = 43;
 /// Write back everything dirty, make it durable, and empty the buffer cache (benchmarks
 /// measure with a cold cache). The path is ignored.
 pub const DROP_CACHES: u32 = 44;
+/// Time 4 KiB operations on the file from the buffer cache itself, without a client's hop
+/// (`lego bench storage` compares both). Data: a [`BenchRequest`]. Reply: each operation's
+/// latency in ns, a `u32` each. Only mComponents serve it (an sComponent answers `ENOTSUP`).
+pub const BENCH: u32 = 45;
 /// Last opcode of the file protocol.
-pub const OP_LAST: u32 = 44;
+pub const OP_LAST: u32 = 45;
 
 /// Whether `op` belongs to the file protocol.
 pub const fn is_fs_op(op: u32) -> bool {
@@ -65,6 +69,7 @@ pub const fn op_name(op: u32) -> &'static str {
         FSYNC => "fsync",
         STATFS => "statfs",
         DROP_CACHES => "drop_caches",
+        BENCH => "bench",
         _ => "unknown",
     }
 }
@@ -247,16 +252,19 @@ impl<'a> Request<'a> {
         let allowed = match op {
             OPEN => flags::ALL,
             WRITE => flags::SYNC,
+            BENCH => 0,
             _ => u32::MAX,
         };
         if head.flags & !allowed != 0 {
             return Err(DecodeError::BadField);
         }
         let data_len = match op {
-            WRITE => head.len as usize,
+            WRITE | BENCH => head.len as usize,
             _ => 0,
         };
-        if (op == WRITE || op == READ) && head.len as usize > MAX_IO {
+        if (matches!(op, WRITE | READ) && head.len as usize > MAX_IO)
+            || (op == BENCH && head.len as usize > BENCH_BYTES)
+        {
             return Err(DecodeError::TooLarge);
         }
         let need = p1 + p2 + data_len;
@@ -304,6 +312,50 @@ impl<'a> Request<'a> {
         }
         Some(n)
     }
+}
+
+/// A [`BENCH`] request's data: which operations to time.
+#[repr(C)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
+pub struct BenchRequest {
+    /// Pages of the file the offsets fall in.
+    pub pages: u64,
+    /// Seed of the random offsets.
+    pub seed: u64,
+    /// Index of the first operation (a long run is timed in several requests).
+    pub first: u64,
+    /// Operations, at most [`BENCH_MAX_OPS`].
+    pub ops: u32,
+    /// [`bench`] flags.
+    pub flags: u32,
+}
+
+/// Size of [`BenchRequest`].
+pub const BENCH_BYTES: usize = core::mem::size_of::<BenchRequest>();
+
+/// Most operations one [`BENCH`] request times: their latencies fill a reply.
+pub const BENCH_MAX_OPS: u32 = (crate::rpc::MAX_PAYLOAD / 4) as u32;
+
+/// [`BenchRequest::flags`].
+pub mod bench {
+    /// Writes, each followed by an fsync, rather than reads.
+    pub const WRITE: u32 = 1;
+    /// Random pages rather than sequential ones.
+    pub const RANDOM: u32 = 2;
+}
+
+/// The page a benchmark's `i`-th operation touches in a file of `pages` pages: `i` in turn,
+/// or a seeded SplitMix64 of `i` (cheap, well spread, the same on every side).
+pub fn bench_page(i: u64, pages: u64, random: bool, seed: u64) -> u64 {
+    if !random {
+        return i % pages.max(1);
+    }
+    let mut z = seed.wrapping_add(i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) % pages.max(1)
 }
 
 /// What a path names.
@@ -576,6 +628,55 @@ mod tests {
         assert_eq!(errno_of(status_of(errno::ENOENT)), Some(errno::ENOENT));
         assert_eq!(errno_of(crate::rpc::status::BAD_REQUEST), None);
         assert!(is_fs_op(READ) && !is_fs_op(crate::op::LOAD_REPORT));
+    }
+
+    #[test]
+    fn bench_requests_carry_their_parameters_and_nothing_else() {
+        let b = BenchRequest {
+            pages: 16384,
+            seed: 9,
+            first: 4000,
+            ops: 2000,
+            flags: bench::RANDOM,
+        };
+        let r = req("/bench.bin", "", b.as_bytes());
+        let mut buf = vec![0u8; r.encoded_len()];
+        let n = r.encode(&mut buf).expect("fits");
+        let back = Request::decode(BENCH, &buf[..n]).expect("decodes");
+        assert_eq!(BenchRequest::read_from_bytes(back.data), Ok(b));
+        // Header flags are not bench flags, and the data is one BenchRequest at most.
+        let mut h = FsRequest::read_from_prefix(&buf).expect("header").0;
+        h.flags = flags::SYNC;
+        buf[..REQUEST_BYTES].copy_from_slice(h.as_bytes());
+        assert_eq!(
+            Request::decode(BENCH, &buf[..n]),
+            Err(DecodeError::BadField)
+        );
+        let long = [0u8; BENCH_BYTES + 8];
+        let r = req("/bench.bin", "", &long);
+        let mut buf = vec![0u8; r.encoded_len()];
+        let n = r.encode(&mut buf).expect("fits");
+        assert_eq!(
+            Request::decode(BENCH, &buf[..n]),
+            Err(DecodeError::TooLarge)
+        );
+    }
+
+    #[test]
+    fn bench_pages_are_sequential_or_seeded_and_in_range() {
+        let seq: Vec<u64> = (0..6).map(|i| bench_page(i, 4, false, 1)).collect();
+        assert_eq!(seq, [0, 1, 2, 3, 0, 1]);
+        let a: Vec<u64> = (0..1000).map(|i| bench_page(i, 100, true, 7)).collect();
+        let b: Vec<u64> = (0..1000).map(|i| bench_page(i, 100, true, 7)).collect();
+        let c: Vec<u64> = (0..1000).map(|i| bench_page(i, 100, true, 8)).collect();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert!(a.iter().all(|&p| p < 100));
+        // Well spread: most pages of a small file are hit.
+        let mut seen = [false; 100];
+        a.iter().for_each(|&p| seen[p as usize] = true);
+        assert!(seen.iter().filter(|&&s| s).count() > 95);
+        assert_eq!(bench_page(5, 0, true, 3), 0);
     }
 
     proptest! {

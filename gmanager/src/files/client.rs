@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use lego_proto::fs::{
-    self as proto, DIR_END, FsRequest, FsStat, FsStatFs, MAX_IO, Request, errno, errno_of,
-    errno_text, flags, kind, parse_dir,
+    self as proto, DIR_END, FsRequest, FsStat, FsStatFs, MAX_IO, Request, bench_page, errno,
+    errno_of, errno_text, flags, kind, parse_dir,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use zerocopy::FromBytes;
+use zerocopy::{FromBytes, IntoBytes};
 
 use super::remote::{basename, join};
 
@@ -104,19 +104,26 @@ pub enum FileOp {
         ops: u32,
         /// Seed of the random offsets.
         seed: u64,
+        /// Issue the operations from the mComponent holding the buffer cache rather than from
+        /// here: the same path without the client's hop.
+        #[serde(default)]
+        at_cache: bool,
     },
 }
 
-/// The page a benchmark's `i`-th operation touches in a file of `pages` pages.
-pub fn bench_page(i: u64, pages: u64, random: bool, seed: u64) -> u64 {
-    if !random {
-        return i % pages.max(1);
-    }
-    // SplitMix64 of (seed, i): cheap, seeded, well spread.
-    let mut z = seed.wrapping_add(i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    (z ^ (z >> 31)) % pages.max(1)
+/// What [`Client::bench`] times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BenchParams {
+    /// Writes, each followed by an fsync, rather than reads.
+    pub write: bool,
+    /// Random pages rather than sequential ones.
+    pub random: bool,
+    /// Operations.
+    pub ops: u32,
+    /// Seed of the random offsets.
+    pub seed: u64,
+    /// Issued by the mComponent itself (see [`FileOp::Bench`]).
+    pub at_cache: bool,
 }
 
 /// A listing entry.
@@ -484,14 +491,7 @@ impl<'t, T: Transport> Client<'t, T> {
 
     /// Times 4 KiB reads or write+fsyncs on `path` (see [`FileOp::Bench`]). Returns each
     /// operation's latency and the sComponent's disk wait per operation, ns (mean).
-    pub fn bench(
-        &mut self,
-        path: &str,
-        write: bool,
-        random: bool,
-        ops: u32,
-        seed: u64,
-    ) -> Result<(Vec<u64>, u64), String> {
+    pub fn bench(&mut self, path: &str, b: BenchParams) -> Result<(Vec<u64>, u64), String> {
         let st = self
             .stat(path)?
             .ok_or_else(|| format!("{}:{path}: {}", self.label, errno_text(errno::ENOENT)))?;
@@ -502,30 +502,26 @@ impl<'t, T: Transport> Client<'t, T> {
         let before = self.statfs()?;
         // Only the timed operations between the marks.
         self.t.bench_mark();
-        let lat = self.bench_ops(path, pages, write, random, ops, seed);
+        let lat = if b.at_cache {
+            self.bench_at_cache(path, pages, b)
+        } else {
+            self.bench_ops(path, pages, b)
+        };
         self.t.bench_mark();
         let lat = lat?;
         let after = self.statfs()?;
-        let disk = after.dev_wait_ns.saturating_sub(before.dev_wait_ns) / u64::from(ops.max(1));
+        let disk = after.dev_wait_ns.saturating_sub(before.dev_wait_ns) / u64::from(b.ops.max(1));
         Ok((lat, disk))
     }
 
     /// The timed loop of [`Client::bench`] over a file of `pages` pages.
-    fn bench_ops(
-        &mut self,
-        path: &str,
-        pages: u64,
-        write: bool,
-        random: bool,
-        ops: u32,
-        seed: u64,
-    ) -> Result<Vec<u64>, String> {
+    fn bench_ops(&mut self, path: &str, pages: u64, b: BenchParams) -> Result<Vec<u64>, String> {
         let data = vec![0x5au8; 4096];
-        let mut lat = Vec::with_capacity(ops as usize);
-        for i in 0..u64::from(ops) {
-            let offset = bench_page(i, pages, random, seed) * 4096;
+        let mut lat = Vec::with_capacity(b.ops as usize);
+        for i in 0..u64::from(b.ops) {
+            let offset = bench_page(i, pages, b.random, b.seed) * 4096;
             let t = Instant::now();
-            if write {
+            if b.write {
                 self.req(
                     proto::WRITE,
                     path,
@@ -552,6 +548,44 @@ impl<'t, T: Transport> Client<'t, T> {
                 }
             }
             lat.push(t.elapsed().as_nanos() as u64);
+        }
+        Ok(lat)
+    }
+
+    /// [`Client::bench`] with the mComponent issuing the operations (`BENCH` requests, each
+    /// timing up to [`proto::BENCH_MAX_OPS`]).
+    fn bench_at_cache(
+        &mut self,
+        path: &str,
+        pages: u64,
+        b: BenchParams,
+    ) -> Result<Vec<u64>, String> {
+        let mut lat = Vec::with_capacity(b.ops as usize);
+        while lat.len() < b.ops as usize {
+            let ops = (b.ops - lat.len() as u32).min(proto::BENCH_MAX_OPS);
+            let req = proto::BenchRequest {
+                pages,
+                seed: b.seed,
+                first: lat.len() as u64,
+                ops,
+                flags: if b.write { proto::bench::WRITE } else { 0 }
+                    | if b.random { proto::bench::RANDOM } else { 0 },
+            };
+            let n = self
+                .req(proto::BENCH, path, "", At::default(), req.as_bytes())
+                .map_err(|e| self.err(path, e))?;
+            if n != ops as usize * 4 {
+                return Err(format!(
+                    "{}:{path}: the mComponent timed {} operations of {ops}",
+                    self.label,
+                    n / 4
+                ));
+            }
+            lat.extend(
+                self.reply[..n]
+                    .chunks_exact(4)
+                    .map(|c| u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
+            );
         }
         Ok(lat)
     }
@@ -585,8 +619,18 @@ impl<'t, T: Transport> Client<'t, T> {
                 random,
                 ops,
                 seed,
+                at_cache,
             } => self
-                .bench(path, *write, *random, *ops, *seed)
+                .bench(
+                    path,
+                    BenchParams {
+                        write: *write,
+                        random: *random,
+                        ops: *ops,
+                        seed: *seed,
+                        at_cache: *at_cache,
+                    },
+                )
                 .map(|(lat, disk)| json!({ "latency_ns": lat, "disk_ns_per_op": disk })),
             FileOp::Fsync { path } => self
                 .simple(proto::FSYNC, path, "", 0)

@@ -19,8 +19,9 @@ use crate::cluster::protocol::{Request, request};
 use crate::cluster::spec::{self, Overrides};
 use crate::cmd::cluster::{stop, up_spec};
 use crate::exit;
-use crate::files::client::{FileOp, bench_page};
+use crate::files::client::FileOp;
 use crate::stats::{Summary, summarize};
+use lego_proto::fs::bench_page;
 
 /// Targets from the storage issue: our IOPS over the host's.
 const READ_TARGET: f64 = 0.5;
@@ -29,6 +30,10 @@ const WRITE_TARGET: f64 = 0.4;
 #[derive(Debug, Serialize)]
 struct Row {
     op: &'static str,
+    /// Who issued the operations: `host` (the managers, through m0 to s0: the paper's shape,
+    /// with our host in the pComponent's place) or `m0` (the mComponent itself: the same path
+    /// without the client's hop).
+    client: &'static str,
     ops: u32,
     /// Ours, µs per operation.
     lego_us: Summary,
@@ -70,8 +75,9 @@ struct Breakdown {
 
 impl Breakdown {
     /// From a bench answer's `breakdown` (ns and sleeps per op), our mean (µs) and the disk
-    /// wait (µs).
-    fn from_answer(v: &Value, mean_us: f64, disk_us: f64) -> Option<Breakdown> {
+    /// wait (µs). With the operations issued `at_cache`, m0's serving time is the timed loop
+    /// itself: there is no host hop, and m0's own work is what the loop spent outside calls.
+    fn from_answer(v: &Value, mean_us: f64, disk_us: f64, at_cache: bool) -> Option<Breakdown> {
         let per_op = |k: &str| v.get(k).and_then(Value::as_f64);
         let us = |k: &str| per_op(k).map(|ns| ns / 1e3);
         let (m0, call, s0) = (
@@ -79,6 +85,7 @@ impl Breakdown {
             us("cache_call_ns")?,
             us("storage_serve_ns")?,
         );
+        let m0 = if at_cache { mean_us } else { m0 };
         Some(Breakdown {
             host_m0_us: mean_us - m0,
             m0_us: m0 - call,
@@ -182,6 +189,37 @@ fn host_run(
     Ok(lat)
 }
 
+impl Row {
+    /// A row from our latencies, disk wait and breakdown, and the host's latencies.
+    fn new(
+        op: &'static str,
+        client: &'static str,
+        target: f64,
+        (lego, disk_ns, breakdown): (Vec<u64>, u64, Option<Breakdown>),
+        host: &[u64],
+    ) -> Row {
+        let (lk, hk) = (kiops(&lego), kiops(host));
+        Row {
+            op,
+            client,
+            ops: lego.len() as u32,
+            lego_us: us(&lego),
+            host_us: us(host),
+            lego_kiops: lk,
+            host_kiops: hk,
+            disk_us_per_op: disk_ns as f64 / 1e3,
+            floor_ratio: if disk_ns > 0 && hk > 0.0 {
+                (1e6 / hk) / disk_ns as f64
+            } else {
+                0.0
+            },
+            ratio: if hk > 0.0 { lk / hk } else { 0.0 },
+            target,
+            breakdown,
+        }
+    }
+}
+
 fn file_op(name: &str, op: FileOp) -> Result<Value> {
     let req = Request::File {
         vnode: "bench".into(),
@@ -260,41 +298,37 @@ pub fn run(a: &BenchStorageArgs) -> Result<u8> {
             },
         )?;
         let mut rows = Vec::new();
+        let mut at_m0 = Vec::new();
         for (op, write, random, target) in OPS {
-            file_op(&name, FileOp::DropCaches)?;
-            let answer = file_op(
-                &name,
-                FileOp::Bench {
-                    path: "/bench.bin".into(),
-                    write,
-                    random,
-                    ops: a.ops,
-                    seed: a.seed,
-                },
-            )?;
-            let (lego, disk_ns) = latencies(&answer)?;
+            let timed = |at_cache| -> Result<(Vec<u64>, u64, Option<Breakdown>)> {
+                file_op(&name, FileOp::DropCaches)?;
+                let answer = file_op(
+                    &name,
+                    FileOp::Bench {
+                        path: "/bench.bin".into(),
+                        write,
+                        random,
+                        ops: a.ops,
+                        seed: a.seed,
+                        at_cache,
+                    },
+                )?;
+                let (lat, disk_ns) = latencies(&answer)?;
+                let b = Breakdown::from_answer(
+                    &answer["breakdown"],
+                    us(&lat).mean,
+                    disk_ns as f64 / 1e3,
+                    at_cache,
+                );
+                Ok((lat, disk_ns, b))
+            };
+            let lego = timed(false)?;
+            let local = timed(true)?;
             let host = host_run(&host_file, pages, write, random, a.ops, a.seed)?;
-            let (lk, hk) = (kiops(&lego), kiops(&host));
-            let lego_us = us(&lego);
-            let disk_us = disk_ns as f64 / 1e3;
-            rows.push(Row {
-                breakdown: Breakdown::from_answer(&answer["breakdown"], lego_us.mean, disk_us),
-                op,
-                ops: a.ops,
-                lego_us,
-                host_us: us(&host),
-                lego_kiops: lk,
-                host_kiops: hk,
-                disk_us_per_op: disk_us,
-                floor_ratio: if disk_ns > 0 && hk > 0.0 {
-                    (1e6 / hk) / disk_ns as f64
-                } else {
-                    0.0
-                },
-                ratio: if hk > 0.0 { lk / hk } else { 0.0 },
-                target,
-            });
+            rows.push(Row::new(op, "host", target, lego, &host));
+            at_m0.push(Row::new(op, "m0", target, local, &host));
         }
+        rows.append(&mut at_m0);
         Ok(rows)
     })();
     stop(&name).with_context(|| format!("stopping the bench cluster {name}"))?;
@@ -325,7 +359,23 @@ fn print_table(rows: &[Row], a: &BenchStorageArgs) {
          plus the host's I/O, the floor under the lego figures; floor: the ratio if everything \
          above that disk were free"
     );
+    let (host, m0): (Vec<&Row>, Vec<&Row>) = rows.iter().partition(|r| r.client == "host");
     println!();
+    print_rows(&host, true);
+    print_breakdown(&host, "");
+    if !m0.is_empty() {
+        println!();
+        println!(
+            "the same operations issued by m0 itself, with the host idle (no client hop; the \
+             paper's client is a pComponent one RDMA hop from m0), against the same host figures:"
+        );
+        print_rows(&m0, false);
+        print_breakdown(&m0, " issued by m0");
+    }
+}
+
+/// The figures of `rows`; `targets`: mark the ratios that miss the issue's targets.
+fn print_rows(rows: &[&Row], targets: bool) {
     println!(
         "{:<20} {:>10} {:>10} {:>9} {:>10} {:>10} {:>9} {:>10} {:>7} {:>7} {:>7}",
         "op",
@@ -338,12 +388,19 @@ fn print_table(rows: &[Row], a: &BenchStorageArgs) {
         "s0 disk",
         "ratio",
         "floor",
-        "target"
+        if targets { "target" } else { "" }
     );
     for r in rows {
+        let target = if !targets {
+            String::new()
+        } else if r.ratio >= r.target {
+            format!("{:>6.1}", r.target)
+        } else {
+            format!("{:>6.1} MISSED", r.target)
+        };
         println!(
             "{:<20} {:>7.1} us {:>7.1} us {:>9.2} {:>7.1} us {:>7.1} us {:>9.2} {:>7.1} us {:>7.2} \
-             {:>7} {:>6.1}{}",
+             {:>7} {target}",
             r.op,
             r.lego_us.p50,
             r.lego_us.p99,
@@ -358,35 +415,38 @@ fn print_table(rows: &[Row], a: &BenchStorageArgs) {
             } else {
                 "-".to_string()
             },
-            r.target,
-            if r.ratio >= r.target { "" } else { " MISSED" }
         );
     }
-    if rows.iter().any(|r| r.breakdown.is_some()) {
-        println!();
-        println!(
-            "where the lego time goes, us per op (means; a hop includes the wake-up of whoever \
-             slept at its end):"
-        );
-        println!(
-            "{:<20} {:>8} {:>9} {:>7} {:>9} {:>7} {:>8} {:>10} {:>10}",
-            "op", "mean", "host<>m0", "m0", "m0<>s0", "s0", "s0 disk", "m0 sleeps", "s0 sleeps"
-        );
-        for r in rows {
-            if let Some(b) = r.breakdown {
-                println!(
-                    "{:<20} {:>8.1} {:>9.1} {:>7.1} {:>9.1} {:>7.1} {:>8.1} {:>10.2} {:>10.2}",
-                    r.op,
-                    r.lego_us.mean,
-                    b.host_m0_us,
-                    b.m0_us,
-                    b.m0_s0_us,
-                    b.s0_us,
-                    b.disk_us,
-                    b.m0_sleeps,
-                    b.s0_sleeps
-                );
-            }
+}
+
+/// Where the time of `rows` went, if the components reported it.
+fn print_breakdown(rows: &[&Row], what: &str) {
+    if !rows.iter().any(|r| r.breakdown.is_some()) {
+        return;
+    }
+    println!();
+    println!(
+        "where the lego time goes{what}, us per op (means; a hop includes the wake-up of whoever \
+         slept at its end):"
+    );
+    println!(
+        "{:<20} {:>8} {:>9} {:>7} {:>9} {:>7} {:>8} {:>10} {:>10}",
+        "op", "mean", "host<>m0", "m0", "m0<>s0", "s0", "s0 disk", "m0 sleeps", "s0 sleeps"
+    );
+    for r in rows {
+        if let Some(b) = r.breakdown {
+            println!(
+                "{:<20} {:>8.1} {:>9.1} {:>7.1} {:>9.1} {:>7.1} {:>8.1} {:>10.2} {:>10.2}",
+                r.op,
+                r.lego_us.mean,
+                b.host_m0_us,
+                b.m0_us,
+                b.m0_s0_us,
+                b.s0_us,
+                b.disk_us,
+                b.m0_sleeps,
+                b.s0_sleeps
+            );
         }
     }
 }
