@@ -55,6 +55,9 @@ pub struct Fs<D: BlockDevice> {
     buf: Box<Block>,
     /// A confirm block was written and not yet handed to the device (see [`Fs::submit_hints`]).
     unsubmitted: bool,
+    /// Device time spent handing hints over while idle ([`Fs::submit_hints`]): not part of
+    /// any request's time.
+    idle_io: crate::IoTime,
 }
 
 impl<D: BlockDevice> fmt::Debug for Fs<D> {
@@ -181,6 +184,7 @@ impl<D: BlockDevice> Fs<D> {
             sb,
             buf,
             unsubmitted: false,
+            idle_io: crate::IoTime::default(),
         })
     }
 
@@ -231,6 +235,7 @@ impl<D: BlockDevice> Fs<D> {
             },
             buf,
             unsubmitted: false,
+            idle_io: crate::IoTime::default(),
         };
         if replayed.dirty {
             // Start a new generation so no stale block of this one can ever be mistaken for a
@@ -246,9 +251,14 @@ impl<D: BlockDevice> Fs<D> {
         Ok(self.dev)
     }
 
-    /// Time spent waiting for the device so far ([`BlockDevice::io_time`]).
+    /// Time spent waiting for the device so far ([`BlockDevice::io_time`]), but for the
+    /// hand-over of hints while idle ([`Fs::submit_hints`]): what requests waited.
     pub fn io_time(&self) -> crate::IoTime {
-        self.dev.io_time()
+        let all = self.dev.io_time();
+        crate::IoTime {
+            round_trips: all.round_trips.saturating_sub(self.idle_io.round_trips),
+            wait_ns: all.wait_ns.saturating_sub(self.idle_io.wait_ns),
+        }
     }
 
     /// Returns the device without committing anything: what power loss would leave behind
@@ -329,7 +339,11 @@ impl<D: BlockDevice> Fs<D> {
     /// follows is acknowledged without waiting for it (see `journal`).
     pub fn submit_hints(&mut self) {
         if core::mem::take(&mut self.unsubmitted) {
+            let before = self.dev.io_time();
             let _ = self.dev.submit();
+            let after = self.dev.io_time();
+            self.idle_io.round_trips += after.round_trips.saturating_sub(before.round_trips);
+            self.idle_io.wait_ns += after.wait_ns.saturating_sub(before.wait_ns);
         }
     }
 

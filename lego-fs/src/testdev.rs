@@ -120,6 +120,9 @@ pub struct CrashDisk {
 }
 
 impl CrashDisk {
+    /// The device time [`BlockDevice::io_time`] counts per flush or submit.
+    pub const TRIP_NS: u64 = 1000;
+
     /// Wraps `disk`, whose current contents count as durable.
     pub fn new(disk: MemDisk) -> Self {
         CrashDisk {
@@ -282,6 +285,16 @@ impl BlockDevice for CrashDisk {
     fn submit(&mut self) -> Result<(), DevError> {
         self.inner.borrow_mut().submits += 1;
         Ok(())
+    }
+
+    /// A round trip per flush or submit, each "waiting" [`CrashDisk::TRIP_NS`].
+    fn io_time(&self) -> crate::IoTime {
+        let s = self.inner.borrow();
+        let round_trips = s.flushes + s.submits;
+        crate::IoTime {
+            round_trips,
+            wait_ns: round_trips * Self::TRIP_NS,
+        }
     }
 }
 

@@ -400,10 +400,11 @@ pub struct FsStatFs {
     pub meta_used: u64,
     /// Metadata bytes available.
     pub meta_capacity: u64,
-    /// Round trips to the sComponent's disk so far (a batch of requests each).
+    /// Round trips to the sComponent's disk for requests so far (a batch of requests each).
     pub dev_round_trips: u64,
-    /// Nanoseconds the sComponent spent waiting for its disk so far (VM exits and the host's
-    /// I/O: the floor under every file operation that reaches the disk).
+    /// Nanoseconds the sComponent spent waiting for its disk serving requests so far (VM exits
+    /// and the host's I/O: the floor under every file operation that reaches the disk; not
+    /// the confirm blocks it hands over while idle).
     pub dev_wait_ns: u64,
 }
 
