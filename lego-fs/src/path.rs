@@ -48,7 +48,7 @@ pub(crate) fn is_root(path: &str) -> bool {
 }
 
 /// Whether `path` lies strictly inside directory `dir` (both validated).
-pub(crate) fn is_inside(path: &str, dir: &str) -> bool {
+pub fn is_inside(path: &str, dir: &str) -> bool {
     if is_root(dir) {
         return !is_root(path);
     }

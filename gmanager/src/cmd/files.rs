@@ -188,7 +188,7 @@ pub fn mv(a: &MvArgs) -> Result<u8> {
         _ => to,
     };
     // The storage answers EINVAL, whose text is about malformed paths: say it here.
-    if to.len() > r.path.len() && to.starts_with(&r.path) && to.as_bytes()[r.path.len()] == b'/' {
+    if lego_fs::path::is_inside(&to, &r.path) {
         anyhow::bail!(
             "{}:{}: cannot move a directory into itself ({to})",
             r.vnode,
