@@ -95,6 +95,11 @@ impl Idle {
         }
     }
 
+    /// Whether idle gaps matter (adaptive idling): callers need not time work otherwise.
+    pub fn scores_gaps(&self) -> bool {
+        self.mode == PollMode::Adaptive
+    }
+
     /// Whether the policy wants to sleep at `now_ns`, polling for up to `spin_ns` after the
     /// last event (adaptive).
     pub fn should_sleep(&self, now_ns: u64, spin_ns: u64) -> bool {
