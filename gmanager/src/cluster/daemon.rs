@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use virtio_rdma::abi::PollMode;
 use vmm::{ConsoleTarget, FabricConfig, VmConfig, VmEvent};
 
-use super::fabric_thread::{self, FabricCmd, FileTarget, Loads};
+use super::fabric_thread::{self, FabricCmd, FabricHandle, FileTarget, Loads};
 use super::paths::{ClusterDir, StateDir};
 use super::protocol::{Request, reply};
 use super::spec::{ClusterSpec, ComponentSpec};
@@ -93,7 +93,7 @@ struct Daemon {
     spec: ClusterSpec,
     dir: ClusterDir,
     coord: Coordinator,
-    fabric: Sender<FabricCmd>,
+    fabric: FabricHandle,
     loads: Loads,
     comps: Vec<Comp>,
     state: StateDir,

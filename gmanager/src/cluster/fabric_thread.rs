@@ -171,8 +171,10 @@ fn serve(env: &'static HostEndpoint, loads: Loads, cmds: Receiver<FabricCmd>) {
                 let _ = rpc.connect_async(&[p]);
             }
         }
+        // Commands kick the endpoint (`FabricHandle::send`), so nothing here needs a timer of
+        // its own (the engine still wakes every 10 ms to look at its peers).
         let now = env.now_ns();
-        rpc.idle_until(now + 2_000_000);
+        rpc.idle_until(now + 100_000_000);
     }
 }
 
@@ -218,11 +220,28 @@ fn breakdown(before: &[LoadReport; 2], after: &[LoadReport; 2], ops: u32) -> ser
     })
 }
 
+/// The way into the thread: commands, each waking it.
+#[derive(Debug)]
+pub struct FabricHandle {
+    tx: Sender<FabricCmd>,
+    env: &'static HostEndpoint,
+}
+
+impl FabricHandle {
+    /// Hands `cmd` to the thread and wakes it (it sleeps until something happens: a command, a
+    /// doorbell, a membership change).
+    pub fn send(&self, cmd: FabricCmd) -> Result<(), mpsc::SendError<FabricCmd>> {
+        self.tx.send(cmd)?;
+        self.env.kick();
+        Ok(())
+    }
+}
+
 /// Starts the thread.
-pub fn spawn(env: &'static HostEndpoint, loads: Loads) -> std::io::Result<Sender<FabricCmd>> {
+pub fn spawn(env: &'static HostEndpoint, loads: Loads) -> std::io::Result<FabricHandle> {
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("managers-fabric".into())
         .spawn(move || serve(env, loads, rx))?;
-    Ok(tx)
+    Ok(FabricHandle { tx, env })
 }
