@@ -14,6 +14,10 @@ use vmm::{VmConfig, VmEvent};
 /// The descriptor number a VMM child receives its coordinator socket on.
 pub const INHERITED_FD: i32 = 3;
 
+/// Called after each event a VMM child delivers (and once when it is gone): how a loop that
+/// follows many children learns there is something to look at without polling them.
+pub type Notify = Box<dyn Fn() + Send + 'static>;
+
 /// A running VMM process.
 #[derive(Debug)]
 pub struct VmmChild {
@@ -37,12 +41,16 @@ pub enum Next {
 impl VmmChild {
     /// Starts `lego vmm` for `cfg`. The child's stderr (console lines, errors) is inherited.
     pub fn spawn(cfg: &VmConfig) -> Result<VmmChild> {
-        Self::spawn_with_fd(cfg, None)
+        Self::spawn_with_fd(cfg, None, None)
     }
 
     /// Like [`VmmChild::spawn`], handing the child `fd` as descriptor [`INHERITED_FD`] (the
-    /// fabric coordinator's socket).
-    pub fn spawn_with_fd(cfg: &VmConfig, fd: Option<OwnedFd>) -> Result<VmmChild> {
+    /// fabric coordinator's socket), and calling `notify` after each event it delivers.
+    pub fn spawn_with_fd(
+        cfg: &VmConfig,
+        fd: Option<OwnedFd>,
+        notify: Option<Notify>,
+    ) -> Result<VmmChild> {
         // /proc/self/exe, not the path: a long-lived cluster manager must still start VMMs after
         // its binary was replaced on disk (a rebuild), and they must be the same version.
         let exe = std::path::PathBuf::from("/proc/self/exe");
@@ -87,16 +95,21 @@ impl VmmChild {
             }
             let child = cmd.spawn().context("cannot start the VMM process");
             drop(fd);
-            return Self::follow(child?, spawned);
+            return Self::follow(child?, spawned, notify);
         }
         let child = cmd.spawn().context("cannot start the VMM process")?;
-        Self::follow(child, spawned)
+        Self::follow(child, spawned, notify)
     }
 
-    fn follow(mut child: Child, spawned: Instant) -> Result<VmmChild> {
+    fn follow(mut child: Child, spawned: Instant, notify: Option<Notify>) -> Result<VmmChild> {
         let stdout = child.stdout.take().context("VMM stdout")?;
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            let notify = || {
+                if let Some(n) = &notify {
+                    n();
+                }
+            };
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 match serde_json::from_str::<VmEvent>(&line) {
@@ -104,10 +117,14 @@ impl VmmChild {
                         if tx.send(e).is_err() {
                             break;
                         }
+                        notify();
                     }
                     Err(_) => tracing::debug!("ignoring VMM output line: {line}"),
                 }
             }
+            // Gone: the receiver sees the channel close once `tx` is dropped.
+            drop(tx);
+            notify();
         });
         Ok(VmmChild {
             child,

@@ -25,7 +25,7 @@ use super::spec::{ClusterSpec, ComponentSpec};
 use super::status::{ClusterStatus, ComponentStatus, Placement};
 use super::vnodes::VnodeTable;
 use crate::fabric::host::{HostEndpoint, MANAGER_ID};
-use crate::fabric::{Coordinator, MemberEvent};
+use crate::fabric::{Bell, Coordinator, MemberEvent};
 use crate::managers::{self, Candidate};
 
 /// How long a restarted component may take to become ready.
@@ -593,10 +593,11 @@ impl Daemon {
 }
 
 /// Accepts CLI connections; each request is handed to the main loop with a reply channel.
-fn listen(listener: UnixListener, tx: Sender<Incoming>) {
+fn listen(listener: UnixListener, tx: Sender<Incoming>, bell: Bell) {
     for stream in listener.incoming() {
         let Ok(mut s) = stream else { continue };
         let tx = tx.clone();
+        let bell = bell.clone();
         std::thread::spawn(move || {
             let mut line = String::new();
             if BufReader::new(&s).read_line(&mut line).is_err() {
@@ -608,6 +609,7 @@ fn listen(listener: UnixListener, tx: Sender<Incoming>) {
                     if tx.send((req, rtx)).is_err() {
                         return;
                     }
+                    bell.ring();
                     rrx.recv()
                         .unwrap_or_else(|_| reply(Err("the manager is shutting down".into())))
                 }
@@ -643,12 +645,16 @@ pub fn run(spec: ClusterSpec, dir: ClusterDir) -> Result<u8> {
         HostEndpoint::new(&spec.name, rev_tx).context("creating the managers' fabric endpoint")?,
     ));
     let loads: Loads = Default::default();
-    let fabric = fabric_thread::spawn(host, loads.clone())
+    // The main loop sleeps in the coordinator until its bell rings: VMM events ring it, and so
+    // do load reports and control requests.
+    let coord = Coordinator::with_host(host, rev_rx);
+    let fabric = fabric_thread::spawn(host, loads.clone(), coord.bell())
         .context("starting the managers' fabric thread")?;
     let (req_tx, req_rx) = mpsc::channel::<Incoming>();
+    let bell = coord.bell();
     std::thread::Builder::new()
         .name("control".into())
-        .spawn(move || listen(listener, req_tx))?;
+        .spawn(move || listen(listener, req_tx, bell))?;
     let comps = spec
         .components
         .iter()
@@ -665,7 +671,7 @@ pub fn run(spec: ClusterSpec, dir: ClusterDir) -> Result<u8> {
     let mut d = Daemon {
         spec,
         dir,
-        coord: Coordinator::with_host(host, rev_rx),
+        coord,
         fabric,
         loads,
         comps,
@@ -704,7 +710,9 @@ pub fn run(spec: ClusterSpec, dir: ClusterDir) -> Result<u8> {
             std::thread::sleep(Duration::from_millis(50));
             return Ok(crate::exit::OK);
         }
-        if let Some((id, ev)) = d.coord.next(Duration::from_millis(5)) {
+        // Everything that needs the loop rings the coordinator's bell; the timeout paces the
+        // checks that only time triggers (missed reports, waiters' deadlines).
+        if let Some((id, ev)) = d.coord.next(Duration::from_millis(20)) {
             d.on_event(id, ev);
         }
         d.check_reports();

@@ -14,6 +14,7 @@ use lego_rpc::rpc::{Rpc, RpcError};
 use zerocopy::FromBytes;
 
 use crate::cluster::protocol::reply;
+use crate::fabric::Bell;
 use crate::fabric::host::HostEndpoint;
 use crate::files::client::{CallError, Client, FileOp, Transport};
 
@@ -92,7 +93,7 @@ impl Transport for FabricTransport<'_> {
     }
 }
 
-fn serve(env: &'static HostEndpoint, loads: Loads, cmds: Receiver<FabricCmd>) {
+fn serve(env: &'static HostEndpoint, loads: Loads, cmds: Receiver<FabricCmd>, bell: Bell) {
     let mut rpc = match Rpc::new(env) {
         Ok(r) => r,
         Err(e) => {
@@ -108,6 +109,7 @@ fn serve(env: &'static HostEndpoint, loads: Loads, cmds: Receiver<FabricCmd>) {
         if let Ok(mut t) = table.lock() {
             t.insert(ctx.peer, (r, Instant::now()));
         }
+        bell.ring();
         Ok(0)
     });
     // Staging for file requests, in the endpoint's shared memory.
@@ -238,10 +240,15 @@ impl FabricHandle {
 }
 
 /// Starts the thread.
-pub fn spawn(env: &'static HostEndpoint, loads: Loads) -> std::io::Result<FabricHandle> {
+/// Load reports ring `bell` (the managers' main loop acts on them).
+pub fn spawn(
+    env: &'static HostEndpoint,
+    loads: Loads,
+    bell: Bell,
+) -> std::io::Result<FabricHandle> {
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("managers-fabric".into())
-        .spawn(move || serve(env, loads, rx))?;
+        .spawn(move || serve(env, loads, rx, bell))?;
     Ok(FabricHandle { tx, env })
 }

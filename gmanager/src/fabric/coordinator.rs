@@ -42,6 +42,20 @@ pub enum MemberEvent {
 enum Incoming {
     Hello(u32, PeerInfo, Vec<OwnedFd>),
     Revoked(u32, u32),
+    /// Something for whoever waits in [`Coordinator::next`] happened elsewhere.
+    Ring,
+}
+
+/// Wakes whoever waits in [`Coordinator::next`]: every source of work for the managers' loop
+/// (VMM events, control requests, load reports) rings it, so the loop sleeps until one does.
+#[derive(Clone, Debug)]
+pub struct Bell(mpsc::Sender<Incoming>);
+
+impl Bell {
+    /// Wakes the loop (it looks at everything, so one ring may stand for many events).
+    pub fn ring(&self) {
+        let _ = self.0.send(Incoming::Ring);
+    }
 }
 
 /// The coordinator.
@@ -59,6 +73,7 @@ impl std::fmt::Debug for Incoming {
         match self {
             Incoming::Hello(id, ..) => write!(f, "Hello({id})"),
             Incoming::Revoked(id, k) => write!(f, "Revoked({id}, {k})"),
+            Incoming::Ring => write!(f, "Ring"),
         }
     }
 }
@@ -89,6 +104,11 @@ impl Coordinator {
         c
     }
 
+    /// A bell that wakes [`Coordinator::next`].
+    pub fn bell(&self) -> Bell {
+        Bell(self.incoming_tx.clone())
+    }
+
     /// The pid of a component's VMM, while it runs.
     pub fn pid(&self, id: u32) -> Option<u32> {
         self.index(id)
@@ -109,7 +129,12 @@ impl Coordinator {
         let (ours, theirs) = wire::seqpacket_pair().context("creating the fabric socket")?;
         fabric.coord_fd = INHERITED_FD;
         cfg.fabric = Some(fabric);
-        let child = VmmChild::spawn_with_fd(&cfg, Some(OwnedFd::from(theirs)))?;
+        let bell = self.bell();
+        let child = VmmChild::spawn_with_fd(
+            &cfg,
+            Some(OwnedFd::from(theirs)),
+            Some(Box::new(move || bell.ring())),
+        )?;
         let reader = ours.try_clone().context("cloning the fabric socket")?;
         let tx = self.incoming_tx.clone();
         std::thread::Builder::new()
@@ -211,6 +236,19 @@ impl Coordinator {
                     host.on_revoked(id, rkey);
                 }
             }
+            // Seen by `next`.
+            Incoming::Ring => {}
+        }
+    }
+
+    /// Serves one message; true if it was the bell.
+    fn take(&mut self, m: Incoming) -> bool {
+        match m {
+            Incoming::Ring => true,
+            m => {
+                self.on_incoming(m);
+                false
+            }
         }
     }
 
@@ -228,12 +266,15 @@ impl Coordinator {
         code
     }
 
-    /// Waits up to `timeout` for the next member event, serving introductions meanwhile.
+    /// Waits up to `timeout` for the next member event, serving introductions meanwhile;
+    /// `None` at the timeout or once the [`Bell`] rang with no member event to show for it
+    /// (the owner has something else to look at).
     pub fn next(&mut self, timeout: Duration) -> Option<(u32, MemberEvent)> {
         let deadline = Instant::now() + timeout;
+        let mut rung = false;
         loop {
             while let Ok(m) = self.incoming.try_recv() {
-                self.on_incoming(m);
+                rung |= self.take(m);
             }
             let revoked: Vec<u32> = self
                 .host
@@ -262,11 +303,14 @@ impl Coordinator {
                     Next::Timeout => {}
                 }
             }
-            if Instant::now() >= deadline {
+            if rung || Instant::now() >= deadline {
                 return None;
             }
-            if let Ok(m) = self.incoming.recv_timeout(Duration::from_millis(1)) {
-                self.on_incoming(m)
+            // Until something arrives (a VMM's event rings after it is queued: the next pass
+            // finds it) or the deadline.
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Ok(m) = self.incoming.recv_timeout(left) {
+                rung |= self.take(m);
             }
         }
     }

@@ -4,4 +4,4 @@
 mod coordinator;
 pub mod host;
 
-pub use coordinator::{Coordinator, MemberEvent};
+pub use coordinator::{Bell, Coordinator, MemberEvent};
