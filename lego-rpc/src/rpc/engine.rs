@@ -689,8 +689,16 @@ impl<E: Env> Rpc<E> {
         }
         let busy = self.conns.iter().flatten().any(|c| c.qp.has_work());
         if !busy {
-            // Wake at least every 10 ms to notice peers failing without a doorbell.
-            let cap = self.env.now_ns() + 10_000_000;
+            // A peer that fails, joins or revokes an MR wakes us (its VMM kicks ours) and calls
+            // carry their deadlines, so the cap is a safety net: 10 ms while connections are
+            // pending or calls outstanding, where a missed kick would cost most, else 100 ms
+            // (an idle monitor on PVM pays ~50-100 µs per wake-up).
+            let quiet = self.pending.is_empty()
+                && self
+                    .slots
+                    .iter()
+                    .all(|s| !matches!(s.state, SlotState::Waiting));
+            let cap = self.env.now_ns() + if quiet { 100_000_000 } else { 10_000_000 };
             self.idle.sleep(self.env, deadline_ns.min(cap));
         }
         for c in self.conns.iter().flatten() {
