@@ -173,8 +173,8 @@ fn serve(env: &'static HostEndpoint, loads: Loads, cmds: Receiver<FabricCmd>, be
                 let _ = rpc.connect_async(&[p]);
             }
         }
-        // Commands kick the endpoint (`FabricHandle::send`), so nothing here needs a timer of
-        // its own (the engine still wakes every 10 ms to look at its peers).
+        // Commands kick the endpoint (`FabricHandle::send`), and so do membership changes:
+        // nothing here needs a timer of its own.
         let now = env.now_ns();
         rpc.idle_until(now + 100_000_000);
     }
@@ -239,8 +239,7 @@ impl FabricHandle {
     }
 }
 
-/// Starts the thread.
-/// Load reports ring `bell` (the managers' main loop acts on them).
+/// Starts the thread. Load reports ring `bell` (the managers' main loop acts on them).
 pub fn spawn(
     env: &'static HostEndpoint,
     loads: Loads,
