@@ -2,9 +2,8 @@
 //! (interrupt). Sleeping is safe against lost wake-ups: the sleeping flag goes up in every QPCB,
 //! then the rings are checked once more, and senders check the flag after publishing.
 //!
-//! Adaptive idling stops polling where it does not pay: each idle gap (from the last event to
-//! the next, when the component had nothing else to do in between) longer than the budget
-//! lowers a small score, each shorter one raises it, and at zero an idle component sleeps at
+//! Adaptive idling stops polling where it does not pay: each idle gap (from when the component
+//! ran out of work to when it next saw some) longer than the budget lowers a small score, each shorter one raises it, and at zero an idle component sleeps at
 //! once. A component whose requests come further apart than its budget (an sComponent serving
 //! one fsync every few hundred µs) then leaves its core to those that have work (on two cores,
 //! the spinning took the core the waking client needed); one short gap brings the polling back.
@@ -22,7 +21,8 @@ pub struct Idle {
     pub mode: PollMode,
     spin_ns: u64,
     last_event: u64,
-    /// Whether the component idled (nothing to do) since `last_event`, and since when.
+    /// Whether the component idled (nothing to do) since `last_event`, and since when (the
+    /// first idle call after it).
     idled: bool,
     idle_since: u64,
     /// Recent idle gaps: up for one within the budget, down for one beyond it.
