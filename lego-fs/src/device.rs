@@ -17,6 +17,22 @@ pub struct IoTime {
     pub wait_ns: u64,
 }
 
+impl IoTime {
+    /// The part of these counters not in `part` (an earlier snapshot, or a share of them).
+    pub fn minus(self, part: IoTime) -> IoTime {
+        IoTime {
+            round_trips: self.round_trips.saturating_sub(part.round_trips),
+            wait_ns: self.wait_ns.saturating_sub(part.wait_ns),
+        }
+    }
+
+    /// Adds `more` to these counters.
+    pub fn add(&mut self, more: IoTime) {
+        self.round_trips += more.round_trips;
+        self.wait_ns += more.wait_ns;
+    }
+}
+
 /// A device of fixed-size 4 KiB blocks.
 ///
 /// Writes may be reordered, dropped or torn by a crash until `flush` returns; after `flush`

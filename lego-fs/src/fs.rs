@@ -254,11 +254,7 @@ impl<D: BlockDevice> Fs<D> {
     /// Time spent waiting for the device so far ([`BlockDevice::io_time`]), but for the
     /// hand-over of hints while idle ([`Fs::submit_hints`]): what requests waited.
     pub fn io_time(&self) -> crate::IoTime {
-        let all = self.dev.io_time();
-        crate::IoTime {
-            round_trips: all.round_trips.saturating_sub(self.idle_io.round_trips),
-            wait_ns: all.wait_ns.saturating_sub(self.idle_io.wait_ns),
-        }
+        self.dev.io_time().minus(self.idle_io)
     }
 
     /// Returns the device without committing anything: what power loss would leave behind
@@ -341,9 +337,7 @@ impl<D: BlockDevice> Fs<D> {
         if core::mem::take(&mut self.unsubmitted) {
             let before = self.dev.io_time();
             let _ = self.dev.submit();
-            let after = self.dev.io_time();
-            self.idle_io.round_trips += after.round_trips.saturating_sub(before.round_trips);
-            self.idle_io.wait_ns += after.wait_ns.saturating_sub(before.wait_ns);
+            self.idle_io.add(self.dev.io_time().minus(before));
         }
     }
 
