@@ -347,3 +347,32 @@ impl Drop for Coordinator {
         self.shutdown(Duration::from_secs(2));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_sleeps_until_the_bell_rings_and_returns_then() {
+        let mut c = Coordinator::new();
+        let t = Instant::now();
+        assert!(c.next(Duration::from_millis(30)).is_none());
+        assert!(
+            t.elapsed() >= Duration::from_millis(30),
+            "waited the timeout"
+        );
+        let bell = c.bell();
+        let ringer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            bell.ring();
+        });
+        let t = Instant::now();
+        assert!(c.next(Duration::from_secs(10)).is_none());
+        let waited = t.elapsed();
+        assert!(
+            waited >= Duration::from_millis(20) && waited < Duration::from_secs(5),
+            "returned {waited:?} after it started, the bell rang after 20 ms"
+        );
+        ringer.join().expect("the ringer thread");
+    }
+}
