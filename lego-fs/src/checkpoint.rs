@@ -11,8 +11,10 @@
 //! flush, header copy 0, flush, header copy 1, flush. A crash at any point leaves generation `g`
 //! intact (its slot is untouched, its journal too); once a copy of the new header is durable the
 //! payload it covers is as well. The second copy lets a single damaged header block be survived
-//! instead of silently falling back to the older generation. Mount uses the valid header with the
-//! highest generation and refuses (rather than falls back) if that payload is damaged.
+//! instead of silently falling back to the older generation; a slot whose two copies are both
+//! damaged (neither valid nor blank, which no crash leaves) is refused. Mount uses the valid
+//! header with the highest generation and refuses (rather than falls back) if that payload is
+//! damaged.
 
 use alloc::vec::Vec;
 
@@ -114,19 +116,30 @@ pub(crate) fn load<D: BlockDevice>(
     sb: &Superblock,
     buf: &mut Block,
 ) -> Result<Loaded> {
+    let bad = FsError::Corrupted(Corruption::Checkpoint);
     let mut best: Option<(Header, usize)> = None;
     for slot in 0..2 {
+        // Copy 1 is written only once copy 0 is durable, and format zeroes both: whatever a
+        // crash leaves, one copy of a slot is valid or blank. Two damaged copies are damage,
+        // and the slot may have held the newest generation: refuse rather than fall back.
+        let mut intact = false;
         for copy in 0..CKPT_HEADERS {
             dev.read(sb.ckpt_start(slot) + copy, buf)?;
-            if let Some(h) = Header::decode(buf)
-                && best.is_none_or(|(b, _)| h.generation > b.generation)
-            {
-                best = Some((h, slot));
+            match Header::decode(buf) {
+                Some(h) => {
+                    intact = true;
+                    if best.is_none_or(|(b, _)| h.generation > b.generation) {
+                        best = Some((h, slot));
+                    }
+                }
+                None => intact |= buf.iter().all(|&b| b == 0),
             }
+        }
+        if !intact {
+            return Err(bad);
         }
     }
     let (header, slot) = best.ok_or(FsError::Corrupted(Corruption::NoCheckpoint))?;
-    let bad = FsError::Corrupted(Corruption::Checkpoint);
     if header.len > sb.ckpt_capacity() {
         return Err(bad);
     }
@@ -198,6 +211,29 @@ mod tests {
             load(&mut none, &sb, &mut buf).unwrap_err(),
             FsError::Corrupted(Corruption::NoCheckpoint)
         );
+    }
+
+    #[test]
+    fn both_header_copies_damaged_is_refused_not_a_fall_back() {
+        let (mut d, sb) = setup();
+        let mut buf = zeroed_block();
+        store(&mut d, &sb, 0, 1, 1, 0, &[9; 10], &mut buf).unwrap();
+        store(&mut d, &sb, 1, 2, 1, 0, &[8; 10], &mut buf).unwrap();
+        // The newest slot's copies both damaged: generation 1 in slot 0 is valid, but loading
+        // it would silently drop generation 2.
+        let hdr = sb.ckpt_start(1) as usize * BLOCK_SIZE;
+        let mut both = d.clone();
+        both.bytes_mut()[hdr] ^= 1;
+        both.bytes_mut()[hdr + BLOCK_SIZE] ^= 1;
+        assert_eq!(
+            load(&mut both, &sb, &mut buf).unwrap_err(),
+            FsError::Corrupted(Corruption::Checkpoint)
+        );
+        // A crash tearing copy 0 of a slot's first header (copy 1 still blank) is no damage.
+        let mut torn = MemDisk::new(64);
+        store(&mut torn, &sb, 0, 1, 1, 0, &[9; 10], &mut buf).unwrap();
+        torn.bytes_mut()[sb.ckpt_start(1) as usize * BLOCK_SIZE + 40] = 0x5a;
+        assert_eq!(load(&mut torn, &sb, &mut buf).unwrap().header.generation, 1);
     }
 
     #[test]

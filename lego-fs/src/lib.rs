@@ -51,10 +51,11 @@
 //!   time and metadata room in proportion to the subtree);
 //! * `fsync` commits everything (the journal is shared by all files and vNodes);
 //! * damage that wipes out the newest commit entirely (the newest journal transactions with
-//!   nothing valid after them, or both header copies of the newest checkpoint with no journal
-//!   written after it) cannot be told from a torn commit: that commit is dropped like one; so
-//!   is the newest commit if the host lost power before the next flush *and* its data was
-//!   damaged afterwards (see `journal.rs`);
+//!   nothing valid after them) cannot be told from a torn commit: that commit is dropped like
+//!   one; so is the newest commit if the host lost power before the next flush *and* its data
+//!   was damaged afterwards (see `journal.rs`). Both header copies of a checkpoint slot
+//!   damaged is refused as corruption (no crash leaves that), even when the other slot is the
+//!   newest;
 //! * `format` is not crash-safe until it returns.
 
 #![cfg_attr(not(test), no_std)]

@@ -339,12 +339,25 @@ fn destroyed_newest_checkpoint_with_newer_journal_is_reported() {
     populate(&mut fs, 1);
     fs.sync().unwrap();
     let layout = fs.layout();
-    let mut disk = fs.into_device();
+    let disk = fs.into_device();
+    // Both header copies garbled: no crash leaves a slot so, refused as it is.
+    let mut garbled = disk.clone();
     for copy in 0..2 {
-        flip(&mut disk, layout.checkpoint[1].start + copy, 0, 0xff);
+        flip(&mut garbled, layout.checkpoint[1].start + copy, 0, 0xff);
     }
     assert_eq!(
-        Fs::mount(disk).unwrap_err(),
+        Fs::mount(garbled).unwrap_err(),
+        FsError::Corrupted(Corruption::Checkpoint)
+    );
+    // Both wiped (blank, like a slot never written): the journal, newer than the checkpoint
+    // mount falls back to, gives it away.
+    let mut wiped = disk;
+    for copy in 0..2 {
+        let at = (layout.checkpoint[1].start + copy) as usize * BS;
+        wiped.bytes_mut()[at..at + BS].fill(0);
+    }
+    assert_eq!(
+        Fs::mount(wiped).unwrap_err(),
         FsError::Corrupted(Corruption::Journal)
     );
 }
