@@ -11,7 +11,7 @@ const GUESTS: [&str; 3] = ["guest-pmon", "guest-mmon", "guest-smon"];
 /// Everything the guest images are built from: the guest crates and every workspace crate they
 /// depend on. (A new dependency must be added here, or edits to it would not rebuild the images;
 /// `watched_covers_guest_dependencies` in the tests checks this list against Cargo.toml.)
-const WATCHED: [&str; 12] = [
+const WATCHED: [&str; 15] = [
     "guest-rt",
     "guest-pmon",
     "guest-mmon",
@@ -22,6 +22,9 @@ const WATCHED: [&str; 12] = [
     "virtio-rdma",
     "lego-fs",
     "lego-bcache",
+    "lego-linux",
+    "lego-mm",
+    "lego-excache",
     ".cargo/config.toml",
     "Cargo.lock",
 ];

@@ -7,6 +7,15 @@ pub const REPORT_INTERVAL_NS: u64 = 100_000_000;
 /// Reports missed before the managers declare a component hung.
 pub const MISSED_REPORTS: u32 = 10;
 
+/// Values of [`LoadReport::health`].
+pub mod health {
+    /// Serving.
+    pub const OK: u32 = 0;
+    /// An sComponent whose disk was refused (damaged, foreign, or not mountable with this
+    /// memory): it answers every file request with `EUCLEAN`; the reason is on its console.
+    pub const STORAGE_REFUSED: u32 = 1;
+}
+
 /// A monitor's periodic load report (`op::LOAD_REPORT`).
 #[repr(C)]
 #[derive(
@@ -23,8 +32,9 @@ pub struct LoadReport {
     pub cpus: u32,
     /// User threads running (pComponents).
     pub threads: u32,
-    /// Zero.
-    pub _pad: u32,
+    /// Whether the component can serve its role ([`health`]): a storage component whose disk
+    /// was refused reports [`health::STORAGE_REFUSED`], and the managers show it as failed.
+    pub health: u32,
     /// Memory the monitor can give out (mComponents: vRegion frames; others: free frames).
     pub mem_free: u64,
     /// Total memory of the component.

@@ -21,6 +21,7 @@ mod handlers;
 mod report;
 
 use report::Reporter;
+pub use report::{set_health, set_threads};
 pub mod regions;
 
 /// A monitor's own part of the fabric service.

@@ -6,6 +6,7 @@ extern crate alloc;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use lego_abi::boot::BootInfo;
 use lego_proto::mgmt::{LoadReport, REPORT_INTERVAL_NS};
@@ -24,6 +25,21 @@ pub struct Reporter {
     pub next_ns: u64,
     /// The peers to reconnect to after they fail.
     peers: Vec<u32>,
+}
+
+/// What the next reports say of the monitor's health (`lego_proto::mgmt::health`).
+static HEALTH: AtomicU32 = AtomicU32::new(lego_proto::mgmt::health::OK);
+/// User threads the next reports count (pComponents).
+static THREADS: AtomicU32 = AtomicU32::new(0);
+
+/// Sets what the load reports say of the monitor's health (`lego_proto::mgmt::health`).
+pub fn set_health(h: u32) {
+    HEALTH.store(h, Ordering::Relaxed);
+}
+
+/// Sets how many user threads the load reports count.
+pub fn set_threads(n: u32) {
+    THREADS.store(n, Ordering::Relaxed);
 }
 
 impl Reporter {
@@ -57,6 +73,8 @@ impl Reporter {
                 }
                 let mut r = base;
                 r.mem_free = FRAMES.lock().free_bytes();
+                r.health = HEALTH.load(Ordering::Relaxed);
+                r.threads = THREADS.load(Ordering::Relaxed);
                 r.served = stats.served;
                 r.calls = stats.calls;
                 r.serve_ns = stats.serve_ns;

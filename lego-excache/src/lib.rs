@@ -1,0 +1,2 @@
+//! `lego-excache`: the pComponent's ExCache (work in progress).
+#![cfg_attr(not(test), no_std)]
