@@ -73,14 +73,14 @@ pub fn run(iters: u64, runs: u32) -> Calibration {
         body(iters);
         best0 = best0.min(rdtsc() - t0);
 
-        let exit = usermode::run(lego_calibrate_user as *const () as u64, iters, stack_top);
-        if exit.vector == 3 {
-            best3 = best3.min(exit.rax);
+        let (exit, regs) = usermode::run(lego_calibrate_user as *const () as u64, iters, stack_top);
+        if let usermode::Exit::Exception { vector: 3, .. } = exit {
+            best3 = best3.min(regs.rax);
         } else {
             crate::println!(
-                "calibration: user run ended with vector {} at {:#x}",
-                exit.vector,
-                exit.rip
+                "calibration: user run ended with {:?} at {:#x}",
+                exit,
+                regs.rip
             );
         }
     }

@@ -1,12 +1,10 @@
 //! Per-CPU data, found through the GS base (set with `wrgsbase`; no `swapgs`, which the PVM
 //! host handles badly).
 
-use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use lego_abi::boot::MAX_CPUS;
 
-use crate::arch::usermode::{KernelContext, UserExit};
 use crate::arch::{read_gs_base, write_gs_base};
 
 /// One CPU's data. Fields touched from trap context are atomics or only touched by this CPU.
@@ -19,8 +17,6 @@ pub struct PerCpu {
     cpu: AtomicU32,
     online: AtomicBool,
     user_active: AtomicBool,
-    user_context: UnsafeCell<KernelContext>,
-    user_exit: UnsafeCell<UserExit>,
     /// TSC value at which the last timer interrupt was handled (0: none since armed).
     timer_fired_tsc: AtomicU64,
     unexpected_interrupts: AtomicU64,
@@ -30,10 +26,6 @@ pub struct PerCpu {
 
 struct AllCpus([PerCpu; MAX_CPUS]);
 
-// SAFETY: the `UnsafeCell` fields are only accessed by the CPU that owns the slot (through
-// `this()`), never shared across CPUs.
-unsafe impl Sync for AllCpus {}
-
 static CPUS: AllCpus = AllCpus(
     [const {
         PerCpu {
@@ -41,26 +33,12 @@ static CPUS: AllCpus = AllCpus(
             cpu: AtomicU32::new(0),
             online: AtomicBool::new(false),
             user_active: AtomicBool::new(false),
-            user_context: UnsafeCell::new(zeroed_context()),
-            user_exit: UnsafeCell::new(UserExit {
-                vector: 0,
-                error_code: 0,
-                rip: 0,
-                cr2: 0,
-                rax: 0,
-                cs: 0,
-            }),
             timer_fired_tsc: AtomicU64::new(0),
             unexpected_interrupts: AtomicU64::new(0),
             eoi_pending: AtomicBool::new(false),
         }
     }; MAX_CPUS],
 );
-
-const fn zeroed_context() -> KernelContext {
-    // SAFETY: KernelContext is plain integers; all-zero is a valid value.
-    unsafe { core::mem::zeroed() }
-}
 
 /// Points this CPU's GS base at its slot. Call first thing on every CPU, before anything that
 /// uses [`this`].
@@ -118,19 +96,9 @@ impl PerCpu {
         self.user_active.store(v, Ordering::Relaxed);
     }
 
-    pub(crate) fn user_context(&self) -> *mut KernelContext {
-        self.user_context.get()
-    }
-
-    pub(crate) fn set_user_exit(&self, e: UserExit) {
-        // SAFETY: only this CPU touches its exit slot, and not reentrantly (set in the trap that
-        // ends a run, read after the run returns).
-        unsafe { *self.user_exit.get() = e };
-    }
-
-    pub(crate) fn take_user_exit(&self) -> UserExit {
-        // SAFETY: as in `set_user_exit`.
-        unsafe { *self.user_exit.get() }
+    /// The user's GS base, saved by the trap entry of a trap from user mode.
+    pub(crate) fn user_gs_base(&self) -> u64 {
+        self.user_gs_base.load(Ordering::Relaxed)
     }
 
     pub(crate) fn timer_fired_tsc(&self) -> u64 {

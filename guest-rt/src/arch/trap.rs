@@ -141,19 +141,19 @@ pub fn stub_address(vector: u8) -> u64 {
     &raw const lego_trap_stubs as u64 + 16 * u64::from(vector)
 }
 
-/// Acknowledges a wake-up interrupt: late (`apic::defer_eoi`) in the kernel, where the CPU
-/// flushes before it halts; at once while user code runs, which nothing flushes for.
+/// Acknowledges a wake-up interrupt late (`apic::defer_eoi`): the CPU flushes before it halts
+/// or enters user mode.
 fn ack_wake_up() {
-    if usermode::active() {
-        apic::eoi();
-    } else {
-        apic::defer_eoi();
-    }
+    apic::defer_eoi();
 }
 
 extern "C" fn dispatch(f: &mut TrapFrame) {
     let vector = f.vector;
+    // Traps from user mode never return to it with `iretq` (on PVM that would keep kernel
+    // semantics): they end the user run (`usermode`), after an interrupt's own handling.
+    let from_user = f.cs & 3 == 3;
     if vector == 13
+        && !from_user
         && let Some(resume) = msr::fixup(f.rip)
     {
         f.rip = resume;
@@ -161,7 +161,7 @@ extern "C" fn dispatch(f: &mut TrapFrame) {
         return;
     }
     if vector < 32 {
-        if usermode::active() {
+        if from_user {
             usermode::exit_from_trap(f);
         }
         fault::exception(f);
@@ -178,6 +178,9 @@ extern "C" fn dispatch(f: &mut TrapFrame) {
             percpu::this().count_unexpected_interrupt();
             apic::eoi();
         }
+    }
+    if from_user {
+        usermode::exit_from_trap(f);
     }
     platform::restore_after_trap(f.rflags);
 }

@@ -1,20 +1,34 @@
-//! Running code at CPL3 and getting back.
+//! Running code at CPL3 and getting back: the mechanism under the process monitor.
 //!
-//! Entry is by `sysretq`: on the PVM host a native `iretq` from the kernel to a user selector
-//! does not switch the host's notion of the guest's mode (the guest keeps kernel semantics), while
-//! `sysretq` traps and does (measured; see docs/platform.md). Exit is by any exception in user
-//! mode, typically `int3`: the trap handler sees [`active`], records a [`UserExit`] and resumes
-//! the kernel context saved at entry, abandoning the trap stack.
+//! [`enter`] loads a [`UserRegs`] and runs user code until it leaves the CPU: a `syscall`, an
+//! exception or an interrupt. Every one of them *exits*: the registers are saved into the same
+//! `UserRegs`, the kernel context saved at entry is resumed (abandoning whatever stack the event
+//! arrived on) and [`enter`] returns a typed [`Exit`]. The monitor handles it and enters again.
+//!
+//! Why exits and not handlers that return to user code in place: on the PVM host only `sysretq`
+//! switches the host's notion of the guest's mode to user; a native `iretq` to a CPL3 frame keeps
+//! kernel semantics (docs/platform.md). So every return to user code is a `sysretq`, which
+//! clobbers `rcx` and `r11`. A syscall's return may clobber them (the Linux ABI says so); any other
+//! return goes through the *trampoline*: three user instructions on a page of the process's own
+//! (`trampoline_code`) that reload `rcx` and `r11` from that page and jump to the saved `rip`.
+//! The page holds only the process's own registers.
+//!
+//! The syscall entry cannot trust the GS base (the user owns it) nor the stack (`syscall` does
+//! not switch it). Each CPU's `LSTAR` therefore points at a stub of its own, which knows its
+//! CPU's save area by address.
 
-use core::arch::naked_asm;
+use core::arch::{asm, global_asm};
+use core::cell::UnsafeCell;
+use core::mem::offset_of;
 
+use lego_abi::boot::MAX_CPUS;
 use lego_abi::layout::selectors;
 
 use super::msr;
 use super::trap::TrapFrame;
 use crate::{percpu, platform};
 
-/// Callee-saved kernel state at [`run`], restored when user code traps.
+/// Callee-saved kernel state at [`enter`], restored when user code leaves.
 #[repr(C)]
 #[derive(Debug, Default, Clone, Copy)]
 pub struct KernelContext {
@@ -27,126 +41,439 @@ pub struct KernelContext {
     rsp: u64,
 }
 
-/// How a user-mode run ended.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct UserExit {
-    /// The exception vector (3 for `int3`).
-    pub vector: u64,
-    /// Its error code.
-    pub error_code: u64,
-    /// Where user code was (after the `int3` for breakpoints).
-    pub rip: u64,
-    /// Faulting address for page faults.
-    pub cr2: u64,
-    /// User `rax` at the trap: the result register of our user routines.
+/// A user thread's registers (the integer state; the kernel never touches the FPU/SSE state,
+/// so it stays in the CPU across exits).
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct UserRegs {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
     pub rax: u64,
-    /// Code segment in the trap frame.
-    pub cs: u64,
+    pub rip: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub fs_base: u64,
+    pub gs_base: u64,
 }
 
-/// Sets this CPU's syscall/sysret MSRs. `syscall` from user mode is not served yet: its entry is
-/// `ud2`, which ends the user run with #UD.
+/// RFLAGS bits user code may set: CF, PF, AF, ZF, SF, TF, DF, OF, AC, ID (not IF, IOPL, ...).
+const USER_FLAGS: u64 = 0x25_0dd5;
+/// IF and the always-one bit.
+const FLAGS_FIXED: u64 = 0x202;
+
+/// Why user code left the CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The `syscall` instruction: the number is in `rax`, the arguments in `rdi`, `rsi`,
+    /// `rdx`, `r10`, `r8`, `r9`; `rip` is after the instruction.
+    Syscall,
+    /// A CPU exception (vector < 32); `cr2` is the address of a page fault.
+    Exception {
+        /// Vector.
+        vector: u8,
+        /// Error code (0 where the CPU pushes none).
+        error_code: u64,
+        /// Faulting address (#PF only).
+        cr2: u64,
+    },
+    /// An interrupt arrived (already handled: acknowledged, the timer's work done).
+    Interrupt {
+        /// Vector.
+        vector: u8,
+    },
+}
+
+/// How to return to user code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resume {
+    /// `rcx` and `r11` need not survive (after a syscall, or the first entry).
+    Clobber,
+    /// Every register must survive: through the trampoline at this user address, whose data
+    /// words (see [`trampoline_code`]) the kernel can write at `data_va` (same page, kernel view).
+    Trampoline {
+        /// User address of the trampoline code for this CPU.
+        code_va: u64,
+        /// Kernel-writable address of its three data words.
+        data_va: u64,
+    },
+}
+
+const EXIT_NONE: u64 = 0;
+const EXIT_SYSCALL: u64 = 1;
+const EXIT_TRAP: u64 = 2;
+
+/// One CPU's user-mode state. The syscall stub reaches it by absolute address.
+#[repr(C, align(64))]
+struct UserCpu {
+    regs: UserRegs,
+    kctx: KernelContext,
+    /// The kernel's GS base (the per-CPU pointer) while user code runs with its own.
+    kernel_gs: u64,
+    exit_kind: u64,
+    vector: u64,
+    error_code: u64,
+    cr2: u64,
+    /// Non-zero: enter through the trampoline at this address.
+    tramp_code: u64,
+    tramp_data: u64,
+}
+
+struct AllUserCpus([UnsafeCell<UserCpu>; MAX_CPUS]);
+
+// SAFETY: CPU `i` only touches slot `i` (through `mine`, or the stubs that name it by address).
+unsafe impl Sync for AllUserCpus {}
+
+#[unsafe(no_mangle)]
+static LEGO_USER_CPUS: AllUserCpus = AllUserCpus(
+    [const {
+        UnsafeCell::new(UserCpu {
+            regs: UserRegs {
+                r15: 0,
+                r14: 0,
+                r13: 0,
+                r12: 0,
+                r11: 0,
+                r10: 0,
+                r9: 0,
+                r8: 0,
+                rbp: 0,
+                rdi: 0,
+                rsi: 0,
+                rdx: 0,
+                rcx: 0,
+                rbx: 0,
+                rax: 0,
+                rip: 0,
+                rflags: 0,
+                rsp: 0,
+                fs_base: 0,
+                gs_base: 0,
+            },
+            kctx: KernelContext {
+                rbx: 0,
+                rbp: 0,
+                r12: 0,
+                r13: 0,
+                r14: 0,
+                r15: 0,
+                rsp: 0,
+            },
+            kernel_gs: 0,
+            exit_kind: 0,
+            vector: 0,
+            error_code: 0,
+            cr2: 0,
+            tramp_code: 0,
+            tramp_data: 0,
+        })
+    }; MAX_CPUS],
+);
+
+const UC_SIZE: usize = core::mem::size_of::<UserCpu>();
+const SYSCALL_STUB_ALIGN: usize = 32;
+
+fn mine() -> *mut UserCpu {
+    LEGO_USER_CPUS.0[percpu::this().cpu()].get()
+}
+
+// The syscall stubs: stub `i` (at lego_syscall_stubs + 32 * i) is CPU i's LSTAR. It saves the
+// user rsp, points rsp just past the `rax` slot of CPU i's `UserRegs` and pushes the registers
+// into it, so that afterwards rsp is the save area's base. Then the common part records rip and
+// rflags (the CPU put them in rcx and r11), swaps the GS base back to the kernel's and resumes
+// the kernel context.
+global_asm!(
+    r#"
+    .section .text.user_entry, "ax"
+    .global lego_syscall_stubs
+    .p2align 5
+lego_syscall_stubs:
+    .set cpu, 0
+    .rept {max_cpus}
+    .p2align 5
+    mov qword ptr [LEGO_USER_CPUS + cpu * {uc_size} + {o_rsp}], rsp
+    lea rsp, [LEGO_USER_CPUS + cpu * {uc_size} + {o_rax} + 8]
+    jmp lego_syscall_common
+    .set cpu, cpu + 1
+    .endr
+
+lego_syscall_common:
+    push rax
+    push rbx
+    push rcx
+    push rdx
+    push rsi
+    push rdi
+    push rbp
+    push r8
+    push r9
+    push r10
+    push r11
+    push r12
+    push r13
+    push r14
+    push r15
+    mov [rsp + {o_rip}], rcx
+    mov [rsp + {o_rflags}], r11
+    rdgsbase rax
+    mov [rsp + {o_gs}], rax
+    rdfsbase rax
+    mov [rsp + {o_fs}], rax
+    mov rax, [rsp + {o_kgs}]
+    wrgsbase rax
+    mov qword ptr [rsp + {o_kind}], {exit_syscall}
+    lea rdi, [rsp + {o_kctx}]
+    jmp lego_resume_kernel
+
+    .global lego_resume_kernel
+lego_resume_kernel:
+    mov rbx, [rdi + 0]
+    mov rbp, [rdi + 8]
+    mov r12, [rdi + 16]
+    mov r13, [rdi + 24]
+    mov r14, [rdi + 32]
+    mov r15, [rdi + 40]
+    mov rsp, [rdi + 48]
+    ret
+
+    .global lego_user_enter
+lego_user_enter:
+    mov [rdi + {o_kctx} + 0], rbx
+    mov [rdi + {o_kctx} + 8], rbp
+    mov [rdi + {o_kctx} + 16], r12
+    mov [rdi + {o_kctx} + 24], r13
+    mov [rdi + {o_kctx} + 32], r14
+    mov [rdi + {o_kctx} + 40], r15
+    mov [rdi + {o_kctx} + 48], rsp
+    rdgsbase rax
+    mov [rdi + {o_kgs}], rax
+    mov rax, [rdi + {o_fs}]
+    wrfsbase rax
+    mov rax, [rdi + {o_gs}]
+    wrgsbase rax
+    mov rcx, [rdi + {o_rip}]
+    mov rax, [rdi + {o_tcode}]
+    test rax, rax
+    jz 2f
+    mov rsi, [rdi + {o_tdata}]
+    mov rdx, [rdi + {o_rcx}]
+    mov [rsi], rdx
+    mov rdx, [rdi + {o_r11}]
+    mov [rsi + 8], rdx
+    mov [rsi + 16], rcx
+    mov rcx, rax
+2:
+    mov r11, [rdi + {o_rflags}]
+    mov rsp, [rdi + {o_rsp}]
+    mov r15, [rdi + 0]
+    mov r14, [rdi + 8]
+    mov r13, [rdi + 16]
+    mov r12, [rdi + 24]
+    mov r10, [rdi + 40]
+    mov r9, [rdi + 48]
+    mov r8, [rdi + 56]
+    mov rbp, [rdi + 64]
+    mov rsi, [rdi + 80]
+    mov rdx, [rdi + 88]
+    mov rbx, [rdi + 104]
+    mov rax, [rdi + 112]
+    mov rdi, [rdi + 72]
+    sysretq
+"#,
+    max_cpus = const MAX_CPUS,
+    uc_size = const UC_SIZE,
+    o_rsp = const offset_of!(UserRegs, rsp),
+    o_rax = const offset_of!(UserRegs, rax),
+    o_rip = const offset_of!(UserRegs, rip),
+    o_rflags = const offset_of!(UserRegs, rflags),
+    o_rcx = const offset_of!(UserRegs, rcx),
+    o_r11 = const offset_of!(UserRegs, r11),
+    o_fs = const offset_of!(UserRegs, fs_base),
+    o_gs = const offset_of!(UserRegs, gs_base),
+    o_kctx = const offset_of!(UserCpu, kctx),
+    o_kgs = const offset_of!(UserCpu, kernel_gs),
+    o_kind = const offset_of!(UserCpu, exit_kind),
+    o_tcode = const offset_of!(UserCpu, tramp_code),
+    o_tdata = const offset_of!(UserCpu, tramp_data),
+    exit_syscall = const EXIT_SYSCALL,
+);
+
+unsafe extern "C" {
+    static lego_syscall_stubs: u8;
+    fn lego_user_enter(uc: *mut UserCpu);
+    fn lego_resume_kernel(kctx: *const KernelContext) -> !;
+}
+
+// The register offsets the entry code hard-codes.
+const _: () = {
+    assert!(offset_of!(UserRegs, r15) == 0);
+    assert!(offset_of!(UserRegs, r11) == 32);
+    assert!(offset_of!(UserRegs, r10) == 40);
+    assert!(offset_of!(UserRegs, rdi) == 72);
+    assert!(offset_of!(UserRegs, rsi) == 80);
+    assert!(offset_of!(UserRegs, rbx) == 104);
+    assert!(offset_of!(UserRegs, rax) == 112);
+    assert!(offset_of!(UserCpu, regs) == 0);
+    assert!(UC_SIZE < (1 << 20));
+};
+
+/// Sets this CPU's syscall MSRs: `LSTAR` is this CPU's own stub.
 pub fn init_cpu() {
     let star = (u64::from(selectors::USER32_CS) << 48) | (u64::from(selectors::KERNEL_CS) << 32);
+    let cpu = percpu::this().cpu();
+    let stub = &raw const lego_syscall_stubs as u64 + (SYSCALL_STUB_ALIGN * cpu) as u64;
     msr::write(msr::STAR, star);
-    msr::write(msr::LSTAR, lego_syscall_entry as *const () as u64);
+    msr::write(msr::LSTAR, stub);
     // Clear IF, TF, DF, AC, NT on entry.
     msr::write(msr::FMASK, 0x4_7700);
 }
 
-#[unsafe(naked)]
-unsafe extern "C" fn lego_syscall_entry() {
-    naked_asm!("ud2");
-}
-
-#[unsafe(naked)]
-unsafe extern "C" fn lego_enter_user(
-    ctx: *mut KernelContext,
-    entry: u64,
-    stack: u64,
-    arg: u64,
-) -> u64 {
-    naked_asm!(
-        "mov [rdi + 0], rbx",
-        "mov [rdi + 8], rbp",
-        "mov [rdi + 16], r12",
-        "mov [rdi + 24], r13",
-        "mov [rdi + 32], r14",
-        "mov [rdi + 40], r15",
-        "mov [rdi + 48], rsp",
-        "mov rax, rcx",
-        "mov rcx, rsi",
-        "mov rsp, rdx",
-        "mov rdi, rax",
-        "mov r11, 0x202",
-        "xor eax, eax",
-        "xor ebx, ebx",
-        "xor edx, edx",
-        "xor esi, esi",
-        "xor ebp, ebp",
-        "xor r8d, r8d",
-        "xor r9d, r9d",
-        "xor r10d, r10d",
-        "xor r12d, r12d",
-        "xor r13d, r13d",
-        "xor r14d, r14d",
-        "xor r15d, r15d",
-        "sysretq",
-    )
-}
-
-#[unsafe(naked)]
-unsafe extern "C" fn lego_resume_kernel(ctx: *const KernelContext) -> ! {
-    naked_asm!(
-        "mov rbx, [rdi + 0]",
-        "mov rbp, [rdi + 8]",
-        "mov r12, [rdi + 16]",
-        "mov r13, [rdi + 24]",
-        "mov r14, [rdi + 32]",
-        "mov r15, [rdi + 40]",
-        "mov rsp, [rdi + 48]",
-        "xor eax, eax",
-        "ret",
-    )
-}
-
-/// Runs `entry(arg)` at CPL3 on the stack ending at `stack_top` until it traps.
-/// The code and stack must be mapped user-accessible (the boot page tables map everything so).
-pub fn run(entry: u64, arg: u64, stack_top: u64) -> UserExit {
+/// Runs user code with `regs` until it leaves the CPU; `regs` then holds its registers.
+pub fn enter(regs: &mut UserRegs, resume: Resume) -> Exit {
     let pc = percpu::this();
+    let uc = mine();
+    regs.rflags = (regs.rflags & USER_FLAGS) | FLAGS_FIXED;
+    let (code, data) = match resume {
+        Resume::Clobber => (0, 0),
+        Resume::Trampoline { code_va, data_va } => (code_va, data_va),
+    };
+    // SAFETY: this CPU's slot, touched only by this CPU and not reentrantly (no user run is
+    // active, interrupts below cannot start one).
+    unsafe {
+        (*uc).regs = *regs;
+        (*uc).exit_kind = EXIT_NONE;
+        (*uc).tramp_code = code;
+        (*uc).tramp_data = data;
+    }
     let irq = platform::irq_save();
     // User code may rely on the timer (preemption), which an owed EOI would hold back.
     super::apic::flush_eoi();
     pc.set_user_active(true);
-    // SAFETY: the context slot belongs to this CPU; `lego_enter_user` returns (through
-    // `lego_resume_kernel`) to this frame with callee-saved registers and rsp restored.
-    unsafe { lego_enter_user(pc.user_context(), entry, stack_top, arg) };
+    // SAFETY: `lego_user_enter` saves the callee-saved registers and rsp in the slot and returns
+    // here through `lego_resume_kernel` when user code leaves (syscall stub or `exit_from_trap`).
+    // The trampoline data (if any) is mapped writable for the kernel: the caller says so.
+    unsafe { lego_user_enter(uc) };
     pc.set_user_active(false);
     platform::irq_restore(irq);
-    pc.take_user_exit()
+    // SAFETY: as above; the run is over.
+    let (u, kind) = unsafe { (&*uc, (*uc).exit_kind) };
+    *regs = u.regs;
+    match kind {
+        EXIT_SYSCALL => Exit::Syscall,
+        _ if u.vector < 32 => Exit::Exception {
+            vector: u.vector as u8,
+            error_code: u.error_code,
+            cr2: u.cr2,
+        },
+        _ => Exit::Interrupt {
+            vector: u.vector as u8,
+        },
+    }
 }
 
-/// Whether this CPU is inside [`run`].
+/// Whether this CPU is inside [`enter`].
 pub fn active() -> bool {
     percpu::this().user_active()
 }
 
-/// Ends the current user run from its trap frame. Called by the trap dispatcher.
+/// Ends the current user run from its trap frame. Called by the trap dispatcher for every trap
+/// from user mode, after an interrupt was handled.
 pub fn exit_from_trap(f: &TrapFrame) -> ! {
-    let pc = percpu::this();
-    pc.set_user_exit(UserExit {
-        vector: f.vector,
-        error_code: f.error_code,
-        rip: f.rip,
-        cr2: if f.vector == 14 {
+    let uc = mine();
+    let fs: u64;
+    // SAFETY: reads the FS base (CR4.FSGSBASE is set by the VMM); the kernel never uses FS.
+    unsafe { asm!("rdfsbase {}", out(reg) fs, options(nomem, nostack, preserves_flags)) };
+    // SAFETY: `active()` was true, so `enter` saved a live kernel context in this CPU's slot,
+    // whose stack frames are intact (traps from user land on the separate trap stack). Only
+    // this CPU touches the slot.
+    unsafe {
+        let u = &mut *uc;
+        u.regs = UserRegs {
+            r15: f.r15,
+            r14: f.r14,
+            r13: f.r13,
+            r12: f.r12,
+            r11: f.r11,
+            r10: f.r10,
+            r9: f.r9,
+            r8: f.r8,
+            rbp: f.rbp,
+            rdi: f.rdi,
+            rsi: f.rsi,
+            rdx: f.rdx,
+            rcx: f.rcx,
+            rbx: f.rbx,
+            rax: f.rax,
+            rip: f.rip,
+            rflags: f.rflags,
+            rsp: f.rsp,
+            fs_base: fs,
+            gs_base: percpu::this().user_gs_base(),
+        };
+        u.exit_kind = EXIT_TRAP;
+        u.vector = f.vector;
+        u.error_code = f.error_code;
+        u.cr2 = if f.vector == 14 {
             platform::fault_address()
         } else {
             0
-        },
-        rax: f.rax,
-        cs: f.cs,
-    });
-    // SAFETY: `active()` was true, so `run` saved a live kernel context on this CPU, whose stack
-    // frames are intact (traps from user land on the separate trap stack).
-    unsafe { lego_resume_kernel(pc.user_context()) }
+        };
+        lego_resume_kernel(&raw const u.kctx)
+    }
+}
+
+/// The user-mode trampoline for CPU `cpu`, as bytes to place at the start of a user page at
+/// `cpu * TRAMPOLINE_STRIDE`; its data words (user `rcx`, `r11`, `rip`) are at
+/// [`trampoline_data_offset`]`(cpu)` in the same page.
+pub fn trampoline_code(cpu: usize) -> [u8; TRAMPOLINE_STRIDE] {
+    let mut b = [0xccu8; TRAMPOLINE_STRIDE];
+    let code_at = (cpu * TRAMPOLINE_STRIDE) as i64;
+    let data_at = trampoline_data_offset(cpu) as i64;
+    // mov rcx, [rip + d0]   48 8b 0d disp32   (7 bytes, ends at +7)
+    // mov r11, [rip + d1]   4c 8b 1d disp32   (7 bytes, ends at +14)
+    // jmp [rip + d2]        ff 25 disp32      (6 bytes, ends at +20)
+    let rel = |end: i64, target: i64| ((target - (code_at + end)) as i32).to_le_bytes();
+    b[0..3].copy_from_slice(&[0x48, 0x8b, 0x0d]);
+    b[3..7].copy_from_slice(&rel(7, data_at));
+    b[7..10].copy_from_slice(&[0x4c, 0x8b, 0x1d]);
+    b[10..14].copy_from_slice(&rel(14, data_at + 8));
+    b[14..16].copy_from_slice(&[0xff, 0x25]);
+    b[16..20].copy_from_slice(&rel(20, data_at + 16));
+    b
+}
+
+/// Bytes of trampoline code per CPU.
+pub const TRAMPOLINE_STRIDE: usize = 32;
+
+/// Offset in the trampoline page of CPU `cpu`'s three data words.
+pub const fn trampoline_data_offset(cpu: usize) -> usize {
+    MAX_CPUS * TRAMPOLINE_STRIDE + cpu * 24
+}
+
+const _: () = assert!(trampoline_data_offset(MAX_CPUS) <= 4096);
+
+/// Runs `entry(arg)` at CPL3 on the stack ending at `stack_top` until it leaves the CPU (a
+/// simple form of [`enter`] for the runtime's own measurements). The code and stack must be
+/// mapped user-accessible (the boot page tables map everything so).
+pub fn run(entry: u64, arg: u64, stack_top: u64) -> (Exit, UserRegs) {
+    let mut regs = UserRegs {
+        rip: entry,
+        rsp: stack_top,
+        rdi: arg,
+        ..UserRegs::default()
+    };
+    let exit = enter(&mut regs, Resume::Clobber);
+    (exit, regs)
 }
