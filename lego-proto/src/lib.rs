@@ -6,6 +6,7 @@
 #![no_std]
 
 pub mod fs;
+pub mod mem;
 pub mod mgmt;
 pub mod op;
 pub mod rpc;
