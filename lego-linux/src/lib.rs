@@ -24,4 +24,5 @@ extern crate alloc;
 pub mod elf;
 pub mod errno;
 pub mod signal;
+pub mod stack;
 pub mod sysno;
