@@ -22,7 +22,8 @@
 //! The checks are stricter than Linux's where Linux would start a program that cannot work: the
 //! segments' file bytes must be inside the file (Linux maps them and the program dies of
 //! `SIGBUS`), the program headers must be inside a loaded segment (the C library's startup reads
-//! them through `AT_PHDR` to find `PT_TLS`), and the entry point must be in an executable
+//! them through `AT_PHDR` to find `PT_TLS`), so must the `PT_TLS` initialization image (it is
+//! copied from memory into each thread's block), and the entry point must be in an executable
 //! segment. `PT_LOAD` segments must be sorted and must not overlap byte-wise; two segments may
 //! share a page at their boundary (common with `-z noseparate-code`), and the loader must then
 //! give that page both segments' bytes and the union of their permissions, as Linux's two
@@ -566,7 +567,7 @@ pub fn parse(headers: &[u8], file_len: u64) -> Result<ElfImage, ElfError> {
                 if tls.is_some() {
                     return Err(bad(PhdrProblem::DuplicateTls));
                 }
-                tls = Some(tls_segment(&p).map_err(bad)?);
+                tls = Some((index, tls_segment(&p).map_err(bad)?));
             }
             PT_GNU_STACK => exec_stack = p.p_flags.get() & PF_X != 0,
             PT_PHDR => pt_phdr = Some(p.p_vaddr.get()),
@@ -597,6 +598,18 @@ pub fn parse(headers: &[u8], file_len: u64) -> Result<ElfImage, ElfError> {
         }
     }
     .ok_or(ElfError::PhdrsNotLoaded)?;
+
+    // The C library copies the TLS initialization image from memory, so it must be loaded.
+    if let Some((index, t)) = tls {
+        let inside = |s: &Segment| t.vaddr >= s.vaddr && t.vaddr + t.filesz <= s.file_end();
+        if t.filesz > 0 && !segments.iter().any(inside) {
+            return Err(ElfError::BadProgramHeader {
+                index,
+                problem: PhdrProblem::TlsNotLoaded,
+            });
+        }
+    }
+    let tls = tls.map(|(_, t)| t);
 
     if !segments
         .iter()

@@ -163,6 +163,8 @@ pub enum PhdrProblem {
     DuplicateTls,
     /// An alignment that is not a power of two.
     BadAlign,
+    /// The `PT_TLS` initialization image is not inside a `PT_LOAD` segment's file bytes.
+    TlsNotLoaded,
 }
 
 impl fmt::Display for PhdrProblem {
@@ -186,6 +188,9 @@ impl fmt::Display for PhdrProblem {
             PhdrProblem::Unsorted => f.write_str("PT_LOAD segments not in ascending address order"),
             PhdrProblem::DuplicateTls => f.write_str("a second PT_TLS"),
             PhdrProblem::BadAlign => f.write_str("alignment is not a power of two"),
+            PhdrProblem::TlsNotLoaded => {
+                f.write_str("PT_TLS image is not inside a PT_LOAD segment's file bytes")
+            }
         }
     }
 }

@@ -527,6 +527,19 @@ fn segment_refusals() {
         |p| p.p_vaddr.set(u64::MAX),
         "bad program header 5: address or file offset overflows",
     );
+    check(
+        5,
+        |p| p.p_vaddr.set(0x90_0000),
+        "bad program header 5: PT_TLS image is not inside a PT_LOAD segment's file bytes",
+    );
+    let f = Fake::static_exec().with(|f| {
+        f.phdrs[5].p_filesz.set(0x5ab1);
+        f.phdrs[5].p_memsz.set(0x6000);
+    });
+    assert_eq!(
+        f.err(),
+        "bad program header 5: PT_TLS image is not inside a PT_LOAD segment's file bytes"
+    );
     let f = Fake::static_exec().with(|f| f.phdrs[4] = phdr(PT_TLS, R, 0, 0x40_0000, 0, 0));
     assert_eq!(f.err(), "bad program header 5: a second PT_TLS");
     // A segment's file bytes past the end of the file.
@@ -539,6 +552,7 @@ fn segment_refusals() {
     let f = Fake::static_exec().with(|f| {
         f.phdrs[3].p_filesz.set(0);
         f.phdrs[3].p_offset.set(0xff_f7b0);
+        f.phdrs[5].p_filesz.set(0);
     });
     f.parse().unwrap();
     // Byte-disjoint segments may share a page.
@@ -761,6 +775,12 @@ fn check_invariants(img: &ElfImage, file_len: u64) {
     assert!(img.brk() <= USER_END);
     assert!(img.max_align().is_power_of_two() && img.max_align() >= PAGE_SIZE);
     assert_eq!(img.bias() % img.max_align(), 0);
+    if let Some(t) = img.tls().filter(|t| t.filesz > 0) {
+        assert!(
+            segs.iter()
+                .any(|s| t.vaddr >= s.vaddr && t.vaddr + t.filesz <= s.file_end())
+        );
+    }
 }
 
 /// Applies `muts` (offset, byte) to `bytes`.
