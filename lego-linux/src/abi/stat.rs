@@ -1,0 +1,219 @@
+//! `struct stat` (`asm/stat.h`, x86-64), `struct statx` (`linux/stat.h`) and the mode bits.
+
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
+/// What `stat`, `fstat`, `lstat` and `newfstatat` write (x86-64's own layout: `st_nlink` before
+/// `st_mode`, 64-bit `st_nlink`).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
+#[repr(C)]
+pub struct Stat {
+    /// Device of the file system.
+    pub st_dev: u64,
+    /// Inode number.
+    pub st_ino: u64,
+    /// Hard links.
+    pub st_nlink: u64,
+    /// Type and permissions (`S_IF*` | mode bits).
+    pub st_mode: u32,
+    /// Owner.
+    pub st_uid: u32,
+    /// Group.
+    pub st_gid: u32,
+    /// Padding.
+    pub pad0: u32,
+    /// Device, for device files.
+    pub st_rdev: u64,
+    /// Size in bytes.
+    pub st_size: i64,
+    /// Preferred I/O size.
+    pub st_blksize: i64,
+    /// 512-byte blocks allocated.
+    pub st_blocks: i64,
+    /// Last access, seconds.
+    pub st_atime: i64,
+    /// Last access, nanoseconds.
+    pub st_atime_nsec: u64,
+    /// Last modification, seconds.
+    pub st_mtime: i64,
+    /// Last modification, nanoseconds.
+    pub st_mtime_nsec: u64,
+    /// Last status change, seconds.
+    pub st_ctime: i64,
+    /// Last status change, nanoseconds.
+    pub st_ctime_nsec: u64,
+    /// Reserved.
+    pub unused: [i64; 3],
+}
+
+const _: () = assert!(size_of::<Stat>() == 144);
+
+/// A `statx` time.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
+#[repr(C)]
+pub struct StatxTimestamp {
+    /// Seconds since the epoch.
+    pub tv_sec: i64,
+    /// Nanoseconds.
+    pub tv_nsec: u32,
+    /// Reserved.
+    pub reserved: i32,
+}
+
+/// What `statx` writes (256 bytes; fields newer than Linux 6.1 are in `spare`).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
+#[repr(C)]
+pub struct Statx {
+    /// Which fields are filled (`STATX_*`).
+    pub stx_mask: u32,
+    /// Preferred I/O size.
+    pub stx_blksize: u32,
+    /// `STATX_ATTR_*` flags.
+    pub stx_attributes: u64,
+    /// Hard links.
+    pub stx_nlink: u32,
+    /// Owner.
+    pub stx_uid: u32,
+    /// Group.
+    pub stx_gid: u32,
+    /// Type and permissions.
+    pub stx_mode: u16,
+    /// Reserved.
+    pub spare0: u16,
+    /// Inode number.
+    pub stx_ino: u64,
+    /// Size in bytes.
+    pub stx_size: u64,
+    /// 512-byte blocks allocated.
+    pub stx_blocks: u64,
+    /// Which `stx_attributes` bits are supported.
+    pub stx_attributes_mask: u64,
+    /// Last access.
+    pub stx_atime: StatxTimestamp,
+    /// Creation.
+    pub stx_btime: StatxTimestamp,
+    /// Last status change.
+    pub stx_ctime: StatxTimestamp,
+    /// Last modification.
+    pub stx_mtime: StatxTimestamp,
+    /// Device (major), for device files.
+    pub stx_rdev_major: u32,
+    /// Device (minor), for device files.
+    pub stx_rdev_minor: u32,
+    /// Device of the file system (major).
+    pub stx_dev_major: u32,
+    /// Device of the file system (minor).
+    pub stx_dev_minor: u32,
+    /// Mount id.
+    pub stx_mnt_id: u64,
+    /// Direct I/O memory alignment.
+    pub stx_dio_mem_align: u32,
+    /// Direct I/O offset alignment.
+    pub stx_dio_offset_align: u32,
+    /// Reserved (later kernels' fields; zero here).
+    pub spare: [u64; 12],
+}
+
+const _: () = assert!(size_of::<StatxTimestamp>() == 16);
+const _: () = assert!(size_of::<Statx>() == 256);
+
+/// Mask of the file type.
+pub const S_IFMT: u32 = 0o170000;
+/// Socket.
+pub const S_IFSOCK: u32 = 0o140000;
+/// Symbolic link.
+pub const S_IFLNK: u32 = 0o120000;
+/// Regular file.
+pub const S_IFREG: u32 = 0o100000;
+/// Block device.
+pub const S_IFBLK: u32 = 0o060000;
+/// Directory.
+pub const S_IFDIR: u32 = 0o040000;
+/// Character device.
+pub const S_IFCHR: u32 = 0o020000;
+/// FIFO.
+pub const S_IFIFO: u32 = 0o010000;
+/// Set-user-id.
+pub const S_ISUID: u32 = 0o4000;
+/// Set-group-id.
+pub const S_ISGID: u32 = 0o2000;
+/// Sticky.
+pub const S_ISVTX: u32 = 0o1000;
+/// Owner: read, write, execute.
+pub const S_IRWXU: u32 = 0o700;
+/// Owner: read.
+pub const S_IRUSR: u32 = 0o400;
+/// Owner: write.
+pub const S_IWUSR: u32 = 0o200;
+/// Owner: execute.
+pub const S_IXUSR: u32 = 0o100;
+/// Group: read, write, execute.
+pub const S_IRWXG: u32 = 0o070;
+/// Group: read.
+pub const S_IRGRP: u32 = 0o040;
+/// Group: write.
+pub const S_IWGRP: u32 = 0o020;
+/// Group: execute.
+pub const S_IXGRP: u32 = 0o010;
+/// Others: read, write, execute.
+pub const S_IRWXO: u32 = 0o007;
+/// Others: read.
+pub const S_IROTH: u32 = 0o004;
+/// Others: write.
+pub const S_IWOTH: u32 = 0o002;
+/// Others: execute.
+pub const S_IXOTH: u32 = 0o001;
+
+/// `statx` mask: file type.
+pub const STATX_TYPE: u32 = 0x1;
+/// `statx` mask: permissions.
+pub const STATX_MODE: u32 = 0x2;
+/// `statx` mask: link count.
+pub const STATX_NLINK: u32 = 0x4;
+/// `statx` mask: owner.
+pub const STATX_UID: u32 = 0x8;
+/// `statx` mask: group.
+pub const STATX_GID: u32 = 0x10;
+/// `statx` mask: access time.
+pub const STATX_ATIME: u32 = 0x20;
+/// `statx` mask: modification time.
+pub const STATX_MTIME: u32 = 0x40;
+/// `statx` mask: status change time.
+pub const STATX_CTIME: u32 = 0x80;
+/// `statx` mask: inode number.
+pub const STATX_INO: u32 = 0x100;
+/// `statx` mask: size.
+pub const STATX_SIZE: u32 = 0x200;
+/// `statx` mask: blocks.
+pub const STATX_BLOCKS: u32 = 0x400;
+/// `statx` mask: everything `stat` has.
+pub const STATX_BASIC_STATS: u32 = 0x7ff;
+/// `statx` mask: creation time.
+pub const STATX_BTIME: u32 = 0x800;
+/// `statx` mask: mount id.
+pub const STATX_MNT_ID: u32 = 0x1000;
+
+/// The `S_IF*` type bits of a mode.
+pub const fn file_type(mode: u32) -> u32 {
+    mode & S_IFMT
+}
+
+/// Whether the mode is a directory's.
+pub const fn is_dir(mode: u32) -> bool {
+    file_type(mode) == S_IFDIR
+}
+
+/// Whether the mode is a regular file's.
+pub const fn is_reg(mode: u32) -> bool {
+    file_type(mode) == S_IFREG
+}
+
+/// The `getdents64` type (`DT_*`) of a mode (`S_IF* >> 12`, as Linux's `fs_umode_to_dtype`).
+pub const fn dtype_of_mode(mode: u32) -> u8 {
+    (file_type(mode) >> 12) as u8
+}
