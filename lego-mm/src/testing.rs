@@ -1,0 +1,1 @@
+//! Test helpers: an in-memory frame pool.
