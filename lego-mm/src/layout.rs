@@ -246,12 +246,18 @@ mod tests {
     #[test]
     fn initial_stack_is_args_plus_128k_within_the_rlimit() {
         let l = Layout::linux(STACK_RLIMIT, None);
-        assert_eq!(l.initial_stack(100).unwrap(), USER_TOP - 4096 - STACK_EXPAND..USER_TOP);
+        assert_eq!(
+            l.initial_stack(100).unwrap(),
+            USER_TOP - 4096 - STACK_EXPAND..USER_TOP
+        );
         let small = Layout {
             stack_limit: 64 << 10,
             ..l
         };
-        assert_eq!(small.initial_stack(100).unwrap(), USER_TOP - (64 << 10)..USER_TOP);
+        assert_eq!(
+            small.initial_stack(100).unwrap(),
+            USER_TOP - (64 << 10)..USER_TOP
+        );
         assert_eq!(small.initial_stack(65 << 10), Err(Error::Limit));
         assert_eq!(l.initial_stack(u64::MAX), Err(Error::Limit));
     }
@@ -270,7 +276,10 @@ mod tests {
         }
         .sanitized();
         assert_eq!(l.task_size, USER_TOP);
-        assert_eq!((l.min_addr, l.stack_top, l.legacy_base), (USER_TOP, USER_TOP, USER_TOP));
+        assert_eq!(
+            (l.min_addr, l.stack_top, l.legacy_base),
+            (USER_TOP, USER_TOP, USER_TOP)
+        );
         assert_eq!((l.guard_gap, l.mmap_base, l.brk_offset), (8192, 0, 4096));
     }
 }

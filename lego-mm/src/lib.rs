@@ -52,8 +52,8 @@ pub use fault::{Access, Action, Fault, TouchedPages};
 pub use layout::{Image, Layout, Random};
 pub use pages::{FramePool, PageIndex};
 pub use vma::{
-    DEFAULT_MAX_MAP_COUNT, Hit, Kind, MapRequest, Mapped, Move, Placement, Prot, Remap,
-    RemapFlags, VmFlags, Vma, VmaTree,
+    DEFAULT_MAX_MAP_COUNT, Hit, Kind, MapRequest, Mapped, Move, Placement, Prot, Remap, RemapFlags,
+    VmFlags, Vma, VmaTree,
 };
 pub use vregion::{MemId, Placer, VRegions};
 

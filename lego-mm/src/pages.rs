@@ -179,7 +179,9 @@ impl PageIndex {
         len: u64,
         pool: &mut P,
     ) -> Result<u64, Error> {
-        let ok = |a: u64| a.is_multiple_of(PAGE_SIZE) && a.checked_add(len).is_some_and(|e| e <= USER_SPACE);
+        let ok = |a: u64| {
+            a.is_multiple_of(PAGE_SIZE) && a.checked_add(len).is_some_and(|e| e <= USER_SPACE)
+        };
         if !(ok(from) && ok(to) && len.is_multiple_of(PAGE_SIZE)) {
             return Err(Error::BadAddress);
         }

@@ -119,7 +119,10 @@ impl TouchedPages {
             return;
         };
         let mut marked = Vec::new();
-        for (&c, m) in self.chunks.range(from >> CHUNK_SHIFT..=(from_end - 1) >> CHUNK_SHIFT) {
+        for (&c, m) in self
+            .chunks
+            .range(from >> CHUNK_SHIFT..=(from_end - 1) >> CHUNK_SHIFT)
+        {
             for (w, &word) in m.iter().enumerate() {
                 let mut bits = word;
                 while bits != 0 {

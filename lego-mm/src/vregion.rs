@@ -74,7 +74,9 @@ impl RoundRobin {
 
 impl Placer for RoundRobin {
     fn place(&mut self, _index: u32, _bytes: u64) -> Option<MemId> {
-        let m = *self.candidates.get(self.next % self.candidates.len().max(1))?;
+        let m = *self
+            .candidates
+            .get(self.next % self.candidates.len().max(1))?;
         self.next = (self.next + 1) % self.candidates.len();
         Some(m)
     }
@@ -163,7 +165,9 @@ impl VRegions {
     /// The vRegions `owner` owns, in address order (to free a process's memory there at
     /// exit, or for statistics).
     pub fn owned_by(&self, owner: MemId) -> impl Iterator<Item = u32> + '_ {
-        self.iter().filter(move |&(_, m)| m == owner).map(|(i, _)| i)
+        self.iter()
+            .filter(move |&(_, m)| m == owner)
+            .map(|(i, _)| i)
     }
 
     /// `(owner, number of vRegions)` for every owner, by owner id.

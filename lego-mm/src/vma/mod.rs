@@ -355,7 +355,9 @@ impl VmaTree {
     pub fn intersecting(&self, lo: u64, hi: u64) -> impl Iterator<Item = &Vma> + '_ {
         let first = self.find(lo).filter(|_| lo < hi);
         let rest = self.vmas.range(lo..hi.max(lo)).map(|(_, v)| v);
-        first.into_iter().chain(rest.filter(move |v| v.start != lo || first.is_none()))
+        first
+            .into_iter()
+            .chain(rest.filter(move |v| v.start != lo || first.is_none()))
     }
 
     /// The vmas intersecting `range`, clipped to it: what the home sends a vRegion's owner.

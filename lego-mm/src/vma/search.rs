@@ -57,7 +57,9 @@ impl VmaTree {
 
     /// The top of the gap below `next` (the task size if there is no vma above).
     fn gap_top(&self, next: Option<&Vma>) -> u64 {
-        next.map_or(self.layout.task_size, |v| v.start_gap(self.layout.guard_gap))
+        next.map_or(self.layout.task_size, |v| {
+            v.start_gap(self.layout.guard_gap)
+        })
     }
 
     /// The highest aligned `len`-byte range inside `[low, high)` that fits a gap.
