@@ -232,7 +232,7 @@ mod tests {
         let gap = STACK_RLIMIT + STACK_GUARD_GAP + STACK_RANDOM_MAX;
         assert_eq!(l.mmap_base, USER_TOP - gap - ((1 << 28) - 1) * PAGE_SIZE);
         assert!(l.mmap_base + gap <= l.stack_top + STACK_RANDOM_MAX);
-        assert!(l.brk_offset < BRK_RANDOM_RANGE && l.brk_offset % PAGE_SIZE == 0);
+        assert!(l.brk_offset < BRK_RANDOM_RANGE && l.brk_offset.is_multiple_of(PAGE_SIZE));
         assert_eq!(Random::from_seed(7), Random::from_seed(7));
         assert_ne!(Random::from_seed(7), Random::from_seed(8));
     }
@@ -280,6 +280,6 @@ mod tests {
             (l.min_addr, l.stack_top, l.legacy_base),
             (USER_TOP, USER_TOP, USER_TOP)
         );
-        assert_eq!((l.guard_gap, l.mmap_base, l.brk_offset), (8192, 0, 4096));
+        assert_eq!((l.guard_gap, l.mmap_base, l.brk_offset), (12288, 0, 4096));
     }
 }

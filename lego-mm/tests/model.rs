@@ -136,7 +136,7 @@ fn kind() -> impl Strategy<Value = Kind> {
         4 => Just(Kind::Anon),
         2 => (1u32..3, 0u64..16).prop_map(|(file, o)| Kind::File { file, offset: o * P }),
         1 => (1u32..3, prop_oneof![Just(1u64), Just(P - 1), Just(i64::MAX as u64 - 4 * P + 1),
-            Just((i64::MAX as u64 & !(P - 1)) - 8 * P), Just(u64::MAX & !(P - 1))])
+            Just((i64::MAX as u64 & !(P - 1)) - 8 * P), Just(!(P - 1))])
             .prop_map(|(file, offset)| Kind::File { file, offset }),
     ]
 }
@@ -162,7 +162,7 @@ mod tiny_args {
         prop_oneof![
             8 => (0..TINY_PAGES + 8).prop_map(|p| p * P),
             1 => (0..TINY_PAGES, 1..P).prop_map(|(p, o)| p * P + o),
-            1 => prop_oneof![Just(0u64), Just(TINY_PAGES * P), Just(u64::MAX & !(P - 1)),
+            1 => prop_oneof![Just(0u64), Just(TINY_PAGES * P), Just(!(P - 1)),
                 Just(u64::MAX), Just(1 << 63)],
         ]
     }
@@ -364,7 +364,7 @@ mod linux_args {
             l.stack_top,
             USER_TOP,
             USER_SPACE,
-            u64::MAX & !(P - 1),
+            !(P - 1),
         ];
         prop_oneof![
             8 => (prop::sample::select(points), -16i64..16, prop_oneof![4 => Just(0u64), 1 => 1..P])
