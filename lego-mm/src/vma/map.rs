@@ -91,7 +91,8 @@ impl VmaTree {
     /// fixed ones must be page-aligned ([`Error::Unaligned`]), end inside the user space
     /// ([`Error::NoSpace`]) and not start below `min_addr` ([`Error::BelowMinAddr`]); a hint is
     /// rounded down to a page (up to `min_addr` if below it) and honoured if free, else the
-    /// search of [`crate::vma`]'s `search` module picks the address ([`Error::NoSpace`] if nothing fits).
+    /// search picks the address (see "Placement" in [`crate::vma`]; [`Error::NoSpace`] if
+    /// nothing fits).
     /// Then `MAP_FIXED_NOREPLACE` over anything ([`Error::Exists`]), a file offset past the
     /// largest ([`Error::Overflow`]), a protection beyond `max_prot` ([`Error::Denied`]), and
     /// the vma count ([`Error::MapCount`]). Nothing changes on an error.

@@ -19,6 +19,23 @@
 //! always merge. The visible differences are fewer vmas (so `max_map_count` is reached later)
 //! and `mremap` accepting a range Linux would see as crossing two vmas.
 //!
+//! # Placement
+//!
+//! A mapping without `MAP_FIXED` goes where Linux's `get_unmapped_area` for x86-64 puts it:
+//!
+//! 1. at the hint (rounded down to a page, raised to `min_addr`) if `[hint, hint + len)` is
+//!    inside the user space, maps nothing and ends at or below the guard gap of a grows-down
+//!    vma above it;
+//! 2. else at the highest fitting range below `mmap_base` and above `max(PAGE_SIZE,
+//!    min_addr)` (Linux searches from `PAGE_SIZE` and then refuses a result below
+//!    `mmap_min_addr` with `EPERM`; searching above it only differs when nothing else fits);
+//! 3. else at the lowest fitting range above `legacy_base` (Linux's bottom-up fallback).
+//!
+//! A range fits between two vmas if it starts at or above the lower one's end and ends at or
+//! below the upper one's start, or `guard_gap` below it for a grows-down vma. Linux 6.7+
+//! also aligns anonymous mappings whose length is a multiple of 2 MiB to 2 MiB (for
+//! transparent huge pages); we do not, having no huge pages.
+//!
 //! # Which component uses it
 //!
 //! The home mComponent keeps a process's whole tree: address-space operations need to see
@@ -413,7 +430,9 @@ impl VmaTree {
                 return Err("vma beyond task_size");
             }
             if !valid_kind(v) {
-                return Err("bad kind: unaligned or overflowing offset, or a file that grows down");
+                return Err(
+                    "bad kind: unaligned or overflowing offset, or a file or shared vma that grows down",
+                );
             }
             if let Some(p) = prev {
                 if p.end > v.start {
@@ -542,10 +561,10 @@ pub(crate) fn aligned(a: u64) -> bool {
 }
 
 /// A file vma's offset is page-aligned and its end stays within [`MAX_FILE_OFFSET`]; only
-/// anonymous vmas grow down.
+/// private anonymous vmas grow down.
 fn valid_kind(v: &Vma) -> bool {
     match v.kind {
-        Kind::Anon => true,
+        Kind::Anon => !(v.flags.grows_down() && v.flags.shared()),
         Kind::File { offset, .. } => {
             aligned(offset)
                 && !v.flags.grows_down()

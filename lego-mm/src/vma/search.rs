@@ -1,16 +1,5 @@
 //! Finding a free range: Linux's `get_unmapped_area` for x86-64 (`arch_get_unmapped_area_topdown`
-//! with its bottom-up fallback).
-//!
-//! 1. A hint (page-aligned by the caller) is taken if `[hint, hint + len)` is inside the user
-//!    space, maps nothing and ends at or below the guard gap of a grows-down vma above it.
-//! 2. Otherwise the highest fitting range below `mmap_base` and above `max(PAGE_SIZE,
-//!    min_addr)` (Linux searches from `PAGE_SIZE` and then refuses a result below
-//!    `mmap_min_addr` with `EPERM`; searching above it instead only differs when nothing else
-//!    fits).
-//! 3. Otherwise the lowest fitting range above `legacy_base` and below `task_size`.
-//!
-//! A range fits a gap between two vmas if it starts at or above the lower one's end and ends
-//! at or below the upper one's [`Vma::start_gap`].
+//! with its bottom-up fallback). The rules are in the "Placement" section of [`crate::vma`].
 
 use super::{Vma, VmaTree};
 use crate::{Error, PAGE_SIZE};
