@@ -21,8 +21,8 @@
 //! plain (not fixed) mmap of the whole image, so the image lands top-down below `mmap_base`
 //! like any mmap, and it moves brk to `ELF_ET_DYN_BASE` (2/3 of the user space) so that brk
 //! cannot run into the mmaps. We do the same: the loader takes the image's address from
-//! [`crate::VmaTree::unmapped_area`] (aligned to the largest `p_align`, as Linux does since 5.10
-//! for large alignments) and maps its segments `MAP_FIXED` there; [`Layout::brk_start`] with
+//! [`crate::VmaTree::unmapped_area`] (aligned to the largest `PT_LOAD` `p_align`, as recent
+//! kernels align `ET_DYN` images) and maps its segments `MAP_FIXED` there; [`Layout::brk_start`] with
 //! [`Image::StaticPie`] gives `ELF_ET_DYN_BASE` (page-aligned; Linux keeps the unaligned
 //! value when brk is not randomised) plus the brk offset.
 

@@ -209,8 +209,22 @@ fn tiny_op() -> impl Strategy<Value = Op> {
             };
             Op::Map(req, a)
         });
+    // Something (often PROT_NONE) mapped a few pages below a vma (the stack, say).
+    let under = (
+        any::<usize>(),
+        2..20u64,
+        1..4u64,
+        prop_oneof![Just(Prot::NONE), prot()],
+    )
+        .prop_map(|(i, k, n, prot)| {
+            Op::Map(
+                MapRequest::anon(n * P, prot).at(0, Placement::Fixed),
+                At::Below(i, k),
+            )
+        });
     prop_oneof![
         6 => map,
+        1 => under,
         3 => (at(addr()), len()).prop_map(|(a, l)| Op::Unmap(a, l)),
         3 => (at(addr()), len(), prot()).prop_map(|(a, l, p)| Op::Protect(a, l, p)),
         5 => (in_vma(addr()), old_len(len()), len(), remap_flags(), at(addr()))
@@ -335,10 +349,12 @@ proptest! {
 
     #[test]
     fn tiny_space_agrees_with_the_model(
+        low_base in any::<bool>(),
         max_count in prop_oneof![Just(5usize), Just(8), Just(64)],
         ops in prop::collection::vec(tiny_op(), 1..60),
     ) {
-        let (mut t, mut b, mut m) = tiny(max_count);
+        let layout = if low_base { tiny_layout_low_base() } else { tiny_layout() };
+        let (mut t, mut b, mut m) = tiny_with(layout, max_count);
         for op in &ops {
             step(&mut t, &mut b, &mut m, op)?;
         }

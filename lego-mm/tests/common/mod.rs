@@ -44,9 +44,22 @@ pub fn tiny_program() -> Vec<MapRequest> {
     ]
 }
 
+/// The tiny layout with the mmap base low (just above brk's data limit), so that the top-down
+/// search fails often and Linux's bottom-up fallback from `legacy_base` places mappings.
+pub fn tiny_layout_low_base() -> Layout {
+    Layout {
+        mmap_base: 100 * P,
+        ..tiny_layout()
+    }
+}
+
 /// A tree with the tiny program loaded, its brk and the matching model.
 pub fn tiny(max_count: usize) -> (VmaTree, Brk, Model) {
-    let layout = tiny_layout();
+    tiny_with(tiny_layout(), max_count)
+}
+
+/// [`tiny`] with another layout.
+pub fn tiny_with(layout: Layout, max_count: usize) -> (VmaTree, Brk, Model) {
     let mut t = VmaTree::new(layout, max_count);
     let mut m = Model::new(layout, max_count, TINY_BRK, TINY_DATA_LIMIT, 0);
     for r in tiny_program() {
