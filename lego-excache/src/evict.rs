@@ -41,7 +41,7 @@ impl Cache {
             ) else {
                 break;
             };
-            self.slots.to_evicting(s);
+            self.slots.start_evicting(s);
             out.push(self.victim(s));
             k += 1;
         }
@@ -70,7 +70,7 @@ impl Cache {
         let t = self.new_ticket();
         while let Some(s) = self.slots.pending_head() {
             let v = self.victim(s);
-            self.slots.to_flushing(s, t);
+            self.slots.start_flushing(s, t);
             if v.dirty {
                 self.stats.evicted_dirty += 1;
             } else {

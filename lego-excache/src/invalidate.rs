@@ -77,7 +77,7 @@ impl Cache {
                     None => *ticket.insert(self.new_ticket()),
                 };
                 let v = self.victim(s);
-                self.slots.to_flushing(s, t);
+                self.slots.start_flushing(s, t);
                 self.slots.set_gone(s);
                 if v.dirty {
                     self.stats.invalidated_dirty += 1;

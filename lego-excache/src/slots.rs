@@ -271,7 +271,7 @@ impl Slots {
     }
 
     /// `Valid` -> `Evicting`: leaves its set's order, joins the pending list.
-    pub(crate) fn to_evicting(&mut self, s: u32) {
+    pub(crate) fn start_evicting(&mut self, s: u32) {
         self.order_unlink(s);
         let d = self.dirty(s);
         self.update(s, St::Evicting, d);
@@ -286,7 +286,7 @@ impl Slots {
     }
 
     /// `Valid` or `Evicting` -> `Flushing` under `ticket`.
-    pub(crate) fn to_flushing(&mut self, s: u32, ticket: u32) {
+    pub(crate) fn start_flushing(&mut self, s: u32, ticket: u32) {
         match self.st(s) {
             St::Valid => self.order_unlink(s),
             St::Evicting => self.pending_unlink(s),
