@@ -20,17 +20,24 @@
 //! # A slot's states
 //!
 //! ```text
-//!          alloc              filled                 mark_dirty
-//!   Free ────────► Filling ─────────► Clean ───────────────────► Dirty
-//!   ▲  ▲  fill_failed, │               │  ▲                       │  ▲
-//!   │  └───────────────┘ filled after  │  │ lookup (rescue)        │  │
-//!   │    invalidate (Discarded)        ▼  │          pick_victims  ▼  │
-//!   │                               Evicting ◄─────────────────────┘  │
-//!   │                      take_flush_batch │                         │
-//!   │ victims_flushed                       ▼        flush_failed     │
-//!   └──────────────────────────────── Flushing ────────────────────────┘
-//!                                           ▲ invalidate, drop_asid (from Clean, Dirty, Evicting)
+//!            alloc                filled
+//!   Free ─────────────► Filling ─────────────► Clean ──── mark_dirty ───► Dirty
+//!   ▲ ▲                  │                     │   ▲                      │
+//!   │ └──────────────────┘ fill_failed;        │   │ lookup (rescue),     │
+//!   │                      filled after        │   │ flush_failed         │
+//!   │                      invalidate          ▼   │                      │
+//!   │                                     pick_victims ◄──────────────────┘
+//!   │                                          │
+//!   │                                          ▼
+//!   │                                      Evicting
+//!   │                                          │ take_flush_batch
+//!   │          victims_flushed                 ▼
+//!   └───────────────────────────────────── Flushing ◄── invalidate, drop_asid
+//!                                                       (from Clean, Dirty, Evicting)
 //! ```
+//!
+//! Arrows into Clean/Dirty land on the one matching the line's dirty bit (`filled` takes it;
+//! a rescued or failed victim keeps its own).
 //!
 //! * `Filling`: allocated for a miss in flight. Its key is in the index, so a second fault on
 //!   the line sees [`Lookup::Busy`] instead of fetching it twice; it is never a victim.
@@ -77,6 +84,23 @@
 //! [`testing::Sim`] is that glue over a simulated page table, TLB (whose entries survive a
 //! cleared PTE until a flush) and memory component; the property tests run random programs
 //! on it and check every read.
+//!
+//! # Choices, and why
+//!
+//! * Victims stay in the tag index until their frame is free. Unindexing them at pick time
+//!   would let a fault on a dirty victim fetch the line from its owner before the write-back
+//!   arrived there, and lose the program's writes; keeping them indexed costs nothing and
+//!   turns such a fault into a rescue.
+//! * One global pending list, not one batch per set: a set's reserve can be a single slot
+//!   while a TLB flush still covers `flush_batch` victims from all sets. Per-set batches of
+//!   16 would hold ~8 of a 64-way set's lines free on average (1/8 of the cache).
+//! * Confirmations carry a ticket: the only protection against freeing a frame before the
+//!   flush that covers it is the glue confirming the right batch, so the cache checks it.
+//! * FIFO and LRU share one order list per set; FIFO ignores touches, LRU moves the line to
+//!   the tail (O(1)). The glue only sees faults, so this LRU orders by faults (fills, write
+//!   upgrades, rescues); an accessed-bit sweep would be the glue's addition.
+//! * The glue does the I/O: the crate has no `Home` trait, because the glue must interleave
+//!   PTE edits and TLB flushes between the cache's steps anyway.
 //!
 //! # Sets
 //!
