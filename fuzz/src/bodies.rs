@@ -595,7 +595,7 @@ pub fn fs_request(data: &[u8]) {
             id => {
                 let client = Client {
                     id: u32::from(id),
-                    incarnation: 1 + u32::from(inp.u8() % 8 == 0),
+                    incarnation: 1 + u32::from(inp.u8().is_multiple_of(8)),
                 };
                 handle_client(&mut fs, client, op, &req, &mut reply[..rlen])
             }

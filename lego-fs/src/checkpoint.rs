@@ -239,7 +239,7 @@ mod tests {
             buf,
             |out| {
                 // In odd pieces, as records come.
-                payload.chunks(777).try_for_each(|c| out(c))
+                payload.chunks(777).try_for_each(out)
             },
         )
     }

@@ -21,7 +21,7 @@ use crate::extent::ExtentMap;
 use crate::inode::FileKind;
 use crate::journal::{self, Journal, PAYLOAD_PER_BLOCK};
 use crate::mem::{Budget, heap};
-use crate::meta::Meta;
+use crate::meta::{Meta, Needs};
 use crate::path;
 use crate::record::Record;
 use crate::reserve::{Client, Reservations};
@@ -155,14 +155,51 @@ fn data_landed<D: BlockDevice>(
 }
 
 /// A mount that ran out of budget (`NoSpace` from the metadata) as the error that says how
-/// much it needs: the metadata's memory so far, scaled by how much of the checkpoint it came
-/// from, with the live share and the fixed buffers on top.
-fn over_budget(e: FsError, budget: &Budget, mem: u64, total: u64, done: u64) -> FsError {
+/// much it needs: a bound over the checkpoint's and the journal's records (read through again,
+/// applying nothing), with the live share and the fixed buffers on top.
+fn over_budget<D: BlockDevice>(
+    e: FsError,
+    budget: &Budget,
+    dev: &mut D,
+    sb: &Superblock,
+    ck: &checkpoint::Loaded,
+) -> FsError {
     if e != FsError::NoSpace {
         return e;
     }
-    let meta = (u128::from(mem) * u128::from(total.max(1)) / u128::from(done.max(1))) as u64;
-    let live = meta.saturating_mul(8) / 7;
+    let mut needs = Needs::default();
+    let mut stream = RecordStream::default();
+    let mut buf = zeroed_block();
+    let counted = checkpoint::read_payload(dev, sb, ck, &mut |chunk| {
+        stream.feed(chunk, &mut |rec| {
+            needs.add(rec);
+            Ok(())
+        })
+    })
+    .and_then(|()| stream.finish())
+    .and_then(|()| {
+        let generation = ck.header.generation;
+        journal::replay(
+            dev,
+            sb,
+            generation,
+            &mut buf,
+            |dev, start, buf| {
+                journal::read_tx(dev, sb, generation, start, buf, &mut |_, chunk| {
+                    stream.feed(chunk, &mut |rec| {
+                        needs.add(rec);
+                        Ok(())
+                    })
+                })?;
+                stream.finish()
+            },
+            |_, _, _| Ok(true),
+        )
+    });
+    if let Err(e) = counted {
+        return e;
+    }
+    let live = needs.bytes().saturating_mul(8) / 7;
     let needed = live.saturating_add(Budget::new(live.saturating_mul(2)).fixed);
     FsError::MetadataTooLarge {
         needed: needed.max(budget.total.saturating_add(1)),
@@ -242,14 +279,15 @@ impl<D: BlockDevice> Fs<D> {
             budget.mount(),
         );
         let mut stream = RecordStream::default();
-        let mut done = 0u64;
-        checkpoint::read_payload(&mut dev, &sb, &ck, &mut |chunk| {
-            done += chunk.len() as u64;
+        let loaded = checkpoint::read_payload(&mut dev, &sb, &ck, &mut |chunk| {
             stream.feed(chunk, &mut |rec| meta.apply(rec, &mut |_, _| {}))
         })
         .and_then(|()| stream.finish())
-        .and_then(|()| meta.link_orphans())
-        .map_err(|e| over_budget(e, &budget, meta.mem(), ck.header.len, done))?;
+        .and_then(|()| meta.link_orphans());
+        if let Err(e) = loaded {
+            drop(meta);
+            return Err(over_budget(e, &budget, &mut dev, &sb, &ck));
+        }
         meta.next_ino = meta.next_ino.max(ck.header.next_ino);
         meta.version = meta.version.max(ck.header.version);
         let generation = ck.header.generation;
@@ -267,8 +305,14 @@ impl<D: BlockDevice> Fs<D> {
             },
             |dev, start, buf| data_landed(dev, &sb, generation, start, buf),
         )
-        .and_then(|r| meta.validate().map(|()| r))
-        .map_err(|e| over_budget(e, &budget, meta.mem(), 1, 1))?;
+        .and_then(|r| meta.validate().map(|()| r));
+        let replayed = match replayed {
+            Ok(r) => r,
+            Err(e) => {
+                drop(meta);
+                return Err(over_budget(e, &budget, &mut dev, &sb, &ck));
+            }
+        };
         // Counters that only ever grow by one per operation: values near the top of their
         // range can only come from damage (and would overflow).
         if meta.version >= COUNTER_LIMIT

@@ -661,6 +661,68 @@ impl Meta {
     }
 }
 
+/// An upper bound on the heap a stream of records needs once applied, without applying them
+/// (what a mount that ran out of budget reports it needs). Removals are ignored: a bound.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Needs {
+    inodes: u64,
+    items: u64,
+    extents: u64,
+    /// The inode the last records were about, and how many map records it had.
+    current: (u64, u64),
+}
+
+impl Needs {
+    pub fn add(&mut self, rec: &Record) {
+        match rec {
+            Record::Create {
+                ino, path, kind, ..
+            } => {
+                self.inodes += 1;
+                // The inode, its path, its slot in its parent's entries (with their growth),
+                // a directory's own entries' overhead.
+                self.items += heap(size_of::<Inode>() as u64) + heap(path.len() as u64) + 12;
+                if *kind == FileKind::Dir {
+                    self.items += heap(32);
+                }
+                self.current = (*ino, 0);
+            }
+            Record::Rename { path, .. } => self.items += heap(path.len() as u64),
+            Record::Map { ino, crcs, .. } => {
+                let pieces = (crcs.len() as u64).div_ceil(WINDOW) + 1;
+                self.extents += pieces;
+                self.items +=
+                    pieces * heap(4 * WINDOW.min(crcs.len() as u64)) + 4 * crcs.len() as u64;
+                if self.current.0 != *ino {
+                    self.current = (*ino, 0);
+                }
+                self.current.1 += 1;
+                if self.current.1 == 2 {
+                    // Its extents now need a tree: a root and an internal node.
+                    self.items += btree_bytes(2, 8, 32) + heap(1024);
+                }
+            }
+            Record::Remove { .. } | Record::SetSize { .. } => {}
+        }
+    }
+
+    /// The bound, in bytes of structures.
+    pub fn bytes(&self) -> u64 {
+        let table = |n: u64, item: u64| {
+            let b = crate::mem::buckets_for(n);
+            // The table and the one it grew from.
+            crate::mem::table_bytes(b, item) + crate::mem::table_bytes(b / 2, item)
+        };
+        let per_extent = btree_bytes(WINDOW, 8, 32) / WINDOW + 1;
+        self.items
+            + table(self.inodes, INODE_ITEM)
+            + table(self.inodes, NAME_ITEM)
+            + self.extents * per_extent
+            + free_tree_bound(self.extents)
+            + (64 << 10)
+    }
+}
+
 /// A directory entries live in.
 #[derive(Debug, Clone, Copy)]
 enum Parent {
