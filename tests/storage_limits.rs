@@ -59,7 +59,7 @@ fn assert_remote(rt: &Rt, name: &str, remote: &str, dir: &Path, want: &[u8], whe
 
 fn pattern(seed: u8, len: usize) -> Vec<u8> {
     (0..len)
-        .map(|i| (i as u64 * 2_654_435_761 >> 13) as u8 ^ seed)
+        .map(|i| ((i as u64 * 2_654_435_761) >> 13) as u8 ^ seed)
         .collect()
 }
 

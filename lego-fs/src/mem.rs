@@ -88,8 +88,10 @@ pub(crate) struct Budget {
     pub pending: u64,
 }
 
-/// Fixed working memory besides the pending records: block buffers, mount's batch buffer and
-/// record carry, a B-tree node promoted for one operation, small per-operation vectors.
+/// Fixed working memory besides the pending records: block buffers (4 KiB each), mount's batch
+/// buffer (64 KiB) and record carry (8 KiB), a tree walk's stack (48 KiB: paths are at most
+/// 2048 levels deep), a checkpoint's record scratch (8 KiB), a B-tree node promoted for one
+/// operation, a rename's path scratch, the reservations (1 KiB).
 pub(crate) const WORKING: u64 = 160 << 10;
 /// Most record bytes one operation appends (a create with a 4 KiB path, or a rename and the
 /// removal it implies, or a 32 KiB write's maps).

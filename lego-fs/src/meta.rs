@@ -163,7 +163,8 @@ impl Meta {
         top: &'a [u64],
         mut f: impl FnMut(u64, &'a Inode) -> Result<()>,
     ) -> Result<()> {
-        let mut stack: Vec<(&[u64], usize)> = Vec::new();
+        // As deep as paths go, allocated once (its size is part of `mem::WORKING`).
+        let mut stack: Vec<(&[u64], usize)> = Vec::with_capacity(path::MAX_PATH / 2 + 1);
         stack.push((top, 0));
         while let Some((list, i)) = stack.last_mut() {
             let Some(&ino) = list.get(*i) else {
