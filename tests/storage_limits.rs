@@ -63,6 +63,15 @@ fn pattern(seed: u8, len: usize) -> Vec<u8> {
         .collect()
 }
 
+/// A `mkdir -p` target of 16 long names: 4 KB deep, ~33 KB of paths in all.
+fn chain(i: usize) -> String {
+    let mut parts: Vec<String> = (0..15)
+        .map(|_| format!("{i:05}{}", "x".repeat(250)))
+        .collect();
+    parts.push("y".repeat(200));
+    format!("web:/{}", parts.join("/"))
+}
+
 /// The sComponent never panicked: it is ready and its console has no panic.
 fn s0_alive(rt: &Rt, name: &str, when: &str) {
     let states = rt.states(name);
@@ -101,13 +110,6 @@ fn metadata_past_the_memory_is_refused_and_mounts_again() {
     s0_alive(&rt, name, "after the deep mkdir -p");
 
     // Chains of 16 long names (~33 KB of path each) until the metadata is full.
-    let chain = |i: usize| {
-        let mut parts: Vec<String> = (0..15)
-            .map(|_| format!("{i:05}{}", "x".repeat(250)))
-            .collect();
-        parts.push("y".repeat(200));
-        format!("web:/{}", parts.join("/"))
-    };
     let mut made = 0;
     let err = loop {
         let o = rt.lego(&["mkdir", "--name", name, "-p", &chain(made)]);
@@ -171,6 +173,75 @@ fn metadata_past_the_memory_is_refused_and_mounts_again() {
     let last = chain(made - 1);
     let (dir, _) = last.rsplit_once('/').expect("a chain has levels");
     ok(&rt, &["ls", "--name", name, dir]);
+    ok(&rt, &["down", "--name", name, "--wipe"]);
+}
+
+/// Metadata that fits a 48 MiB sComponent does not fit a 32 MiB one: brought up with less
+/// memory, s0 refuses the disk with how much it needs (and leaves it alone); with enough
+/// memory again, it mounts it.
+#[test]
+fn a_disk_whose_metadata_outgrew_the_memory_is_refused_with_what_it_needs() {
+    require_kvm();
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let rt = Rt::new();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let name = "over";
+    let o = up(&rt, name, &["--smon-mem", "48M", "--smon-disk", "2G"]);
+    assert!(o.status.success(), "lego up: {}", stderr(&o));
+    ok(&rt, &["vnode", "create", "--name", name, "web", "--json"]);
+    let keep = pattern(9, 100 << 10);
+    let src = write(tmp.path(), "keep", &keep);
+    ok(&rt, &["put", "--name", name, &src, "web:/keep"]);
+    let mut made = 0;
+    while rt
+        .lego(&["mkdir", "--name", name, "-p", &chain(made)])
+        .status
+        .success()
+    {
+        made += 1;
+        assert!(made < 3000, "48 MiB of sComponent held {made} chains");
+    }
+    // Directories are durable once something is fsync'ed after them (the journal is shared).
+    ok(&rt, &["sync", "--name", name, "web:/keep"]);
+    ok(&rt, &["down", "--name", name]);
+    let o = up(&rt, name, &["--smon-mem", "32M"]);
+    assert!(
+        o.status.success() || stderr(&o).contains("s0"),
+        "lego up: {}",
+        stderr(&o)
+    );
+    let log = ok(&rt, &["logs", "--name", name, "s0"]);
+    let refused: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("smon: disk refused:"))
+        .collect();
+    assert_eq!(refused.len(), 1, "{log}");
+    assert!(
+        refused[0].contains("metadata needs") && refused[0].contains("restart it with --smon-mem"),
+        "{}",
+        refused[0]
+    );
+    if rt
+        .states(name)
+        .iter()
+        .any(|(n, s)| n == "m0" && s == "ready")
+    {
+        fails(&rt, &["ls", "--name", name, "web:/"], "out of memory");
+    }
+    let _ = rt.lego(&["down", "--name", name]);
+    let o = up(&rt, name, &["--smon-mem", "48M"]);
+    assert!(o.status.success(), "lego up: {}", stderr(&o));
+    assert_remote(
+        &rt,
+        name,
+        "web:/keep",
+        tmp.path(),
+        &keep,
+        "with enough memory again",
+    );
+    let ls = rt.json(&["ls", "--name", name, "web:/", "--json"]);
+    let entries = ls["entries"].as_array().map_or(0, Vec::len);
+    assert!(entries > made, "{entries} entries after {made} chains");
     ok(&rt, &["down", "--name", name, "--wipe"]);
 }
 

@@ -7,8 +7,9 @@
 //! At boot the disk is mounted (recovering from a crash), or formatted if it is blank, with a
 //! memory budget (see `memory`). A disk that holds anything else, fails to mount, or whose
 //! metadata needs more memory than this sComponent has, is refused and never written: every
-//! request is answered "storage corrupted" until someone looks at it, the load reports say
-//! `STORAGE_REFUSED`, and the console says why, in one line starting `smon: disk refused:`.
+//! request is answered "storage corrupted" (or "out of memory") until someone looks at it, the
+//! load reports say `STORAGE_REFUSED`, and the console says why, in one line starting
+//! `smon: disk refused:`.
 
 extern crate alloc;
 
@@ -33,8 +34,9 @@ use crate::memory;
 /// What the sComponent serves.
 enum State {
     Mounted(Box<Fs<Disk>>),
-    /// Refused (why): requests get EUCLEAN.
-    Refused(String),
+    /// Refused (why, and the errno every request gets: `EUCLEAN`, or `ENOMEM` for metadata
+    /// larger than this sComponent's memory).
+    Refused(String, u32),
 }
 
 /// The service.
@@ -67,6 +69,14 @@ fn refusal(e: FsError, mem: u64, budget: u64) -> String {
     }
 }
 
+/// What requests to a refused disk get.
+fn refused_errno(e: FsError) -> u32 {
+    match e {
+        FsError::MetadataTooLarge { .. } => errno::ENOMEM,
+        _ => errno::EUCLEAN,
+    }
+}
+
 impl Storage {
     /// Mounts (or formats, if blank) the filesystem on `blk`, within `budget` bytes of heap
     /// (`mem`: the component's memory, for the advice when that is not enough). `max_file`
@@ -91,10 +101,10 @@ impl Storage {
                         );
                         State::Mounted(Box::new(fs))
                     }
-                    Err(e) => State::Refused(alloc::format!(
-                        "formatting failed: {}",
-                        refusal(e, mem, budget)
-                    )),
+                    Err(e) => State::Refused(
+                        alloc::format!("formatting failed: {}", refusal(e, mem, budget)),
+                        refused_errno(e),
+                    ),
                 }
             }
             Ok(false) => match Fs::mount_with(disk, opts) {
@@ -112,11 +122,11 @@ impl Storage {
                     );
                     State::Mounted(Box::new(fs))
                 }
-                Err(e) => State::Refused(refusal(e, mem, budget)),
+                Err(e) => State::Refused(refusal(e, mem, budget), refused_errno(e)),
             },
-            Err(e) => State::Refused(alloc::format!("cannot read it: {e}")),
+            Err(e) => State::Refused(alloc::format!("cannot read it: {e}"), errno::EUCLEAN),
         };
-        if let State::Refused(why) = &state {
+        if let State::Refused(why, _) = &state {
             guest_rt::service::set_health(lego_proto::mgmt::health::STORAGE_REFUSED);
             println!("smon: disk refused: {why}; it is left untouched and every request fails");
         }
@@ -164,7 +174,7 @@ impl Service for Storage {
                     State::Mounted(fs) => {
                         lego_fs::serve::handle_client(fs, client, ctx.opcode, req, reply)
                     }
-                    State::Refused(_) => Err(status_of(errno::EUCLEAN)),
+                    State::Refused(_, e) => Err(status_of(*e)),
                 }
             });
         }
