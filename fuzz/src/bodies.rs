@@ -23,9 +23,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
-use lego_fs::serve::handle;
+use lego_fs::serve::{handle, handle_client};
 use lego_fs::testdev::{CrashDisk, MemDisk};
-use lego_fs::{BLOCK_SIZE, BlockDevice, FileKind, FormatOptions, Fs, FsError, Layout};
+use lego_fs::{BLOCK_SIZE, BlockDevice, Client, FileKind, FormatOptions, Fs, FsError, Layout};
 use lego_proto::fs::{
     self as proto, DIR_END, DirHeader, FsRequest, FsStat, FsStatFs, MAX_IO, REQUEST_BYTES, Request,
     errno, flags, kind, parse_dir, push_entry,
@@ -315,6 +315,10 @@ fn gen_len(inp: &mut Input) -> usize {
 /// Often it names a path that `known` (paths that exist, with their vNodes) holds, so that most
 /// operations reach an existing file or directory.
 fn gen_request(inp: &mut Input, op: u32, max_file: u64, known: &[(u32, String)]) -> Vec<u8> {
+    if op == proto::RESERVE && inp.u8() < 200 {
+        // A well-formed reservation of a few blocks (the disks here are small).
+        return raw_reserve(u64::from(inp.u16() % 600));
+    }
     let b = inp.u8();
     let (vnode, path) = match b {
         0..=127 if !known.is_empty() => {
@@ -397,6 +401,23 @@ fn gen_request(inp: &mut Input, op: u32, max_file: u64, known: &[(u32, String)])
             out.truncate(keep);
         }
     }
+    out
+}
+
+/// A `RESERVE` request for `blocks` blocks.
+fn raw_reserve(blocks: u64) -> Vec<u8> {
+    let r = Request {
+        head: FsRequest {
+            offset: blocks,
+            ..FsRequest::default()
+        },
+        path: "",
+        path2: "",
+        data: &[],
+    };
+    let mut out = vec![0u8; r.encoded_len()];
+    let n = r.encode(&mut out).expect("encode a reserve request");
+    out.truncate(n);
     out
 }
 
@@ -511,7 +532,7 @@ fn check_reply<'a>(
                 "readdir cursor went backwards"
             );
         }
-        proto::STATFS => {
+        proto::STATFS | proto::RESERVE => {
             assert_eq!(n, core::mem::size_of::<FsStatFs>(), "statfs reply size");
             let (blocks, free) = (le_u64(out, 8), le_u64(out, 16));
             let (used, cap) = (le_u64(out, 32), le_u64(out, 40));
@@ -553,7 +574,7 @@ pub fn fs_request(data: &[u8]) {
             25 => proto::OP_BASE + u32::from(inp.u8()) % (proto::OP_LAST - proto::OP_BASE + 1),
             26 => proto::OP_LAST + 1,
             27 => proto::OP_BASE - 1,
-            28 => 0,
+            28 => proto::RESERVE,
             29 => inp.u32(),
             _ => proto::STATFS,
         };
@@ -568,7 +589,17 @@ pub fn fs_request(data: &[u8]) {
             0..=247 => reply.len(),
             _ => usize::from(inp.u8()),
         };
-        let res = handle(&mut fs, op, &req, &mut reply[..rlen]);
+        // From one of three clients (their reservations), or from none.
+        let res = match inp.u8() % 4 {
+            3 => handle(&mut fs, op, &req, &mut reply[..rlen]),
+            id => {
+                let client = Client {
+                    id: u32::from(id),
+                    incarnation: 1 + u32::from(inp.u8().is_multiple_of(8)),
+                };
+                handle_client(&mut fs, client, op, &req, &mut reply[..rlen])
+            }
+        };
         let Some((r, stat_kind)) = check_reply(op, &req, res, &reply[..rlen]) else {
             // A failed operation changes nothing, except that an `OPEN` whose reply did not fit
             // may have created the file: forget its path. A path known to exist must stat.
@@ -646,6 +677,12 @@ pub fn fs_request(data: &[u8]) {
             .stat(*v, p)
             .expect("a path created by the sequence exists");
         assert_eq!(st.kind, *k, "{v}:{p}: kind");
+    }
+    // Reservations live in memory only: a remount drops them.
+    let held: u64 = (0..3).map(|id| fs.reserved_for(id)).sum();
+    assert!(fs.statfs().free_blocks + held <= fs.statfs().data_blocks);
+    for id in 0..3 {
+        fs.forget_client(id);
     }
     fs.sync().expect("sync after the request sequence");
     let vnodes: Vec<u32> = vnodes.into_iter().collect();
@@ -741,6 +778,15 @@ pub fn proto_decode(data: &[u8]) {
                 if op == proto::READ || op == proto::WRITE {
                     assert!(r.head.len as usize <= MAX_IO);
                 }
+                if op == proto::RESERVE {
+                    assert!(
+                        r.head.vnode == 0
+                            && r.head.flags == 0
+                            && r.head.len == 0
+                            && r.path.is_empty(),
+                        "reserve carries only its total"
+                    );
+                }
                 assert_eq!(r.encoded_len(), data.len());
                 let mut out = vec![0u8; data.len()];
                 let n = r.encode(&mut out).expect("a decoded request re-encodes");
@@ -833,6 +879,8 @@ pub fn proto_decode(data: &[u8]) {
             && (op != proto::OPEN || fixed.flags & !flags::ALL == 0)
             && (op != proto::WRITE || fixed.flags & !flags::SYNC == 0)
             && (op != proto::BENCH || fixed.flags == 0)
+            && (op != proto::RESERVE
+                || (fixed.flags == 0 && fixed.vnode == 0 && path.is_empty() && fixed.len == 0))
             && ((op != proto::READ && op != proto::WRITE) || fixed.len as usize <= MAX_IO)
             && (op != proto::BENCH || fixed.len as usize <= proto::BENCH_BYTES)
             && if op == proto::WRITE || op == proto::BENCH {

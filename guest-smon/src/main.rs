@@ -4,6 +4,7 @@
 
 #[cfg(target_os = "none")]
 mod disk;
+mod memory;
 #[cfg(target_os = "none")]
 mod storage;
 
@@ -17,12 +18,22 @@ mod monitor {
     use guest_rt::virtio::blk_selftest;
     use guest_rt::{BootContext, MonitorReady, println};
 
+    use crate::memory;
     use crate::storage::Storage;
 
     guest_rt::monitor!(init);
 
     fn init(ctx: &BootContext) -> MonitorReady {
         let bi = ctx.boot;
+        // The metadata lives on the heap: most free frames go there.
+        let grown = memory::grow_heap(bi.mem_bytes());
+        let budget = memory::fs_share(guest_rt::mm::heap::available_bytes());
+        println!(
+            "smon: heap {} MiB ({} MiB moved from free frames), {} MiB for the filesystem",
+            guest_rt::mm::heap::claimed_bytes() >> 20,
+            grown >> 20,
+            budget >> 20
+        );
         let service = match BlkDevice::open(bi) {
             Ok(Some(mut disk)) => {
                 println!("smon: disk {} MiB", (disk.block_count() * 4096) >> 20);
@@ -36,7 +47,7 @@ mod monitor {
                         .cmdline_value("fs_max_file_kb")
                         .and_then(|v| v.parse::<u64>().ok())
                         .map(|kb| kb << 10);
-                    Some(Storage::open(disk, max_file))
+                    Some(Storage::open(disk, max_file, bi.mem_bytes(), budget))
                 }
             }
             Ok(None) => {

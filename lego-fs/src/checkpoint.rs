@@ -19,8 +19,8 @@
 use alloc::vec::Vec;
 
 use crate::codec::{get_u32, get_u64, set_u32, set_u64};
-use crate::device::{BLOCK_SIZE, Block, BlockDevice, block_crc, crc32};
-use crate::error::{Corruption, FsError, Result};
+use crate::device::{BLOCK_SIZE, Block, BlockDevice, block_crc};
+use crate::error::{BAD_META, Corruption, FsError, Result};
 use crate::superblock::{CKPT_HEADERS, Superblock};
 
 const MAGIC: u64 = u64::from_le_bytes(*b"LGCKPT01");
@@ -63,7 +63,9 @@ impl Header {
     }
 }
 
-/// Writes a checkpoint of generation `generation` into `slot` (see the module docs for the order).
+/// Writes a checkpoint of generation `generation` into `slot` (see the module docs for the
+/// order): `fill` hands the payload's bytes, exactly `len` of them, to the sink it is given,
+/// which writes them a block at a time.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn store<D: BlockDevice>(
     dev: &mut D,
@@ -72,45 +74,98 @@ pub(crate) fn store<D: BlockDevice>(
     generation: u64,
     next_ino: u64,
     version: u64,
-    payload: &[u8],
+    len: u64,
     buf: &mut Block,
+    fill: impl FnOnce(&mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()>,
 ) -> Result<()> {
-    if payload.len() as u64 > sb.ckpt_capacity() {
+    if len > sb.ckpt_capacity() {
         return Err(FsError::NoSpace);
     }
-    let start = sb.ckpt_start(slot);
-    for (i, chunk) in payload.chunks(BLOCK_SIZE).enumerate() {
-        buf.fill(0);
-        buf[..chunk.len()].copy_from_slice(chunk);
-        dev.write(start + CKPT_HEADERS + i as u64, buf)?;
+    let start = sb.ckpt_start(slot) + CKPT_HEADERS;
+    let mut crc = crc32fast::Hasher::new();
+    let (mut written, mut used, mut block) = (0u64, 0usize, start);
+    fill(&mut |mut bytes: &[u8]| {
+        written += bytes.len() as u64;
+        if written > len {
+            return Err(BAD_META);
+        }
+        crc.update(bytes);
+        while !bytes.is_empty() {
+            let n = bytes.len().min(BLOCK_SIZE - used);
+            buf[used..used + n].copy_from_slice(&bytes[..n]);
+            used += n;
+            bytes = &bytes[n..];
+            if used == BLOCK_SIZE {
+                dev.write(block, buf)?;
+                block += 1;
+                used = 0;
+            }
+        }
+        Ok(())
+    })?;
+    if written != len {
+        return Err(BAD_META);
+    }
+    if used > 0 {
+        buf[used..].fill(0);
+        dev.write(block, buf)?;
     }
     // The payload (and every data block written before it) must be durable before a header
     // makes it the newest checkpoint.
     dev.flush()?;
     let h = Header {
         generation,
-        len: payload.len() as u64,
-        crc: crc32(payload),
+        len,
+        crc: crc.finalize(),
         next_ino,
         version,
     };
     for copy in 0..CKPT_HEADERS {
         h.encode(buf);
-        dev.write(start + copy, buf)?;
+        dev.write(start - CKPT_HEADERS + copy, buf)?;
         dev.flush()?;
     }
     Ok(())
 }
 
 /// The checkpoint mount starts from.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Loaded {
     pub header: Header,
     pub slot: usize,
-    pub payload: Vec<u8>,
 }
 
-/// Finds the newest valid checkpoint and reads its payload.
+/// Payload blocks read per device request.
+const BATCH: usize = 16;
+
+/// Hands the payload of checkpoint `ck` to `sink`, a block at a time.
+pub(crate) fn read_payload<D: BlockDevice>(
+    dev: &mut D,
+    sb: &Superblock,
+    ck: &Loaded,
+    sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let len = ck.header.len as usize;
+    let start = sb.ckpt_start(ck.slot) + CKPT_HEADERS;
+    let mut batch: Vec<Block> =
+        alloc::vec![[0u8; BLOCK_SIZE]; BATCH.min(len.div_ceil(BLOCK_SIZE)).max(1)];
+    let mut done = 0usize;
+    let mut block = start;
+    while done < len {
+        let n = (len - done).div_ceil(BLOCK_SIZE).min(batch.len());
+        dev.read_many(block, &mut batch[..n])?;
+        for b in &batch[..n] {
+            let take = (len - done).min(BLOCK_SIZE);
+            sink(&b[..take])?;
+            done += take;
+        }
+        block += n as u64;
+    }
+    Ok(())
+}
+
+/// Finds the newest valid checkpoint and checks its payload against its checksum (reading it
+/// through once; [`read_payload`] reads it again to apply it).
 pub(crate) fn load<D: BlockDevice>(
     dev: &mut D,
     sb: &Superblock,
@@ -143,22 +198,16 @@ pub(crate) fn load<D: BlockDevice>(
     if header.len > sb.ckpt_capacity() {
         return Err(bad);
     }
-    let len = header.len as usize;
-    let mut payload = Vec::with_capacity(len);
-    let start = sb.ckpt_start(slot) + CKPT_HEADERS;
-    for i in 0..len.div_ceil(BLOCK_SIZE) {
-        dev.read(start + i as u64, buf)?;
-        let take = (len - payload.len()).min(BLOCK_SIZE);
-        payload.extend_from_slice(&buf[..take]);
-    }
-    if crc32(&payload) != header.crc {
+    let ck = Loaded { header, slot };
+    let mut crc = crc32fast::Hasher::new();
+    read_payload(dev, sb, &ck, &mut |b| {
+        crc.update(b);
+        Ok(())
+    })?;
+    if crc.finalize() != header.crc {
         return Err(bad);
     }
-    Ok(Loaded {
-        header,
-        slot,
-        payload,
-    })
+    Ok(ck)
 }
 
 #[cfg(test)]
@@ -167,6 +216,43 @@ mod tests {
     use crate::device::zeroed_block;
     use crate::superblock::FormatOptions;
     use crate::testdev::MemDisk;
+
+    #[allow(clippy::too_many_arguments)]
+    fn store_bytes(
+        d: &mut MemDisk,
+        sb: &Superblock,
+        slot: usize,
+        generation: u64,
+        next_ino: u64,
+        version: u64,
+        payload: &[u8],
+        buf: &mut Block,
+    ) -> Result<()> {
+        store(
+            d,
+            sb,
+            slot,
+            generation,
+            next_ino,
+            version,
+            payload.len() as u64,
+            buf,
+            |out| {
+                // In odd pieces, as records come.
+                payload.chunks(777).try_for_each(out)
+            },
+        )
+    }
+
+    fn payload(d: &mut MemDisk, sb: &Superblock, ck: &Loaded) -> Vec<u8> {
+        let mut v = Vec::new();
+        read_payload(d, sb, ck, &mut |b| {
+            v.extend_from_slice(b);
+            Ok(())
+        })
+        .unwrap();
+        v
+    }
 
     fn setup() -> (MemDisk, Superblock) {
         let opts = FormatOptions {
@@ -183,19 +269,19 @@ mod tests {
         let mut buf = zeroed_block();
         let p1 = alloc::vec![1u8; 5000];
         let p2 = alloc::vec![2u8; 100];
-        store(&mut d, &sb, 0, 1, 5, 6, &p1, &mut buf).unwrap();
-        store(&mut d, &sb, 1, 2, 7, 8, &p2, &mut buf).unwrap();
+        store_bytes(&mut d, &sb, 0, 1, 5, 6, &p1, &mut buf).unwrap();
+        store_bytes(&mut d, &sb, 1, 2, 7, 8, &p2, &mut buf).unwrap();
         let l = load(&mut d, &sb, &mut buf).unwrap();
         assert_eq!((l.slot, l.header.generation, l.header.next_ino), (1, 2, 7));
-        assert_eq!(l.payload, p2);
+        assert_eq!(payload(&mut d, &sb, &l), p2);
     }
 
     #[test]
     fn damaged_header_copy_is_survived_damaged_payload_is_not() {
         let (mut d, sb) = setup();
         let mut buf = zeroed_block();
-        store(&mut d, &sb, 0, 1, 1, 0, &[9; 10], &mut buf).unwrap();
-        store(&mut d, &sb, 1, 2, 1, 0, &[8; 10], &mut buf).unwrap();
+        store_bytes(&mut d, &sb, 0, 1, 1, 0, &[9; 10], &mut buf).unwrap();
+        store_bytes(&mut d, &sb, 1, 2, 1, 0, &[8; 10], &mut buf).unwrap();
         let hdr0 = sb.ckpt_start(1) as usize * BLOCK_SIZE;
         let mut one = d.clone();
         one.bytes_mut()[hdr0 + 9] ^= 1;
@@ -217,8 +303,8 @@ mod tests {
     fn both_header_copies_damaged_is_refused_not_a_fall_back() {
         let (mut d, sb) = setup();
         let mut buf = zeroed_block();
-        store(&mut d, &sb, 0, 1, 1, 0, &[9; 10], &mut buf).unwrap();
-        store(&mut d, &sb, 1, 2, 1, 0, &[8; 10], &mut buf).unwrap();
+        store_bytes(&mut d, &sb, 0, 1, 1, 0, &[9; 10], &mut buf).unwrap();
+        store_bytes(&mut d, &sb, 1, 2, 1, 0, &[8; 10], &mut buf).unwrap();
         // The newest slot's copies both damaged: generation 1 in slot 0 is valid, but loading
         // it would silently drop generation 2.
         let hdr = sb.ckpt_start(1) as usize * BLOCK_SIZE;
@@ -231,7 +317,7 @@ mod tests {
         );
         // A crash tearing copy 0 of a slot's first header (copy 1 still blank) is no damage.
         let mut torn = MemDisk::new(64);
-        store(&mut torn, &sb, 0, 1, 1, 0, &[9; 10], &mut buf).unwrap();
+        store_bytes(&mut torn, &sb, 0, 1, 1, 0, &[9; 10], &mut buf).unwrap();
         torn.bytes_mut()[sb.ckpt_start(1) as usize * BLOCK_SIZE + 40] = 0x5a;
         assert_eq!(load(&mut torn, &sb, &mut buf).unwrap().header.generation, 1);
     }
@@ -242,7 +328,7 @@ mod tests {
         let mut buf = zeroed_block();
         let big = alloc::vec![0u8; 4 * BLOCK_SIZE + 1];
         assert_eq!(
-            store(&mut d, &sb, 0, 1, 1, 0, &big, &mut buf),
+            store_bytes(&mut d, &sb, 0, 1, 1, 0, &big, &mut buf),
             Err(FsError::NoSpace)
         );
     }

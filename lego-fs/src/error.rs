@@ -89,6 +89,17 @@ pub enum FsError {
     NoSpace,
     /// The device is too small for the requested layout, or the format options are invalid.
     InvalidGeometry,
+    /// The metadata on the disk needs more memory than this filesystem may use
+    /// ([`MountOptions::mem_budget`](crate::MountOptions::mem_budget)): about `needed` bytes of
+    /// budget, where it has `budget`.
+    MetadataTooLarge {
+        /// Bytes of budget the metadata needs (an estimate).
+        needed: u64,
+        /// Bytes of budget there are.
+        budget: u64,
+    },
+    /// A reservation for one more client would exceed the most clients held at once.
+    TooManyClients,
     /// The device reported an error; the in-memory state is unchanged by the failed operation.
     Io(DevError),
     /// On-disk data failed validation.
@@ -119,6 +130,13 @@ impl fmt::Display for FsError {
             FsError::FileTooLarge => f.write_str("file too large"),
             FsError::NoSpace => f.write_str("no space left on device"),
             FsError::InvalidGeometry => f.write_str("device too small or invalid format options"),
+            FsError::MetadataTooLarge { needed, budget } => write!(
+                f,
+                "metadata needs about {} MiB of memory, {} MiB allowed",
+                needed.div_ceil(1 << 20),
+                budget >> 20
+            ),
+            FsError::TooManyClients => f.write_str("too many clients hold reservations"),
             FsError::Io(e) => write!(f, "I/O error: {e}"),
             FsError::Corrupted(c) => write!(f, "filesystem corrupted: {c}"),
         }

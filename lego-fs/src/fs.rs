@@ -1,34 +1,41 @@
-//! The filesystem: stateless operations on top of the in-memory metadata, the allocator, the
-//! journal and the checkpoints. Every mutating operation first validates everything it can
-//! (so a failed operation changes nothing), then applies its records to memory and appends them
-//! to the pending transaction, which [`Fs::fsync`]/[`Fs::sync`] (or a full pending buffer, or an
-//! allocation that needs deferred frees) commit.
+//! The filesystem: stateless operations (`ops`) on top of the in-memory metadata, the
+//! allocator, the journal and the checkpoints. Every mutating operation first validates
+//! everything it can, the memory and space it needs included (so a failed operation changes
+//! nothing), then applies its records to memory and appends them to the pending transaction,
+//! which [`Fs::fsync`]/[`Fs::sync`] (or a full pending buffer, or an allocation that needs
+//! deferred frees) commit.
+//!
+//! Memory: the filesystem is given a budget ([`MountOptions::mem_budget`]); see `mem` for what
+//! it is spent on and how it is split. An operation that would take the metadata past it fails
+//! with [`FsError::NoSpace`]; a disk whose metadata does not fit is refused by `mount` with
+//! [`FsError::MetadataTooLarge`], before the heap runs out.
 
 use alloc::boxed::Box;
-use alloc::format;
-use alloc::string::String;
-use alloc::vec;
-use alloc::vec::Vec;
 use core::fmt;
 
 use crate::allocator::Allocator;
 use crate::checkpoint;
-use crate::codec::Reader;
 use crate::device::{BLOCK_SIZE, Block, BlockDevice, crc32, zeroed_block};
 use crate::error::{BAD_META, Corruption, FsError, Result};
-use crate::extent::{ExtentMap, Freed};
-use crate::inode::{DirEntry, FileKind, Stat};
+use crate::extent::ExtentMap;
+use crate::inode::FileKind;
 use crate::journal::{self, Journal, PAYLOAD_PER_BLOCK};
-use crate::meta::Meta;
+use crate::mem::{Budget, heap};
+use crate::meta::{Meta, Needs};
 use crate::path;
-use crate::record::{CREATE_FIXED, MAP_FIXED, Record, SET_SIZE_LEN};
+use crate::record::Record;
+use crate::reserve::{Client, Reservations};
+use crate::stream::RecordStream;
 use crate::superblock::{CKPT_HEADERS, FormatOptions, Layout, Superblock};
 
-const BS: u64 = BLOCK_SIZE as u64;
+pub(crate) const BS: u64 = BLOCK_SIZE as u64;
 /// Mode reported for every vNode's root directory (which has no inode).
 pub const ROOT_MODE: u32 = 0o755;
-/// Upper bound on the uncommitted record buffer before an operation commits it first.
-const MAX_PENDING: u64 = 1 << 20;
+/// Checkpoint bytes a data block needs at most once written: its checksum, and a share of
+/// its extent's map record (an extent covers up to 1024 blocks).
+pub(crate) const CKPT_PER_BLOCK: u64 = 5;
+/// Heap bytes a data block needs at most once written (the same, in memory).
+pub(crate) const MEM_PER_BLOCK: u64 = 5;
 
 /// Space accounting, for the storage monitor's `statfs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +44,9 @@ pub struct StatFs {
     pub block_size: u32,
     /// Blocks in the data area.
     pub data_blocks: u64,
-    /// Data blocks free now or at the next commit.
+    /// Data blocks that can be written now or after the next commit: free blocks, as far as
+    /// the metadata (its checkpoint slot and memory budget) can describe them, less every
+    /// reservation.
     pub free_blocks: u64,
     /// Bytes of metadata (the size a checkpoint would have now).
     pub metadata_bytes: u64,
@@ -45,19 +54,38 @@ pub struct StatFs {
     pub metadata_capacity: u64,
 }
 
+/// How a filesystem is run (not stored on the disk).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MountOptions {
+    /// Heap bytes the filesystem may use in all: its metadata, its buffers, and mount's
+    /// working memory. A storage monitor passes what its heap can spare (the guest panics when
+    /// an allocation fails); the default is unlimited, for tools and tests.
+    pub mem_budget: u64,
+}
+
+impl Default for MountOptions {
+    fn default() -> Self {
+        MountOptions {
+            mem_budget: u64::MAX,
+        }
+    }
+}
+
 /// A mounted filesystem on device `D`, holding one namespace per vNode.
 pub struct Fs<D: BlockDevice> {
-    dev: D,
-    sb: Superblock,
-    meta: Meta,
-    alloc: Allocator,
-    journal: Journal,
-    buf: Box<Block>,
+    pub(crate) dev: D,
+    pub(crate) sb: Superblock,
+    pub(crate) meta: Meta,
+    pub(crate) alloc: Allocator,
+    pub(crate) journal: Journal,
+    pub(crate) buf: Box<Block>,
     /// A confirm block was written and not yet handed to the device (see [`Fs::submit_hints`]).
     unsubmitted: bool,
     /// Device time spent handing hints over while idle ([`Fs::submit_hints`]): not part of
     /// any request's time.
     idle_io: crate::IoTime,
+    pub(crate) budget: Budget,
+    pub(crate) reservations: Reservations,
 }
 
 impl<D: BlockDevice> fmt::Debug for Fs<D> {
@@ -68,13 +96,15 @@ impl<D: BlockDevice> fmt::Debug for Fs<D> {
             .field("journal_head", &self.journal.head)
             .field("pending_bytes", &self.journal.pending.len())
             .field("free_blocks", &self.alloc.free_blocks())
+            .field("mem_used", &self.mem_used())
+            .field("mem_budget", &self.budget.total)
             .finish_non_exhaustive()
     }
 }
 
 /// Reads file block `fblk` of a file with map `ext` into `buf`, verifying its checksum; holes
 /// read as zeros.
-fn read_block<D: BlockDevice>(
+pub(crate) fn read_block<D: BlockDevice>(
     dev: &mut D,
     ext: &ExtentMap,
     fblk: u64,
@@ -92,71 +122,110 @@ fn read_block<D: BlockDevice>(
     Ok(())
 }
 
-/// How many of the (at most `max`) file blocks from `fblk` are mapped to consecutive disk
-/// blocks.
-fn contiguous_run(ext: &ExtentMap, fblk: u64, max: usize) -> usize {
-    let Some((first, _)) = ext.get(fblk) else {
-        return 0;
-    };
-    let mut n = 1;
-    while n < max && ext.get(fblk + n as u64).map(|(d, _)| d) == Some(first + n as u64) {
-        n += 1;
-    }
-    n
-}
-
-/// Reads file blocks `fblk..` (mapped to consecutive disk blocks) into `out` in one request,
-/// verifying each checksum.
-fn read_run<D: BlockDevice>(
+/// Whether every data block the transaction at `start` maps holds what its records' checksums
+/// say: otherwise the transaction was torn by a crash before its flush (see `journal`).
+fn data_landed<D: BlockDevice>(
     dev: &mut D,
-    ext: &ExtentMap,
-    fblk: u64,
-    out: &mut [Block],
-) -> Result<()> {
-    let Some((first, _)) = ext.get(fblk) else {
-        return Err(BAD_META);
-    };
-    dev.read_many(first, out)?;
-    for (i, b) in out.iter().enumerate() {
-        let (_, crc) = ext.get(fblk + i as u64).ok_or(BAD_META)?;
-        if crc32(b) != crc {
-            return Err(FsError::Corrupted(Corruption::Data));
-        }
-    }
-    Ok(())
-}
-
-/// Whether every data block a transaction's records map holds what the records' checksums say:
-/// otherwise the transaction was torn by a crash before its flush (see `journal`).
-fn data_landed<D: BlockDevice>(dev: &mut D, tx: &[u8]) -> Result<bool> {
-    let mut r = Reader::new(tx);
-    let mut b = zeroed_block();
-    while !r.is_empty() {
-        if let Record::Map { disk, crcs, .. } = Record::decode(&mut r)? {
-            for (i, &crc) in crcs.iter().enumerate() {
-                let block = disk.checked_add(i as u64).ok_or(BAD_META)?;
-                if block >= dev.block_count() {
-                    return Err(BAD_META);
-                }
-                dev.read(block, &mut b)?;
-                if crc32(&b[..]) != crc {
-                    return Ok(false);
+    sb: &Superblock,
+    generation: u64,
+    start: u64,
+    buf: &mut Block,
+) -> Result<bool> {
+    let mut stream = RecordStream::default();
+    let mut data = zeroed_block();
+    let mut landed = true;
+    journal::read_tx(dev, sb, generation, start, buf, &mut |dev, chunk| {
+        stream.feed(chunk, &mut |rec| {
+            if let Record::Map { disk, crcs, .. } = rec {
+                for (i, &crc) in crcs.iter().enumerate() {
+                    let block = disk.checked_add(i as u64).ok_or(BAD_META)?;
+                    if block >= dev.block_count() {
+                        return Err(BAD_META);
+                    }
+                    dev.read(block, &mut data)?;
+                    landed &= crc32(&data[..]) == crc;
                 }
             }
-        }
+            Ok(())
+        })
+    })?
+    .ok_or(FsError::Corrupted(Corruption::Journal))?;
+    stream.finish()?;
+    Ok(landed)
+}
+
+/// A mount that ran out of budget (`NoSpace` from the metadata) as the error that says how
+/// much it needs: a bound over the checkpoint's and the journal's records (read through again,
+/// applying nothing), with the live share and the fixed buffers on top.
+fn over_budget<D: BlockDevice>(
+    e: FsError,
+    budget: &Budget,
+    dev: &mut D,
+    sb: &Superblock,
+    ck: &checkpoint::Loaded,
+) -> FsError {
+    if e != FsError::NoSpace {
+        return e;
     }
-    Ok(true)
+    let mut needs = Needs::default();
+    let mut stream = RecordStream::default();
+    let mut buf = zeroed_block();
+    let counted = checkpoint::read_payload(dev, sb, ck, &mut |chunk| {
+        stream.feed(chunk, &mut |rec| {
+            needs.add(rec);
+            Ok(())
+        })
+    })
+    .and_then(|()| stream.finish())
+    .and_then(|()| {
+        let generation = ck.header.generation;
+        journal::replay(
+            dev,
+            sb,
+            generation,
+            &mut buf,
+            |dev, start, buf| {
+                journal::read_tx(dev, sb, generation, start, buf, &mut |_, chunk| {
+                    stream.feed(chunk, &mut |rec| {
+                        needs.add(rec);
+                        Ok(())
+                    })
+                })?;
+                stream.finish()
+            },
+            |_, _, _| Ok(true),
+        )
+    });
+    if let Err(e) = counted {
+        return e;
+    }
+    let live = needs.bytes().saturating_mul(8) / 7;
+    let needed = live.saturating_add(Budget::new(live.saturating_mul(2)).fixed);
+    FsError::MetadataTooLarge {
+        needed: needed.max(budget.total.saturating_add(1)),
+        budget: budget.total,
+    }
 }
 
 /// Bound on the version and inode counters of a mounted filesystem (see `mount`).
 const COUNTER_LIMIT: u64 = 1 << 62;
 
-/// A run of newly written blocks: file block, first disk block, checksums.
-type Run = (u64, u64, Vec<u32>);
-
 impl<D: BlockDevice> Fs<D> {
-    /// Creates an empty filesystem on `dev` (every vNode starts with an empty root directory).
-    pub fn format(mut dev: D, opts: FormatOptions) -> Result<Self> {
+    /// Creates an empty filesystem on `dev` (every vNode starts with an empty root directory),
+    /// with no memory limit.
+    pub fn format(dev: D, opts: FormatOptions) -> Result<Self> {
+        Self::format_with(dev, opts, MountOptions::default())
+    }
+
+    /// Creates an empty filesystem on `dev`, run with `mount` options.
+    pub fn format_with(mut dev: D, opts: FormatOptions, mount: MountOptions) -> Result<Self> {
+        let budget = Budget::new(mount.mem_budget);
+        if budget.live() == 0 {
+            return Err(FsError::MetadataTooLarge {
+                needed: Budget::new(0).fixed * 2,
+                budget: budget.total,
+            });
+        }
         let sb = Superblock::new(dev.block_count(), &opts)?;
         let mut buf = zeroed_block();
         // Headers and journal blocks of an earlier filesystem must not pass for ours.
@@ -168,57 +237,93 @@ impl<D: BlockDevice> Fs<D> {
         for b in sb.log_start()..sb.data_start() {
             dev.write(b, &buf)?;
         }
-        checkpoint::store(&mut dev, &sb, 0, 1, 1, 0, &[], &mut buf)?;
+        checkpoint::store(&mut dev, &sb, 0, 1, 1, 0, 0, &mut buf, |_| Ok(()))?;
         sb.write(&mut dev)?;
         dev.flush()?;
         Ok(Fs {
-            meta: Meta::new(sb.max_file_size, sb.data_start()..sb.total_blocks),
+            meta: Meta::new(
+                sb.max_file_size,
+                sb.data_start()..sb.total_blocks,
+                budget.mount(),
+            ),
             alloc: Allocator::new(sb.data_start(), sb.total_blocks - sb.data_start()),
-            journal: Journal {
-                generation: 1,
-                slot: 0,
-                head: 0,
-                pending: Vec::new(),
-            },
+            journal: Journal::new(1, 0, 0, &budget),
             dev,
             sb,
             buf,
             unsubmitted: false,
             idle_io: crate::IoTime::default(),
+            budget,
+            reservations: Reservations::default(),
         })
+    }
+
+    /// Mounts the filesystem on `dev` with no memory limit (see [`Fs::mount_with`]).
+    pub fn mount(dev: D) -> Result<Self> {
+        Self::mount_with(dev, MountOptions::default())
     }
 
     /// Mounts the filesystem on `dev`, recovering from a crash if needed: loads the newest
     /// checkpoint, replays the committed journal transactions, validates the result and, if the
-    /// journal was not empty, writes a fresh checkpoint so the journal starts over.
-    pub fn mount(mut dev: D) -> Result<Self> {
+    /// journal was not empty, writes a fresh checkpoint so the journal starts over. Both are
+    /// read as streams (a block and one record at a time); metadata that does not fit the
+    /// budget is refused with [`FsError::MetadataTooLarge`].
+    pub fn mount_with(mut dev: D, opts: MountOptions) -> Result<Self> {
+        let budget = Budget::new(opts.mem_budget);
         let sb = Superblock::read(&mut dev)?;
         let mut buf = zeroed_block();
         let ck = checkpoint::load(&mut dev, &sb, &mut buf)?;
-        let mut meta = Meta::new(sb.max_file_size, sb.data_start()..sb.total_blocks);
-        meta.apply_stream(&ck.payload)?;
+        let mut meta = Meta::new(
+            sb.max_file_size,
+            sb.data_start()..sb.total_blocks,
+            budget.mount(),
+        );
+        let mut stream = RecordStream::default();
+        let loaded = checkpoint::read_payload(&mut dev, &sb, &ck, &mut |chunk| {
+            stream.feed(chunk, &mut |rec| meta.apply(rec, &mut |_, _| {}))
+        })
+        .and_then(|()| stream.finish())
+        .and_then(|()| meta.link_orphans());
+        if let Err(e) = loaded {
+            drop(meta);
+            return Err(over_budget(e, &budget, &mut dev, &sb, &ck));
+        }
         meta.next_ino = meta.next_ino.max(ck.header.next_ino);
         meta.version = meta.version.max(ck.header.version);
+        let generation = ck.header.generation;
         let replayed = journal::replay(
             &mut dev,
             &sb,
-            ck.header.generation,
+            generation,
             &mut buf,
-            |tx| meta.apply_stream(tx),
-            data_landed,
-        )?;
-        meta.validate()?;
+            |dev, start, buf| {
+                journal::read_tx(dev, &sb, generation, start, buf, &mut |_, chunk| {
+                    stream.feed(chunk, &mut |rec| meta.apply(rec, &mut |_, _| {}))
+                })?
+                .ok_or(FsError::Corrupted(Corruption::Journal))?;
+                stream.finish()
+            },
+            |dev, start, buf| data_landed(dev, &sb, generation, start, buf),
+        )
+        .and_then(|r| meta.validate().map(|()| r));
+        let replayed = match replayed {
+            Ok(r) => r,
+            Err(e) => {
+                drop(meta);
+                return Err(over_budget(e, &budget, &mut dev, &sb, &ck));
+            }
+        };
         // Counters that only ever grow by one per operation: values near the top of their
         // range can only come from damage (and would overflow).
         if meta.version >= COUNTER_LIMIT
             || meta.next_ino >= COUNTER_LIMIT
-            || ck.header.generation >= COUNTER_LIMIT
+            || generation >= COUNTER_LIMIT
         {
             return Err(BAD_META);
         }
         let mut alloc = Allocator::new(sb.data_start(), sb.total_blocks - sb.data_start());
         for (_, inode) in meta.inodes() {
-            for (_, e) in inode.extents.iter() {
+            for (_, e) in inode.extents().into_iter().flat_map(ExtentMap::iter) {
                 alloc.mark_used(e.disk, e.len())?;
             }
         }
@@ -227,15 +332,12 @@ impl<D: BlockDevice> Fs<D> {
             sb,
             meta,
             alloc,
-            journal: Journal {
-                generation: ck.header.generation,
-                slot: ck.slot,
-                head: replayed.head,
-                pending: Vec::new(),
-            },
+            journal: Journal::new(generation, ck.slot, replayed.head, &budget),
             buf,
             unsubmitted: false,
             idle_io: crate::IoTime::default(),
+            budget,
+            reservations: Reservations::default(),
         };
         if replayed.dirty {
             // Start a new generation so no stale block of this one can ever be mistaken for a
@@ -273,21 +375,111 @@ impl<D: BlockDevice> Fs<D> {
         self.sb.max_file_size
     }
 
+    /// Heap bytes the filesystem holds at most now (its structures; the fixed buffers are in
+    /// [`Fs::mem_fixed`]): what the memory budget is checked against.
+    pub fn mem_used(&self) -> u64 {
+        // The metadata's figure includes the free-extent tree as a mount rebuilds it; the
+        // live tree may be larger (uncommitted ranges, or more gaps after frees).
+        self.meta.mem()
+            + self
+                .alloc
+                .free_mem()
+                .saturating_sub(crate::meta::free_tree_bound(self.meta.extent_count()))
+            + self.alloc.uncommitted_mem()
+    }
+
+    /// Number of files and directories (of every vNode).
+    pub fn inode_count(&self) -> u64 {
+        self.meta.inode_count()
+    }
+
+    /// Heap bytes held for fixed buffers: the pending records, block buffers, mount's streams.
+    pub fn mem_fixed(&self) -> u64 {
+        self.budget.fixed
+    }
+
+    /// The memory budget ([`MountOptions::mem_budget`]).
+    pub fn mem_budget(&self) -> u64 {
+        self.budget.total
+    }
+
+    /// Heap bytes the structures may reach while serving (the rest of the budget is the fixed
+    /// buffers and mount's slack, see `mem`).
+    pub fn mem_limit(&self) -> u64 {
+        self.budget.live()
+    }
+
+    /// Data blocks the metadata can still describe, less what every reservation needs.
+    fn meta_blocks(&self) -> u64 {
+        let ckpt = self
+            .sb
+            .ckpt_capacity()
+            .saturating_sub(self.meta.ckpt_bytes())
+            / CKPT_PER_BLOCK;
+        let mem = self.budget.live().saturating_sub(self.mem_used()) / MEM_PER_BLOCK;
+        ckpt.min(mem)
+    }
+
+    /// Data blocks free now or at the next commit, as far as the metadata can describe them,
+    /// before reservations.
+    fn writable_blocks(&self) -> u64 {
+        (self.alloc.free_blocks() + self.alloc.pending_free_blocks()).min(self.meta_blocks())
+    }
+
     /// Space accounting.
     pub fn statfs(&self) -> StatFs {
         StatFs {
             block_size: BLOCK_SIZE as u32,
             data_blocks: self.sb.total_blocks - self.sb.data_start(),
-            free_blocks: self.alloc.free_blocks() + self.alloc.pending_free_blocks(),
+            free_blocks: self
+                .writable_blocks()
+                .saturating_sub(self.reservations.total()),
             metadata_bytes: self.meta.ckpt_bytes(),
             metadata_capacity: self.sb.ckpt_capacity(),
         }
     }
 
+    // ---- reservations (see `reserve`) ----
+
+    /// Holds `blocks` data blocks for `client` (its total, replacing what it held): refused
+    /// with `NoSpace` (the old reservation kept) unless that many are writable besides every
+    /// other client's reservation. Returns the space after it.
+    pub fn reserve_space(&mut self, client: Client, blocks: u64) -> Result<StatFs> {
+        self.reservations.seen(client);
+        let others = self.reservations.others(Some(client.id));
+        if blocks > self.writable_blocks().saturating_sub(others)
+            && blocks > self.reservations.of(client.id)
+        {
+            return Err(FsError::NoSpace);
+        }
+        self.reservations.set(client, blocks)?;
+        Ok(self.statfs())
+    }
+
+    /// A request came from `client`: a reservation of an earlier incarnation is dropped.
+    pub fn client_seen(&mut self, client: Client) {
+        self.reservations.seen(client);
+    }
+
+    /// `client` failed: its reservation is dropped.
+    pub fn forget_client(&mut self, id: u32) {
+        self.reservations.forget(id);
+    }
+
+    /// The clients holding reservations.
+    pub fn reservation_clients(&self) -> impl Iterator<Item = Client> + '_ {
+        self.reservations.clients()
+    }
+
+    /// Blocks held for `client`.
+    pub fn reserved_for(&self, client: u32) -> u64 {
+        self.reservations.of(client)
+    }
+
     // ---- commit machinery ----
 
     /// Makes every completed operation durable.
-    fn commit(&mut self) -> Result<()> {
+    pub(crate) fn commit(&mut self) -> Result<()> {
         if self.journal.pending.is_empty() {
             return Ok(());
         }
@@ -346,23 +538,23 @@ impl<D: BlockDevice> Fs<D> {
         self.unsubmitted
     }
 
-    /// Writes the whole metadata as a new checkpoint generation and empties the journal.
-    fn checkpoint(&mut self) -> Result<()> {
-        let mut payload = Vec::with_capacity(self.meta.ckpt_bytes() as usize);
-        self.meta.encode_checkpoint(&mut payload);
-        debug_assert_eq!(payload.len() as u64, self.meta.ckpt_bytes());
+    /// Writes the whole metadata as a new checkpoint generation and empties the journal. The
+    /// payload is written as it is encoded, a block at a time.
+    pub(crate) fn checkpoint(&mut self) -> Result<()> {
         let slot = 1 - self.journal.slot;
         let generation = self.journal.generation + 1;
+        let meta = &self.meta;
         // `store` flushes before writing the header, which also orders earlier data writes.
         checkpoint::store(
             &mut self.dev,
             &self.sb,
             slot,
             generation,
-            self.meta.next_ino,
-            self.meta.version,
-            &payload,
+            meta.next_ino,
+            meta.version,
+            meta.ckpt_bytes(),
             &mut self.buf,
+            |out| meta.encode_checkpoint(out),
         )?;
         self.journal.generation = generation;
         self.journal.slot = slot;
@@ -373,423 +565,103 @@ impl<D: BlockDevice> Fs<D> {
     }
 
     /// Called by mutating operations after validation, before any change: commits a large
-    /// pending transaction so the record buffer stays bounded.
-    fn begin(&mut self) -> Result<()> {
-        let limit = (self.sb.log_blocks * PAYLOAD_PER_BLOCK as u64 / 2).min(MAX_PENDING);
+    /// pending transaction so the record buffer stays within its preallocated size.
+    pub(crate) fn begin(&mut self) -> Result<()> {
+        let limit = (self.sb.log_blocks * PAYLOAD_PER_BLOCK as u64 / 2).min(self.budget.pending);
         if self.journal.pending.len() as u64 >= limit {
             self.commit()?;
         }
         Ok(())
     }
 
-    /// Applies a record to memory and appends it to the pending transaction.
-    fn log(&mut self, rec: Record) -> Result<()> {
-        let mut freed = Freed::new();
-        self.meta.apply(&rec, &mut freed)?;
+    /// Applies a record to memory (blocks it frees go to the allocator) and appends it to the
+    /// pending transaction.
+    pub(crate) fn log(&mut self, rec: Record) -> Result<()> {
+        let alloc = &mut self.alloc;
+        self.meta
+            .apply(&rec, &mut |start, n| alloc.release(start, n))?;
         rec.encode(&mut self.journal.pending);
-        for (start, n) in freed {
-            self.alloc.release(start, n);
-        }
         Ok(())
     }
 
-    /// Fails with `NoSpace` unless `extra` more bytes of metadata fit in a checkpoint.
-    fn meta_room(&self, extra: u64) -> Result<()> {
-        if self.meta.ckpt_bytes() + extra > self.sb.ckpt_capacity() {
+    /// Fails with `NoSpace` unless `extra` more bytes of metadata fit in a checkpoint, with
+    /// room left for what reservations held by others (`others` blocks) will need.
+    pub(crate) fn meta_room(&self, extra: u64, others: u64) -> Result<()> {
+        let need = self.meta.ckpt_bytes() + extra + others * CKPT_PER_BLOCK;
+        if need > self.sb.ckpt_capacity() {
             Err(FsError::NoSpace)
         } else {
             Ok(())
         }
     }
 
-    /// Makes sure `n` blocks can be allocated, committing to release deferred frees if needed.
-    fn reserve(&mut self, n: u64) -> Result<()> {
-        if self.alloc.free_blocks() < n && self.alloc.pending_free_blocks() > 0 {
+    /// Fails with `NoSpace` unless `extra` more heap bytes (plus `records` more bytes of
+    /// pending records) fit the budget, with room left for what reservations held by others
+    /// (`others` blocks) will need. Commits first if that would make room.
+    pub(crate) fn mem_room(&mut self, extra: u64, records: u64, others: u64) -> Result<()> {
+        let pending = &self.journal.pending;
+        // The pending buffer is allocated once; only a larger-than-a-request write grows it.
+        let grow = if pending.len() as u64 + records > pending.capacity() as u64 {
+            heap(2 * (pending.len() as u64 + records))
+        } else {
+            0
+        };
+        let fits =
+            |fs: &Self| fs.mem_used() + extra + grow + others * MEM_PER_BLOCK <= fs.budget.live();
+        if !fits(self) && self.alloc.uncommitted_ranges() > 0 {
             self.commit()?;
         }
-        if self.alloc.free_blocks() < n {
+        if fits(self) {
+            Ok(())
+        } else {
+            Err(FsError::NoSpace)
+        }
+    }
+
+    /// Makes sure `n` blocks can be allocated besides `others` reserved blocks, committing to
+    /// release deferred frees if needed.
+    pub(crate) fn ensure_free(&mut self, n: u64, others: u64) -> Result<()> {
+        let want = n.saturating_add(others);
+        if self.alloc.free_blocks() < want && self.alloc.pending_free_blocks() > 0 {
+            self.commit()?;
+        }
+        if self.alloc.free_blocks() < want {
             Err(FsError::NoSpace)
         } else {
             Ok(())
         }
     }
 
-    fn next_version(&self) -> u64 {
+    pub(crate) fn next_version(&self) -> u64 {
         self.meta.version + 1
     }
 
     // ---- lookups ----
 
     /// The inode number of the existing regular file `path`.
-    fn file(&self, vnode: u32, path: &str) -> Result<u64> {
+    pub(crate) fn file(&self, vnode: u32, path: &str) -> Result<u64> {
         path::validate(path)?;
         if path::is_root(path) {
             return Err(FsError::IsADirectory);
         }
         let (ino, inode) = self.meta.lookup(vnode, path).ok_or(FsError::NotFound)?;
-        if inode.kind == FileKind::Dir {
+        if inode.kind() == FileKind::Dir {
             return Err(FsError::IsADirectory);
         }
         Ok(ino)
     }
 
     /// Checks that the parent of the validated, non-root `path` is an existing directory.
-    fn check_parent(&self, vnode: u32, path: &str) -> Result<()> {
+    pub(crate) fn check_parent(&self, vnode: u32, path: &str) -> Result<()> {
         let (parent, _) = path::split(path);
         if path::is_root(parent) {
             return Ok(());
         }
         match self.meta.lookup(vnode, parent) {
             None => Err(FsError::NotFound),
-            Some((_, p)) if p.kind == FileKind::Dir => Ok(()),
+            Some((_, p)) if p.kind() == FileKind::Dir => Ok(()),
             Some(_) => Err(FsError::NotADirectory),
         }
-    }
-
-    // ---- operations ----
-
-    /// Looks `path` up in `vnode`'s namespace (same as [`Fs::stat`]).
-    pub fn lookup(&self, vnode: u32, path: &str) -> Result<Stat> {
-        self.stat(vnode, path)
-    }
-
-    /// Kind, size, mode and modification counter of `path`.
-    pub fn stat(&self, vnode: u32, path: &str) -> Result<Stat> {
-        path::validate(path)?;
-        if path::is_root(path) {
-            return Ok(Stat {
-                kind: FileKind::Dir,
-                size: 0,
-                mode: ROOT_MODE,
-                version: 0,
-            });
-        }
-        let (_, inode) = self.meta.lookup(vnode, path).ok_or(FsError::NotFound)?;
-        Ok(inode.stat())
-    }
-
-    /// Creates an empty regular file. The parent directory must exist.
-    pub fn create(&mut self, vnode: u32, path: &str, mode: u32) -> Result<()> {
-        self.make(vnode, path, mode, FileKind::File)
-    }
-
-    /// Creates a directory. The parent directory must exist.
-    pub fn mkdir(&mut self, vnode: u32, path: &str, mode: u32) -> Result<()> {
-        self.make(vnode, path, mode, FileKind::Dir)
-    }
-
-    fn make(&mut self, vnode: u32, path: &str, mode: u32, kind: FileKind) -> Result<()> {
-        path::validate(path)?;
-        if path::is_root(path) {
-            return Err(FsError::AlreadyExists);
-        }
-        self.check_parent(vnode, path)?;
-        if self.meta.lookup(vnode, path).is_some() {
-            return Err(FsError::AlreadyExists);
-        }
-        let extra = CREATE_FIXED + path.len() as u64 + SET_SIZE_LEN;
-        self.meta_room(extra)?;
-        self.begin()?;
-        let rec = Record::Create {
-            ino: self.meta.next_ino,
-            vnode,
-            path: String::from(path),
-            kind,
-            mode,
-            version: self.next_version(),
-        };
-        self.log(rec)
-    }
-
-    /// Reads from `offset` into `buf`; returns the bytes read (0 at or past end of file).
-    /// Holes read as zeros; a block whose checksum fails is an error, never returned.
-    pub fn read(&mut self, vnode: u32, path: &str, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        let ino = self.file(vnode, path)?;
-        let inode = self.meta.inode(ino).ok_or(BAD_META)?;
-        if offset >= inode.size {
-            return Ok(0);
-        }
-        let n = (buf.len() as u64).min(inode.size - offset) as usize;
-        let mut done = 0;
-        while done < n {
-            let pos = offset + done as u64;
-            let (fblk, within) = (pos / BS, (pos % BS) as usize);
-            let take = (BLOCK_SIZE - within).min(n - done);
-            // Whole blocks that lie one after the other on disk: one device request.
-            let run = if within == 0 {
-                contiguous_run(&inode.extents, fblk, (n - done) / BLOCK_SIZE)
-            } else {
-                0
-            };
-            if run > 1 {
-                let bytes = &mut buf[done..done + run * BLOCK_SIZE];
-                let (blocks, _) = bytes.as_chunks_mut::<BLOCK_SIZE>();
-                read_run(&mut self.dev, &inode.extents, fblk, blocks)?;
-                done += run * BLOCK_SIZE;
-                continue;
-            }
-            let out = &mut buf[done..done + take];
-            if let Ok(whole) = <&mut Block>::try_from(&mut *out) {
-                // Aligned full block: read straight into the caller's buffer.
-                read_block(&mut self.dev, &inode.extents, fblk, whole)?;
-            } else {
-                read_block(&mut self.dev, &inode.extents, fblk, &mut self.buf)?;
-                out.copy_from_slice(&self.buf[within..within + take]);
-            }
-            done += take;
-        }
-        Ok(n)
-    }
-
-    /// Writes `data` at `offset`, extending the file if needed (a gap reads as zeros); returns
-    /// `data.len()`. Data is copy-on-write: new blocks are written first and the file only
-    /// points at them once the operation's records commit, so an overwrite needs free space
-    /// for the blocks it replaces until the next commit.
-    pub fn write(&mut self, vnode: u32, path: &str, offset: u64, data: &[u8]) -> Result<usize> {
-        let ino = self.file(vnode, path)?;
-        let end = offset
-            .checked_add(data.len() as u64)
-            .filter(|e| *e <= self.sb.max_file_size)
-            .ok_or(FsError::FileTooLarge)?;
-        if data.is_empty() {
-            return Ok(0);
-        }
-        self.begin()?;
-        let nblocks = (end - 1) / BS - offset / BS + 1;
-        self.reserve(nblocks)?;
-        let mut runs: Vec<Run> = Vec::new();
-        let written = self
-            .write_blocks(ino, offset, data, &mut runs)
-            .and_then(|()| {
-                // Each run may add an extent, plus one if an existing extent is split.
-                let extra = (runs.len() as u64 + 1) * MAP_FIXED + nblocks * 4;
-                self.meta_room(extra)
-            });
-        if let Err(e) = written {
-            for (_, disk, crcs) in &runs {
-                self.alloc.release(*disk, crcs.len() as u64);
-            }
-            return Err(e);
-        }
-        let version = self.next_version();
-        let size = self.meta.inode(ino).ok_or(BAD_META)?.size.max(end);
-        for (fblk, disk, crcs) in runs {
-            self.log(Record::Map {
-                ino,
-                fblk,
-                disk,
-                crcs,
-            })?;
-        }
-        self.log(Record::SetSize { ino, size, version })?;
-        Ok(data.len())
-    }
-
-    /// Writes the blocks of `data` at `offset` to freshly allocated blocks, recording them in
-    /// `runs` (even when the write then fails, so the caller can release them).
-    fn write_blocks(
-        &mut self,
-        ino: u64,
-        offset: u64,
-        data: &[u8],
-        runs: &mut Vec<Run>,
-    ) -> Result<()> {
-        let end = offset + data.len() as u64;
-        for fblk in offset / BS..=(end - 1) / BS {
-            let bstart = fblk * BS;
-            let lo = offset.max(bstart) - bstart;
-            let hi = end.min(bstart + BS) - bstart;
-            let src = &data[(bstart + lo - offset) as usize..(bstart + hi - offset) as usize];
-            let disk = self.alloc.alloc().ok_or(FsError::NoSpace)?;
-            match runs.last_mut() {
-                Some((_, d, crcs)) if *d + crcs.len() as u64 == disk => crcs.push(0),
-                _ => runs.push((fblk, disk, vec![0])),
-            }
-            let crc = if let Ok(whole) = <&Block>::try_from(src) {
-                self.dev.write(disk, whole)?;
-                crc32(whole)
-            } else {
-                // Partial block: merge with the current contents (zeros past EOF or in a hole).
-                let inode = self.meta.inode(ino).ok_or(BAD_META)?;
-                read_block(&mut self.dev, &inode.extents, fblk, &mut self.buf)?;
-                self.buf[lo as usize..hi as usize].copy_from_slice(src);
-                self.dev.write(disk, &self.buf)?;
-                crc32(&self.buf[..])
-            };
-            if let Some(slot) = runs.last_mut().and_then(|r| r.2.last_mut()) {
-                *slot = crc;
-            }
-        }
-        Ok(())
-    }
-
-    /// Sets the file's size. Shrinking frees the blocks past the end and zeroes the tail of a
-    /// partial last block (so growing again reads zeros); growing leaves a hole.
-    pub fn truncate(&mut self, vnode: u32, path: &str, size: u64) -> Result<()> {
-        let ino = self.file(vnode, path)?;
-        if size > self.sb.max_file_size {
-            return Err(FsError::FileTooLarge);
-        }
-        self.meta_room(2 * MAP_FIXED + 4)?;
-        self.begin()?;
-        let inode = self.meta.inode(ino).ok_or(BAD_META)?;
-        let fblk = size / BS;
-        let mut map = None;
-        if size < inode.size && !size.is_multiple_of(BS) && inode.extents.get(fblk).is_some() {
-            self.reserve(1)?;
-            let inode = self.meta.inode(ino).ok_or(BAD_META)?;
-            read_block(&mut self.dev, &inode.extents, fblk, &mut self.buf)?;
-            self.buf[(size % BS) as usize..].fill(0);
-            let disk = self.alloc.alloc().ok_or(FsError::NoSpace)?;
-            if let Err(e) = self.dev.write(disk, &self.buf) {
-                self.alloc.release(disk, 1);
-                return Err(e.into());
-            }
-            map = Some(Record::Map {
-                ino,
-                fblk,
-                disk,
-                crcs: vec![crc32(&self.buf[..])],
-            });
-        }
-        let version = self.next_version();
-        if let Some(rec) = map {
-            self.log(rec)?;
-        }
-        self.log(Record::SetSize { ino, size, version })
-    }
-
-    /// Removes a regular file and frees its blocks.
-    pub fn unlink(&mut self, vnode: u32, path: &str) -> Result<()> {
-        let ino = self.file(vnode, path)?;
-        self.begin()?;
-        self.log(Record::Remove { ino })
-    }
-
-    /// Removes an empty directory.
-    pub fn rmdir(&mut self, vnode: u32, path: &str) -> Result<()> {
-        path::validate(path)?;
-        if path::is_root(path) {
-            return Err(FsError::RootDirectory);
-        }
-        let (ino, inode) = self.meta.lookup(vnode, path).ok_or(FsError::NotFound)?;
-        if inode.kind != FileKind::Dir {
-            return Err(FsError::NotADirectory);
-        }
-        if self.meta.ns(vnode).is_some_and(|ns| ns.has_children(path)) {
-            return Err(FsError::DirectoryNotEmpty);
-        }
-        self.begin()?;
-        self.log(Record::Remove { ino })
-    }
-
-    /// Renames a file or a directory within a vNode, atomically (one journal record; a
-    /// directory moves with everything below it). An existing file at `to` is replaced by a
-    /// file; an existing empty directory by a directory. Errors as rename(2): a directory over
-    /// a file is [`FsError::NotADirectory`], a file over a directory
-    /// [`FsError::IsADirectory`], over a non-empty directory [`FsError::DirectoryNotEmpty`],
-    /// a directory into its own subtree [`FsError::RenameIntoItself`], the root
-    /// [`FsError::RootDirectory`].
-    pub fn rename(&mut self, vnode: u32, from: &str, to: &str) -> Result<()> {
-        path::validate(from)?;
-        path::validate(to)?;
-        if path::is_root(from) {
-            return Err(FsError::RootDirectory);
-        }
-        let (ino, inode) = self.meta.lookup(vnode, from).ok_or(FsError::NotFound)?;
-        let kind = inode.kind;
-        if path::is_root(to) {
-            return Err(FsError::IsADirectory);
-        }
-        self.check_parent(vnode, to)?;
-        if from == to {
-            return Ok(());
-        }
-        if kind == FileKind::Dir && path::is_inside(to, from) {
-            return Err(FsError::RenameIntoItself);
-        }
-        let replaced = match (kind, self.meta.lookup(vnode, to)) {
-            (_, None) => None,
-            (FileKind::File, Some((_, t))) if t.kind == FileKind::Dir => {
-                return Err(FsError::IsADirectory);
-            }
-            (FileKind::Dir, Some((_, t))) if t.kind == FileKind::File => {
-                return Err(FsError::NotADirectory);
-            }
-            (FileKind::Dir, Some(_)) if self.meta.ns(vnode).is_some_and(|n| n.has_children(to)) => {
-                return Err(FsError::DirectoryNotEmpty);
-            }
-            (_, Some((t, _))) => Some(t),
-        };
-        // Every path below a directory changes too: each must stay valid, and the metadata
-        // grows by the difference once per path.
-        let below = match kind {
-            FileKind::Dir => self
-                .meta
-                .ns(vnode)
-                .map(|n| n.descendants(from))
-                .unwrap_or_default(),
-            FileKind::File => Vec::new(),
-        };
-        for (p, _) in &below {
-            path::validate(&path::rebase(p, from, to))?;
-        }
-        let grow = (to.len() as u64).saturating_sub(from.len() as u64);
-        self.meta_room(grow * (1 + below.len() as u64))?;
-        self.begin()?;
-        if let Some(t) = replaced {
-            self.log(Record::Remove { ino: t })?;
-        }
-        self.log(Record::Rename {
-            ino,
-            path: String::from(to),
-        })
-    }
-
-    /// The entries of directory `path`, sorted by name.
-    pub fn readdir(&self, vnode: u32, path: &str) -> Result<Vec<DirEntry>> {
-        path::validate(path)?;
-        let root = path::is_root(path);
-        if !root {
-            match self.meta.lookup(vnode, path) {
-                None => return Err(FsError::NotFound),
-                Some((_, d)) if d.kind != FileKind::Dir => return Err(FsError::NotADirectory),
-                Some(_) => {}
-            }
-        }
-        let Some(ns) = self.meta.ns(vnode) else {
-            return Ok(Vec::new());
-        };
-        ns.children(path)
-            .map(|name| {
-                let full = if root {
-                    format!("/{name}")
-                } else {
-                    format!("{path}/{name}")
-                };
-                let kind = ns
-                    .get(&full)
-                    .and_then(|i| self.meta.inode(i))
-                    .ok_or(BAD_META)?
-                    .kind;
-                Ok(DirEntry {
-                    name: String::from(name),
-                    kind,
-                })
-            })
-            .collect()
-    }
-
-    /// Makes `path` durable. The journal is shared, so this commits every completed operation
-    /// of every vNode (like `sync`), which is at least what was asked for.
-    pub fn fsync(&mut self, vnode: u32, path: &str) -> Result<()> {
-        self.stat(vnode, path)?;
-        self.commit()
-    }
-
-    /// Makes every completed operation durable.
-    pub fn sync(&mut self) -> Result<()> {
-        self.commit()
     }
 }
 
@@ -797,6 +669,9 @@ impl<D: BlockDevice> Fs<D> {
 mod tests {
     use super::*;
     use crate::testdev::MemDisk;
+    use alloc::format;
+    use alloc::vec;
+    use alloc::vec::Vec;
     use proptest::prelude::*;
 
     fn opts() -> FormatOptions {
@@ -902,7 +777,7 @@ mod tests {
             if in_journal {
                 journal::write_tx(&mut dev, &sb, 1, 0, &payload, &mut buf).unwrap();
             } else {
-                checkpoint::store(&mut dev, &sb, 1, 2, 1, 0, &payload, &mut buf).unwrap();
+                checkpoint::store(&mut dev, &sb, 1, 2, 1, 0, payload.len() as u64, &mut buf, |out| out(&payload)).unwrap();
             }
             match Fs::mount(dev) {
                 Err(FsError::Corrupted(_)) => {}
@@ -931,8 +806,7 @@ mod tests {
         fs.truncate(1, "/d/f", 12_345).unwrap();
         fs.create(2, "/g", 0).unwrap();
         fs.rename(2, "/g", "/longer-name").unwrap();
-        let mut payload = Vec::new();
-        fs.meta.encode_checkpoint(&mut payload);
+        let payload = fs.meta.checkpoint_bytes();
         assert_eq!(payload.len() as u64, fs.statfs().metadata_bytes);
     }
 

@@ -1,10 +1,15 @@
-//! Inodes: what a path names. Files own an extent map; directories are only names (their
-//! entries are found through the namespace's child index).
+//! Inodes: what a path names. Files own an extent map; directories their entries (inode
+//! numbers, sorted by name).
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::error::Result;
 use crate::extent::ExtentMap;
+use crate::mem::heap;
+use crate::namespace::Children;
+use crate::path;
 use crate::record::{
     CREATE_FIXED, MAP_FIXED, SET_SIZE_LEN, encode_create, encode_map, encode_set_size,
 };
@@ -41,49 +46,100 @@ pub struct DirEntry {
     pub kind: FileKind,
 }
 
+/// What an inode holds besides its attributes.
+#[derive(Debug, Clone)]
+pub(crate) enum Body {
+    /// A regular file's block map.
+    File(ExtentMap),
+    /// A directory's entries.
+    Dir(Children),
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Inode {
     pub vnode: u32,
-    pub path: String,
-    pub kind: FileKind,
     pub mode: u32,
     pub size: u64,
     pub version: u64,
-    pub extents: ExtentMap,
+    /// The full path: the only copy (the name table and the child index refer to the inode).
+    pub path: Box<str>,
+    pub body: Body,
 }
 
 impl Inode {
+    pub fn kind(&self) -> FileKind {
+        match self.body {
+            Body::File(_) => FileKind::File,
+            Body::Dir(_) => FileKind::Dir,
+        }
+    }
+
+    /// The last path component.
+    pub fn name(&self) -> &str {
+        path::split(&self.path).1
+    }
+
+    pub fn extents(&self) -> Option<&ExtentMap> {
+        match &self.body {
+            Body::File(e) => Some(e),
+            Body::Dir(_) => None,
+        }
+    }
+
     /// Bytes this inode occupies in a checkpoint (see [`Inode::encode_checkpoint`]).
     pub fn ckpt_size(&self) -> u64 {
         let mut n = CREATE_FIXED + self.path.len() as u64;
-        if self.kind == FileKind::File {
-            n += SET_SIZE_LEN + self.extents.extents() * MAP_FIXED + self.extents.blocks() * 4;
+        if let Body::File(e) = &self.body {
+            n += SET_SIZE_LEN + e.extents() * MAP_FIXED + e.blocks() * 4;
         }
         n
     }
 
-    /// Appends the records that recreate this inode.
-    pub fn encode_checkpoint(&self, ino: u64, out: &mut Vec<u8>) {
+    /// Heap bytes this inode holds (its box, its path, its block map or entries).
+    pub fn mem(&self) -> u64 {
+        heap(size_of::<Inode>() as u64)
+            + heap(self.path.len() as u64)
+            + match &self.body {
+                Body::File(e) => e.mem(),
+                Body::Dir(c) => c.mem(),
+            }
+    }
+
+    /// Feeds the records that recreate this inode to `out`, one at a time (`scratch` holds
+    /// each; a record is at most a 4 KiB path or one extent's 1024 checksums).
+    pub fn encode_checkpoint(
+        &self,
+        ino: u64,
+        scratch: &mut Vec<u8>,
+        out: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        scratch.clear();
         encode_create(
-            out,
+            scratch,
             ino,
             self.vnode,
             &self.path,
-            self.kind,
+            self.kind(),
             self.mode,
             self.version,
         );
-        if self.kind == FileKind::File {
-            for (fblk, e) in self.extents.iter() {
-                encode_map(out, ino, fblk, e.disk, &e.crcs);
+        out(scratch)?;
+        if let Body::File(ext) = &self.body {
+            for (fblk, e) in ext.iter() {
+                scratch.clear();
+                encode_map(scratch, ino, fblk, e.disk, &e.crcs);
+                out(scratch)?;
             }
-            encode_set_size(out, ino, self.size, self.version);
+            scratch.clear();
+            encode_set_size(scratch, ino, self.size, self.version);
+            out(scratch)?;
         }
+        Ok(())
     }
 
     pub fn stat(&self) -> Stat {
         Stat {
-            kind: self.kind,
+            kind: self.kind(),
             size: self.size,
             mode: self.mode,
             version: self.version,

@@ -49,6 +49,7 @@ use alloc::vec::Vec;
 use crate::codec::{get_u32, get_u64, set_u32, set_u64};
 use crate::device::{BLOCK_SIZE, Block, BlockDevice, block_crc};
 use crate::error::{Corruption, FsError, Result};
+use crate::mem::{Budget, MAX_OP_RECORDS};
 use crate::superblock::Superblock;
 
 const MAGIC: u32 = u32::from_le_bytes(*b"LGJL");
@@ -69,6 +70,20 @@ pub(crate) struct Journal {
     pub head: u64,
     /// Encoded records not yet committed.
     pub pending: Vec<u8>,
+}
+
+impl Journal {
+    /// The journal of generation `generation` (checkpoint in `slot`), to be written from
+    /// position `head`, with its pending buffer allocated once for the budget's pending
+    /// records and one operation past them.
+    pub fn new(generation: u64, slot: usize, head: u64, budget: &Budget) -> Journal {
+        Journal {
+            generation,
+            slot,
+            head,
+            pending: Vec::with_capacity((budget.pending + MAX_OP_RECORDS) as usize),
+        }
+    }
 }
 
 /// Journal blocks needed for `len` bytes of records.
@@ -173,68 +188,90 @@ pub(crate) struct Replayed {
     pub dirty: bool,
 }
 
-/// Applies every complete transaction of generation `generation` through `apply`, in order;
-/// the last one only if `last_ok` says its data made it to the device (else it is dropped as
-/// torn, and the journal's head is where it started).
+/// Reads the complete transaction at position `start` of generation `generation`, handing its
+/// payload to `sink` a block at a time (with the device, for a sink that reads data blocks); returns its length in blocks, or `None` if it is not
+/// complete (a block missing, damaged or of another transaction).
+pub(crate) fn read_tx<D: BlockDevice>(
+    dev: &mut D,
+    sb: &Superblock,
+    generation: u64,
+    start: u64,
+    buf: &mut Block,
+    sink: &mut dyn FnMut(&mut D, &[u8]) -> Result<()>,
+) -> Result<Option<u64>> {
+    let len = sb.log_blocks;
+    dev.read(sb.log_start() + start, buf)?;
+    let Some(first) = LogBlock::parse(buf) else {
+        return Ok(None);
+    };
+    if first.generation != generation
+        || first.pos != start
+        || first.tx_start != start
+        || first.tx_blocks == 0
+        || first.tx_blocks > len - start
+    {
+        return Ok(None);
+    }
+    sink(dev, &buf[HEADER..HEADER + first.len])?;
+    for i in 1..first.tx_blocks {
+        dev.read(sb.log_start() + start + i, buf)?;
+        let Some(b) = LogBlock::parse(buf).filter(|b| {
+            b.generation == generation
+                && b.pos == start + i
+                && b.tx_start == start
+                && b.tx_blocks == first.tx_blocks
+        }) else {
+            return Ok(None);
+        };
+        sink(dev, &buf[HEADER..HEADER + b.len])?;
+    }
+    Ok(Some(first.tx_blocks))
+}
+
+/// Applies every complete transaction of generation `generation` in order: `apply(dev, start,
+/// buf)` reads and applies the one at `start` (with [`read_tx`]), and the last one only if
+/// `last_ok(dev, start, buf)` says its data made it to the device (else it is dropped as torn,
+/// and the journal's head is where it started). The journal is read through once to find the
+/// transactions, then each is read again as it is applied: nothing is held in memory.
 pub(crate) fn replay<D: BlockDevice>(
     dev: &mut D,
     sb: &Superblock,
     generation: u64,
     buf: &mut Block,
-    mut apply: impl FnMut(&[u8]) -> Result<()>,
-    mut last_ok: impl FnMut(&mut D, &[u8]) -> Result<bool>,
+    mut apply: impl FnMut(&mut D, u64, &mut Block) -> Result<()>,
+    mut last_ok: impl FnMut(&mut D, u64, &mut Block) -> Result<bool>,
 ) -> Result<Replayed> {
     let len = sb.log_blocks;
     let mut pos = 0;
-    let mut tx = Vec::new();
-    // The transaction read last, held back until we know whether another follows it.
-    let mut held: Option<(Vec<u8>, u64)> = None;
-    'txs: while pos < len {
-        dev.read(sb.log_start() + pos, buf)?;
-        let Some(first) = LogBlock::parse(buf) else {
-            break;
-        };
-        if first.generation != generation
-            || first.pos != pos
-            || first.tx_start != pos
-            || first.tx_blocks == 0
-            || first.tx_blocks > len - pos
-        {
-            break;
-        }
-        tx.clear();
-        tx.extend_from_slice(&buf[HEADER..HEADER + first.len]);
-        for i in 1..first.tx_blocks {
-            dev.read(sb.log_start() + pos + i, buf)?;
-            let ok = LogBlock::parse(buf).is_some_and(|b| {
-                b.generation == generation
-                    && b.pos == pos + i
-                    && b.tx_start == pos
-                    && b.tx_blocks == first.tx_blocks
-            });
-            if !ok {
-                break 'txs;
+    // Where the last complete transaction starts.
+    let mut last: Option<u64> = None;
+    while pos < len {
+        match read_tx(dev, sb, generation, pos, buf, &mut |_, _| Ok(()))? {
+            Some(n) => {
+                last = Some(pos);
+                pos += n;
             }
-            let n = get_u32(buf, 36) as usize;
-            tx.extend_from_slice(&buf[HEADER..HEADER + n]);
+            None => break,
         }
-        if let Some((prev, _)) = held.take() {
-            apply(&prev)?;
-        }
-        held = Some((core::mem::take(&mut tx), pos));
-        pos += first.tx_blocks;
     }
     let stop = pos;
     let mut head = stop;
-    if let Some((last, start)) = held {
+    if let Some(last) = last {
+        let mut at = 0;
+        while at < last {
+            apply(dev, at, buf)?;
+            // Read again: it was complete a moment ago.
+            at += read_tx(dev, sb, generation, at, buf, &mut |_, _| Ok(()))?
+                .ok_or(FsError::Corrupted(Corruption::Journal))?;
+        }
         let confirmed = stop < len && {
             dev.read(sb.log_start() + stop, buf)?;
-            confirms(buf, generation, stop, start)
+            confirms(buf, generation, stop, last)
         };
-        if confirmed || last_ok(dev, &last)? {
-            apply(&last)?;
+        if confirmed || last_ok(dev, last, buf)? {
+            apply(dev, last, buf)?;
         } else {
-            head = start;
+            head = last;
         }
     }
     let mut dirty = stop > 0;
@@ -282,11 +319,17 @@ mod tests {
             sb,
             generation,
             &mut buf,
-            |t| {
-                out.push(t.to_vec());
+            |d, start, buf| {
+                let mut tx = Vec::new();
+                read_tx(d, sb, generation, start, buf, &mut |_, b| {
+                    tx.extend_from_slice(b);
+                    Ok(())
+                })?
+                .ok_or(FsError::Corrupted(Corruption::Journal))?;
+                out.push(tx);
                 Ok(())
             },
-            |_, _| Ok(true),
+            |_, _, _| Ok(true),
         )?;
         Ok((out, r))
     }

@@ -12,7 +12,7 @@
 //! 1 .. 1+C               checkpoint slot 0 ┐ 2 header copies + payload: every inode as records
 //! 1+C .. 1+2C            checkpoint slot 1 ┘ (newest valid generation wins)
 //! 1+2C .. 1+2C+L         journal: transactions of metadata records, CRC per block
-//! 1+2C+L .. end          data blocks, allocated from an in-memory bitmap
+//! 1+2C+L .. end          data blocks, allocated from an in-memory set of free extents
 //! ```
 //!
 //! * **Metadata** lives in memory (namespaces, inodes, extent maps) and is persisted as
@@ -24,8 +24,19 @@
 //!   checksums and drops it if its data did not all land (`journal.rs`). A block freed by an
 //!   operation is only reused after that operation's transaction is durable, so committed
 //!   metadata never points at unwritten or foreign data.
-//! * **Allocation** is not stored: mount rebuilds the bitmap from the extents (a double-owned
-//!   or out-of-range block is reported as corruption), so a crash never leaks blocks.
+//! * **Allocation** is not stored: mount rebuilds the free extents from the files' extents (a
+//!   double-owned or out-of-range block is reported as corruption), so a crash never leaks
+//!   blocks. The free set is as large as the disk is fragmented, not as large as the disk: a
+//!   16 TiB disk starts as one free extent.
+//! * **Memory** is bounded: the filesystem is given a budget ([`MountOptions`]) and an upper
+//!   bound of what every structure costs on the heap (`mem.rs`, checked against a counting
+//!   allocator in `tests/memory.rs`). An operation that would take the metadata past it fails
+//!   with [`FsError::NoSpace`] and changes nothing; a disk whose metadata does not fit is
+//!   refused by `mount` with [`FsError::MetadataTooLarge`] (how much it needs included), never
+//!   by running out of heap. Mount reads the checkpoint and the journal as streams (a block and
+//!   one record at a time), and whatever was accepted mounts again with the same budget.
+//! * **Reservations** (`reserve.rs`): a buffer cache holds data blocks for its dirty pages, so
+//!   its write-back never finds the space taken; everyone else sees the free space without them.
 //! * **Commit** (`fsync`, `sync`, or a full pending buffer): append the transaction to the
 //!   journal, flush (one flush for data and metadata), then write a confirm block, handed to
 //!   the device without flushing with the next batch, or once the server is idle
@@ -44,8 +55,10 @@
 //! atomic, and the order of operations is preserved.
 //!
 //! Limits and choices:
-//! * total metadata must fit one checkpoint slot (`NoSpace` otherwise, see [`StatFs`]); all of
-//!   it is held in memory (about 4 bytes per data block, ~29 per extent, plus names);
+//! * total metadata must fit one checkpoint slot and the memory budget (`NoSpace` otherwise,
+//!   see [`StatFs`]: its free blocks are what the metadata can still describe); all of it is
+//!   held in memory: about 4 bytes per data block, ~100-200 bytes per extent of a fragmented
+//!   file, ~250 bytes per file or directory plus its path (each path is stored once);
 //! * data is copy-on-write, so overwriting needs free blocks until the next commit;
 //! * renaming a directory rewrites the key of everything below it (one journal record, but
 //!   time and metadata room in proportion to the subtree);
@@ -71,17 +84,22 @@ mod extent;
 mod fs;
 mod inode;
 mod journal;
+mod mem;
 mod meta;
 mod namespace;
+mod ops;
 pub mod path;
 mod record;
+mod reserve;
 pub mod serve;
+mod stream;
 mod superblock;
 pub mod testdev;
 
 pub use device::{BLOCK_SIZE, Block, BlockDevice, IoTime};
 pub use error::{Corruption, DevError, FsError, Result};
-pub use fs::{Fs, ROOT_MODE, StatFs};
+pub use fs::{Fs, MountOptions, ROOT_MODE, StatFs};
 pub use inode::{DirEntry, FileKind, Stat};
 pub use path::{MAX_NAME, MAX_PATH};
+pub use reserve::{Client, MAX_CLIENTS};
 pub use superblock::{FormatOptions, Layout, MAX_FILE_SIZE_LIMIT};

@@ -1,16 +1,12 @@
-//! One vNode's namespace: a hash table from full path to inode number (the LegoOS storage
-//! component's flat namespace: a lookup hashes the whole path, it never walks directories), plus
-//! an in-memory child index per directory so `readdir` and the `rmdir` emptiness check do not
-//! scan the table. The child index is derived data, rebuilt while mounting.
+//! The namespace's building blocks: the hash of a full path (the LegoOS storage component's
+//! flat namespace: a lookup hashes the whole path, it never walks directories; see `meta` for
+//! the table) and the child index of a directory, so `readdir` and the `rmdir` emptiness check
+//! do not scan the table. The child index is derived data, rebuilt while mounting.
 
-use alloc::boxed::Box;
-use alloc::collections::BTreeSet;
-use alloc::string::String;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::hash::{BuildHasherDefault, Hasher};
 
-use crate::path;
+use crate::mem::{grown_capacity, heap};
 
 /// A small, fast, deterministic hasher for paths (FxHash's mixing with a final avalanche). The
 /// guest has no entropy source for a randomized hasher, and paths come from trusted pComponents.
@@ -69,81 +65,65 @@ impl Hasher for PathHasher {
 /// A hash map using [`PathHasher`].
 pub(crate) type HashMap<K, V> = hashbrown::HashMap<K, V, BuildHasherDefault<PathHasher>>;
 
-#[derive(Debug, Default)]
-pub(crate) struct Namespace {
-    names: HashMap<Box<str>, u64>,
-    children: HashMap<Box<str>, BTreeSet<Box<str>>>,
+/// The hash of `path` in `vnode`'s namespace: the key of the name table.
+pub(crate) fn path_hash(vnode: u32, path: &str) -> u64 {
+    let mut h = PathHasher::default();
+    h.write_u32(vnode);
+    h.write(path.as_bytes());
+    h.finish()
 }
 
-impl Namespace {
-    pub fn get(&self, path: &str) -> Option<u64> {
-        self.names.get(path).copied()
-    }
+/// A directory's entries: the inode numbers of its children, sorted by name (the caller
+/// supplies the names: they live in the inodes). Grows by half its size when full, exactly, so
+/// the memory model knows its capacity.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Children(Vec<u64>);
 
-    pub fn contains(&self, path: &str) -> bool {
-        self.names.contains_key(path)
+impl Children {
+    pub fn as_slice(&self) -> &[u64] {
+        &self.0
     }
 
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.0.is_empty()
     }
 
-    /// Adds `path` (validated, not the root, not present) and indexes it under its parent.
-    pub fn insert(&mut self, path: &str, ino: u64) {
-        let (parent, name) = path::split(path);
-        self.names.insert(path.into(), ino);
-        self.children
-            .entry(parent.into())
-            .or_default()
-            .insert(name.into());
+    /// Heap bytes held.
+    pub fn mem(&self) -> u64 {
+        heap(8 * self.0.capacity() as u64)
     }
 
-    pub fn remove(&mut self, path: &str) -> Option<u64> {
-        let ino = self.names.remove(path)?;
-        let (parent, name) = path::split(path);
-        if let Some(set) = self.children.get_mut(parent) {
-            set.remove(name);
-            if set.is_empty() {
-                self.children.remove(parent);
-            }
+    /// Heap bytes the next insertion allocates (0 if there is room): the old vector is freed
+    /// after the new one is filled.
+    pub fn growth(&self) -> u64 {
+        let (len, cap) = (self.0.len() as u64, self.0.capacity() as u64);
+        if len < cap {
+            0
+        } else {
+            heap(8 * grown_capacity(len))
         }
-        Some(ino)
     }
 
-    /// Names directly inside directory `dir`, in byte order.
-    pub fn children(&self, dir: &str) -> impl Iterator<Item = &str> {
-        self.children
-            .get(dir)
-            .into_iter()
-            .flat_map(|s| s.iter().map(|n| &**n))
+    /// Where the child named `name` is (`Ok`) or would go (`Err`).
+    pub fn position<'a>(
+        &self,
+        name: &str,
+        name_of: impl Fn(u64) -> &'a str,
+    ) -> Result<usize, usize> {
+        self.0.binary_search_by(|&i| name_of(i).cmp(name))
     }
 
-    pub fn has_children(&self, dir: &str) -> bool {
-        self.children.get(dir).is_some_and(|s| !s.is_empty())
-    }
-
-    /// Everything below directory `dir` (full paths and inode numbers), each directory before
-    /// its entries.
-    pub fn descendants(&self, dir: &str) -> Vec<(String, u64)> {
-        let mut out = Vec::new();
-        let mut todo = vec![String::from(dir)];
-        while let Some(d) = todo.pop() {
-            for name in self.children(&d) {
-                let mut p = String::with_capacity(d.len() + 1 + name.len());
-                if !path::is_root(&d) {
-                    p.push_str(&d);
-                }
-                p.push('/');
-                p.push_str(name);
-                if let Some(ino) = self.get(&p) {
-                    out.push((p.clone(), ino));
-                }
-                if self.has_children(&p) {
-                    todo.push(p);
-                }
-            }
+    /// Inserts `ino` at `at` (from [`Self::position`]).
+    pub fn insert(&mut self, at: usize, ino: u64) {
+        if self.0.len() == self.0.capacity() {
+            let len = self.0.len() as u64;
+            self.0.reserve_exact((grown_capacity(len) - len) as usize);
         }
-        out
+        self.0.insert(at, ino);
+    }
+
+    pub fn remove(&mut self, at: usize) -> u64 {
+        self.0.remove(at)
     }
 }
 
@@ -154,49 +134,21 @@ mod tests {
     use core::hash::BuildHasher;
 
     #[test]
-    fn insert_lookup_remove_and_children() {
-        let mut ns = Namespace::default();
-        ns.insert("/a", 1);
-        ns.insert("/a/x", 2);
-        ns.insert("/a/b", 3);
-        ns.insert("/c", 4);
-        assert_eq!(ns.get("/a/x"), Some(2));
-        assert_eq!(ns.get("/a/y"), None);
-        assert_eq!(ns.children("/a").collect::<Vec<_>>(), ["b", "x"]);
-        assert_eq!(ns.children("/").collect::<Vec<_>>(), ["a", "c"]);
-        assert!(ns.has_children("/a"));
-        assert!(!ns.has_children("/c"));
-        assert_eq!(ns.remove("/a/x"), Some(2));
-        assert_eq!(ns.remove("/a/b"), Some(3));
-        assert_eq!(ns.remove("/a/b"), None);
-        assert!(!ns.has_children("/a"));
-        assert_eq!(ns.children("/a").count(), 0);
-        assert!(ns.contains("/a"));
-        ns.remove("/a");
-        ns.remove("/c");
-        assert!(ns.is_empty());
-    }
-
-    #[test]
-    fn descendants_list_a_subtree_parents_first() {
-        let mut ns = Namespace::default();
-        for (p, i) in [
-            ("/a", 1),
-            ("/a/b", 2),
-            ("/a/b/c", 3),
-            ("/a/x", 4),
-            ("/ab", 5),
-        ] {
-            ns.insert(p, i);
+    fn children_stay_sorted_and_grow_by_half() {
+        let names = ["m", "b", "z", "a", "q", "c"];
+        let name_of = |i: u64| names[i as usize];
+        let mut c = Children::default();
+        assert_eq!(c.growth(), heap(32));
+        for (i, n) in names.iter().enumerate() {
+            let at = c.position(n, name_of).expect_err("not there yet");
+            c.insert(at, i as u64);
         }
-        let d = ns.descendants("/a");
-        let mut paths: Vec<&str> = d.iter().map(|(p, _)| p.as_str()).collect();
-        paths.sort_unstable();
-        assert_eq!(paths, ["/a/b", "/a/b/c", "/a/x"]);
-        let at = |p: &str| d.iter().position(|(q, _)| q == p).unwrap();
-        assert!(at("/a/b") < at("/a/b/c"));
-        assert_eq!(ns.descendants("/").len(), 5);
-        assert!(ns.descendants("/ab").is_empty());
+        let sorted: Vec<&str> = c.as_slice().iter().map(|&i| name_of(i)).collect();
+        assert_eq!(sorted, ["a", "b", "c", "m", "q", "z"]);
+        assert_eq!(c.0.capacity(), 8, "4, then 4 more");
+        assert_eq!(c.position("q", name_of), Ok(4));
+        assert_eq!(c.remove(4), 4);
+        assert_eq!(c.mem(), heap(64));
     }
 
     #[test]

@@ -201,6 +201,50 @@ fn read_path(r: &mut Reader<'_>) -> Result<String> {
     Ok(String::from(s))
 }
 
+/// How much of a record stream the record at its start takes (see `stream`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Frame {
+    /// Not enough bytes to tell.
+    Need,
+    /// The whole record is this many bytes.
+    Whole(usize),
+    /// A `Map` record of `count` checksums: its header is [`MAP_FIXED`] bytes.
+    Map {
+        ino: u64,
+        fblk: u64,
+        disk: u64,
+        count: u32,
+    },
+}
+
+/// Frames the record at the start of `b`.
+pub(crate) fn frame(b: &[u8]) -> Result<Frame> {
+    let u16_at = |at: usize| {
+        b.get(at..at + 2)
+            .map(|x| usize::from(u16::from_le_bytes([x[0], x[1]])))
+    };
+    let Some(&kind) = b.first() else {
+        return Ok(Frame::Need);
+    };
+    Ok(match kind {
+        CREATE => u16_at(13).map_or(Frame::Need, |n| Frame::Whole(CREATE_FIXED as usize + n)),
+        REMOVE => Frame::Whole(9),
+        RENAME => u16_at(9).map_or(Frame::Need, |n| Frame::Whole(11 + n)),
+        SET_SIZE => Frame::Whole(SET_SIZE_LEN as usize),
+        MAP if b.len() < MAP_FIXED as usize => Frame::Need,
+        MAP => {
+            let mut r = Reader::new(&b[1..]);
+            Frame::Map {
+                ino: r.u64()?,
+                fblk: r.u64()?,
+                disk: r.u64()?,
+                count: r.u32()?,
+            }
+        }
+        _ => return Err(BAD_META),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,7 +302,21 @@ mod tests {
             let mut r = Reader::new(&v);
             assert_eq!(Record::decode(&mut r).unwrap(), rec);
             assert!(r.is_empty());
+            // Framing tells the length from a prefix, or asks for more.
+            match frame(&v).unwrap() {
+                Frame::Whole(n) => assert_eq!(n, v.len(), "{rec:?}"),
+                Frame::Map { count, .. } => {
+                    assert_eq!(MAP_FIXED as usize + 4 * count as usize, v.len());
+                }
+                Frame::Need => panic!("a whole record needs more"),
+            }
+            assert_eq!(
+                frame(&v[..1]).unwrap() == Frame::Need,
+                v[0] == 1 || v[0] == 3 || v[0] == 5
+            );
         }
+        assert_eq!(frame(&[]), Ok(Frame::Need));
+        assert_eq!(frame(&[9]), Err(BAD_META));
     }
 
     #[test]

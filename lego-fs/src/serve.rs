@@ -9,8 +9,9 @@ use zerocopy::IntoBytes;
 
 use crate::device::BlockDevice;
 use crate::error::FsError;
-use crate::fs::Fs;
+use crate::fs::{Fs, StatFs};
 use crate::inode::{FileKind, Stat};
+use crate::reserve::Client;
 
 /// The errno a filesystem error is reported as.
 pub fn errno_of(e: &FsError) -> u32 {
@@ -27,6 +28,8 @@ pub fn errno_of(e: &FsError) -> u32 {
         FsError::FileTooLarge => errno::EFBIG,
         FsError::NoSpace => errno::ENOSPC,
         FsError::InvalidGeometry => errno::EINVAL,
+        FsError::MetadataTooLarge { .. } => errno::ENOMEM,
+        FsError::TooManyClients => errno::EMFILE,
         FsError::Io(_) => errno::EIO,
         FsError::Corrupted(_) => errno::EUCLEAN,
     }
@@ -57,10 +60,49 @@ fn put(bytes: &[u8], reply: &mut [u8]) -> Result<usize, u32> {
     Ok(bytes.len())
 }
 
-/// Serves one request of opcode `op`: returns the reply's length, or a reply status
-/// (`ERRNO_BASE + errno`). `reply` must hold at least `MAX_IO` bytes for reads.
+fn statfs_reply<D: BlockDevice>(fs: &Fs<D>, s: StatFs, reply: &mut [u8]) -> Result<usize, u32> {
+    let io = fs.io_time();
+    let r = FsStatFs {
+        dev_round_trips: io.round_trips,
+        dev_wait_ns: io.wait_ns,
+        block_size: u64::from(s.block_size),
+        blocks: s.data_blocks,
+        blocks_free: s.free_blocks,
+        max_file_size: fs.max_file_size(),
+        meta_used: s.metadata_bytes,
+        meta_capacity: s.metadata_capacity,
+    };
+    put(r.as_bytes(), reply)
+}
+
+/// Serves one request of opcode `op` from no client in particular (a tool, a test): as
+/// [`handle_client`], but it holds no reservation (`RESERVE` is `EINVAL`).
 pub fn handle<D: BlockDevice>(
     fs: &mut Fs<D>,
+    op: u32,
+    req: &[u8],
+    reply: &mut [u8],
+) -> Result<usize, u32> {
+    serve(fs, None, op, req, reply)
+}
+
+/// Serves one request of opcode `op` from `client` (the RPC peer and its incarnation, which
+/// reservations are kept by): returns the reply's length, or a reply status
+/// (`ERRNO_BASE + errno`). `reply` must hold at least `MAX_IO` bytes for reads.
+pub fn handle_client<D: BlockDevice>(
+    fs: &mut Fs<D>,
+    client: Client,
+    op: u32,
+    req: &[u8],
+    reply: &mut [u8],
+) -> Result<usize, u32> {
+    fs.client_seen(client);
+    serve(fs, Some(client), op, req, reply)
+}
+
+fn serve<D: BlockDevice>(
+    fs: &mut Fs<D>,
+    client: Option<Client>,
     op: u32,
     req: &[u8],
     reply: &mut [u8],
@@ -98,7 +140,9 @@ pub fn handle<D: BlockDevice>(
             fs.read(v, path, r.head.offset, out).map_err(fail)
         }
         proto::WRITE => {
-            let n = fs.write(v, path, r.head.offset, r.data).map_err(fail)?;
+            let n = fs
+                .write_as(client.map(|c| c.id), v, path, r.head.offset, r.data)
+                .map_err(fail)?;
             if r.head.flags & flags::SYNC != 0 {
                 fs.fsync(v, path).map_err(fail)?;
             }
@@ -112,31 +156,23 @@ pub fn handle<D: BlockDevice>(
         proto::RMDIR => fs.rmdir(v, path).map(|()| 0).map_err(fail),
         proto::RENAME => fs.rename(v, path, r.path2).map(|()| 0).map_err(fail),
         proto::FSYNC => fs.fsync(v, path).map(|()| 0).map_err(fail),
-        proto::STATFS => {
-            let s = fs.statfs();
-            let io = fs.io_time();
-            let r = FsStatFs {
-                dev_round_trips: io.round_trips,
-                dev_wait_ns: io.wait_ns,
-                block_size: u64::from(s.block_size),
-                blocks: s.data_blocks,
-                blocks_free: s.free_blocks,
-                max_file_size: fs.max_file_size(),
-                meta_used: s.metadata_bytes,
-                meta_capacity: s.metadata_capacity,
-            };
-            put(r.as_bytes(), reply)
-        }
+        proto::STATFS => statfs_reply(fs, fs.statfs(), reply),
         proto::READDIR => readdir(fs, v, path, r.head.offset, reply),
         // Nothing is cached here beyond what the filesystem must hold: make it durable.
         proto::DROP_CACHES => fs.sync().map(|()| 0).map_err(fail),
         // Timed at a buffer cache, which is not here.
         proto::BENCH => Err(status_of(errno::ENOTSUP)),
+        proto::RESERVE => {
+            let c = client.ok_or(status_of(errno::EINVAL))?;
+            let s = fs.reserve_space(c, r.head.offset).map_err(fail)?;
+            statfs_reply(fs, s, reply)
+        }
         _ => Err(lego_proto::rpc::status::UNKNOWN_OPCODE),
     }
 }
 
-/// Lists from entry `from` as many entries as fit in `reply`.
+/// Lists from entry `from` as many entries as fit in `reply` (straight from the directory's
+/// index: nothing is allocated, however large the directory).
 fn readdir<D: BlockDevice>(
     fs: &mut Fs<D>,
     vnode: u32,
@@ -144,33 +180,27 @@ fn readdir<D: BlockDevice>(
     from: u64,
     reply: &mut [u8],
 ) -> Result<usize, u32> {
-    let entries = fs.readdir(vnode, path).map_err(fail)?;
     let head = core::mem::size_of::<DirHeader>();
     if reply.len() < head {
         return Err(status_of(errno::EINVAL));
     }
     let mut at = head;
     let mut count = 0u32;
-    let mut next = DIR_END;
-    for (i, e) in entries
-        .iter()
-        .enumerate()
-        .skip(from.min(usize::MAX as u64) as usize)
-    {
-        let k = match e.kind {
-            FileKind::File => kind::FILE,
-            FileKind::Dir => kind::DIR,
-        };
-        if !proto::push_entry(reply, &mut at, k, &e.name) {
-            next = i as u64;
-            break;
-        }
-        count += 1;
-    }
+    let stopped = fs
+        .readdir_from(vnode, path, from, |name, k| {
+            let k = match k {
+                FileKind::File => kind::FILE,
+                FileKind::Dir => kind::DIR,
+            };
+            let fits = proto::push_entry(reply, &mut at, k, name);
+            count += u32::from(fits);
+            fits
+        })
+        .map_err(fail)?;
     let h = DirHeader {
         count,
         _pad: 0,
-        next,
+        next: stopped.unwrap_or(DIR_END),
     };
     reply[..head].copy_from_slice(h.as_bytes());
     Ok(at)

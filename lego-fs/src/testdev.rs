@@ -77,6 +77,62 @@ impl BlockDevice for MemDisk {
     }
 }
 
+/// A sparse RAM disk of any size (up to 2^64 blocks): only blocks that hold something other
+/// than zeros take memory, like a sparse image file on the host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SparseDisk {
+    blocks: u64,
+    data: BTreeMap<u64, Box<Block>>,
+}
+
+impl SparseDisk {
+    /// A zeroed disk of `blocks` blocks.
+    pub fn new(blocks: u64) -> Self {
+        SparseDisk {
+            blocks,
+            data: BTreeMap::new(),
+        }
+    }
+
+    /// Blocks that hold data.
+    pub fn used_blocks(&self) -> usize {
+        self.data.len()
+    }
+}
+
+impl BlockDevice for SparseDisk {
+    fn block_count(&self) -> u64 {
+        self.blocks
+    }
+
+    fn read(&mut self, block: u64, buf: &mut Block) -> Result<(), DevError> {
+        if block >= self.blocks {
+            return Err(DevError::OutOfRange);
+        }
+        match self.data.get(&block) {
+            Some(b) => buf.copy_from_slice(&b[..]),
+            None => buf.fill(0),
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, block: u64, buf: &Block) -> Result<(), DevError> {
+        if block >= self.blocks {
+            return Err(DevError::OutOfRange);
+        }
+        if buf.iter().all(|&b| b == 0) {
+            self.data.remove(&block);
+        } else {
+            self.data.insert(block, Box::new(*buf));
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), DevError> {
+        Ok(())
+    }
+}
+
 /// SplitMix64: a tiny deterministic generator for crash simulation.
 #[derive(Debug, Clone)]
 pub(crate) struct SplitMix(u64);

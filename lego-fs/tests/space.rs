@@ -166,3 +166,41 @@ fn large_files() {
         assert!(page[..] == mib[..4096]);
     }
 }
+
+/// Disks up to 16 TiB format, serve and mount with a few MiB of memory: the allocator holds
+/// free extents, not a bitmap, and free space is reported as far as the metadata can describe
+/// it.
+#[test]
+fn huge_disks_format_and_mount_in_little_memory() {
+    use lego_fs::MountOptions;
+    use lego_fs::testdev::SparseDisk;
+    let mem = MountOptions {
+        mem_budget: 8 << 20,
+    };
+    for blocks in [500u64 << 18, 1 << 32] {
+        let mut fs =
+            Fs::format_with(SparseDisk::new(blocks), FormatOptions::default(), mem).unwrap();
+        let l = fs.layout();
+        assert_eq!(l.data.end, blocks);
+        assert!(fs.mem_used() < 64 << 10, "{}", fs.mem_used());
+        fs.mkdir(1, "/d", 0o755).unwrap();
+        fs.create(1, "/d/f", 0o644).unwrap();
+        let data: Vec<u8> = (0..3 << 20).map(|i| (i * 7 % 251) as u8).collect();
+        fs.write(1, "/d/f", 0, &data).unwrap();
+        // A write near the end of a 1 TiB file.
+        fs.write(1, "/d/f", (1 << 40) - 4096, b"far").unwrap();
+        let s = fs.statfs();
+        assert_eq!(s.data_blocks, l.data.end - l.data.start);
+        // 8 MiB of memory cannot describe 500 GiB of data: the free space says so.
+        assert!(s.free_blocks < s.data_blocks / 16, "{s:?}");
+        assert!(s.free_blocks > 100_000, "{s:?}");
+        let mut fs = Fs::mount_with(fs.unmount().unwrap(), mem).unwrap();
+        let mut back = vec![0u8; data.len()];
+        assert_eq!(fs.read(1, "/d/f", 0, &mut back).unwrap(), data.len());
+        assert!(back == data);
+        let mut far = [0u8; 3];
+        fs.read(1, "/d/f", (1 << 40) - 4096, &mut far).unwrap();
+        assert_eq!(&far, b"far");
+        assert!(fs.mem_used() < 128 << 10, "{}", fs.mem_used());
+    }
+}

@@ -45,8 +45,23 @@ pub const DROP_CACHES: u32 = 44;
 /// (`lego bench storage` compares both). Data: a [`BenchRequest`]. Reply: each operation's
 /// latency in ns, a `u32` each. Only mComponents serve it (an sComponent answers `ENOTSUP`).
 pub const BENCH: u32 = 45;
+/// Hold data blocks for a buffer cache's dirty data (sent by an mComponent to an sComponent):
+/// `offset` is the TOTAL number of data blocks the caller wants held for it (absolute, so a
+/// repeated request changes nothing; 0 releases), `vnode`, `flags`, `len` and both paths must
+/// be 0/empty (`mode` and `storage` are ignored). The sComponent keys reservations by the
+/// calling component and its incarnation: a request from a new incarnation of a caller, or
+/// the caller's failure, drops what an earlier one held. It succeeds if the total is at most
+/// the free blocks less every other caller's reservation (or no more than the caller holds
+/// already); otherwise `ENOSPC`, and the old reservation stands. A `WRITE` from the caller
+/// uses its reservation and shrinks it by the blocks the write allocated (not below zero);
+/// everyone else (`STATFS`, other callers' writes) sees the free space without any
+/// reservation. Reservations live in the sComponent's memory only: a restarted sComponent
+/// (a new incarnation) holds none, and the caller reserves again. Reply: [`FsStatFs`] of the
+/// space after it (`blocks_free` without every reservation, this one included). `EMFILE`:
+/// too many callers hold reservations.
+pub const RESERVE: u32 = 46;
 /// Last opcode of the file protocol.
-pub const OP_LAST: u32 = 45;
+pub const OP_LAST: u32 = 46;
 
 /// Whether `op` belongs to the file protocol.
 pub const fn is_fs_op(op: u32) -> bool {
@@ -70,6 +85,7 @@ pub const fn op_name(op: u32) -> &'static str {
         STATFS => "statfs",
         DROP_CACHES => "drop_caches",
         BENCH => "bench",
+        RESERVE => "reserve",
         _ => "unknown",
     }
 }
@@ -106,6 +122,8 @@ pub mod errno {
     pub const ENOENT: u32 = 2;
     /// I/O error.
     pub const EIO: u32 = 5;
+    /// Out of memory: the storage's metadata does not fit its memory.
+    pub const ENOMEM: u32 = 12;
     /// Device or resource busy.
     pub const EBUSY: u32 = 16;
     /// File exists.
@@ -116,6 +134,8 @@ pub mod errno {
     pub const EISDIR: u32 = 21;
     /// Invalid argument.
     pub const EINVAL: u32 = 22;
+    /// Too many open files: too many callers hold reservations.
+    pub const EMFILE: u32 = 24;
     /// File too large.
     pub const EFBIG: u32 = 27;
     /// No space left on device.
@@ -152,11 +172,13 @@ pub const fn errno_text(e: u32) -> &'static str {
         errno::EPERM => "operation not permitted",
         errno::ENOENT => "no such file or directory",
         errno::EIO => "I/O error",
+        errno::ENOMEM => "out of memory (the storage's metadata does not fit its memory)",
         errno::EBUSY => "busy",
         errno::EEXIST => "file exists",
         errno::ENOTDIR => "not a directory",
         errno::EISDIR => "is a directory",
         errno::EINVAL => "invalid argument (paths must be absolute, without `.`, `..` or `//`)",
+        errno::EMFILE => "too many clients",
         errno::EFBIG => "file too large",
         errno::ENOSPC => "no space left on device",
         errno::ENAMETOOLONG => "file name too long",
@@ -208,7 +230,8 @@ pub enum DecodeError {
     PathTooLong,
     /// A read or write is larger than [`MAX_IO`].
     TooLarge,
-    /// Unknown `OPEN` flags, or a second path where none belongs.
+    /// Unknown `OPEN` flags, a second path where none belongs, or a `RESERVE` with a vNode,
+    /// flags, a length or a path.
     BadField,
 }
 
@@ -249,10 +272,13 @@ impl<'a> Request<'a> {
         if p2 != 0 && op != RENAME {
             return Err(DecodeError::BadField);
         }
+        if op == RESERVE && (head.vnode != 0 || p1 != 0 || head.len != 0) {
+            return Err(DecodeError::BadField);
+        }
         let allowed = match op {
             OPEN => flags::ALL,
             WRITE => flags::SYNC,
-            BENCH => 0,
+            BENCH | RESERVE => 0,
             _ => u32::MAX,
         };
         if head.flags & !allowed != 0 {
@@ -661,6 +687,55 @@ mod tests {
             Request::decode(BENCH, &buf[..n]),
             Err(DecodeError::TooLarge)
         );
+    }
+
+    #[test]
+    fn reserve_carries_only_its_total() {
+        let mut r = req("", "", b"");
+        r.head.vnode = 0;
+        r.head.mode = 0;
+        r.head.offset = 123_456;
+        let mut buf = vec![0u8; r.encoded_len()];
+        let n = r.encode(&mut buf).expect("fits");
+        let back = Request::decode(RESERVE, &buf[..n]).expect("decodes");
+        assert_eq!(back.head.offset, 123_456);
+        assert_eq!(op_name(RESERVE), "reserve");
+        assert!(is_fs_op(RESERVE) && OP_LAST == RESERVE);
+        // A vNode, a path, flags or a length: refused.
+        let bad = |f: &dyn Fn(&mut Request<'_>)| {
+            let mut b = Request {
+                head: FsRequest {
+                    offset: 1,
+                    ..Default::default()
+                },
+                path: "",
+                path2: "",
+                data: b"",
+            };
+            f(&mut b);
+            let mut buf = vec![0u8; b.encoded_len()];
+            let n = b.encode(&mut buf).expect("fits");
+            Request::decode(RESERVE, &buf[..n]).map(|r| r.head.offset)
+        };
+        assert_eq!(bad(&|_| {}), Ok(1));
+        assert_eq!(bad(&|r| r.head.vnode = 1), Err(DecodeError::BadField));
+        assert_eq!(bad(&|r| r.path = "/x"), Err(DecodeError::BadField));
+        assert_eq!(
+            bad(&|r| r.head.flags = flags::SYNC),
+            Err(DecodeError::BadField)
+        );
+        assert_eq!(bad(&|r| r.head.len = 4), Err(DecodeError::BadField));
+        assert_eq!(bad(&|r| r.path2 = "/y"), Err(DecodeError::BadField));
+        // Mode and storage are ignored.
+        assert_eq!(
+            bad(&|r| {
+                r.head.mode = 0o644;
+                r.head.storage = 3;
+            }),
+            Ok(1)
+        );
+        assert_eq!(errno_text(errno::EMFILE), "too many clients");
+        assert!(errno_text(errno::ENOMEM).starts_with("out of memory"));
     }
 
     #[test]

@@ -18,6 +18,22 @@ pub unsafe fn init(base: *mut u8, size: usize) {
     }
 }
 
+/// Gives `[base, base + size)` to the heap as one more span (after [`init`]). Returns whether
+/// it was taken.
+///
+/// # Safety
+/// As for [`init`]: the range must be mapped, writable, unused by anything else, and never
+/// given twice.
+pub unsafe fn add_span(base: *mut u8, size: usize) -> bool {
+    // SAFETY: the caller guarantees the span is ours.
+    unsafe { ALLOCATOR.lock().claim(Span::from_base_size(base, size)) }.is_ok()
+}
+
+/// Heap bytes free now (claimed, not allocated; allocations' own overhead is extra).
+pub fn available_bytes() -> u64 {
+    ALLOCATOR.lock().get_counters().available_bytes as u64
+}
+
 /// Bytes currently claimed by the heap.
 pub fn claimed_bytes() -> u64 {
     ALLOCATOR.lock().get_counters().claimed_bytes as u64

@@ -40,6 +40,42 @@ pub fn alloc_zeroed(pages: u64) -> Option<u64> {
     Some(pa)
 }
 
+/// Moves up to `bytes` of free frames into the heap, leaving at least `keep` bytes of frames
+/// free, in spans of at least 1 MiB (each as large as the frame allocator has contiguous):
+/// for a monitor whose work lives on the heap (the sComponent's metadata) rather than in
+/// frames. Returns the bytes added. Boot CPU, before the frames are shared.
+pub fn grow_heap(bytes: u64, keep: u64) -> u64 {
+    const MIN_SPAN: u64 = 1 << 20;
+    let mut added = 0;
+    let mut span = bytes;
+    while added < bytes && span >= MIN_SPAN {
+        let pa = {
+            let mut frames = FRAMES.lock();
+            let room = frames.free_bytes().saturating_sub(keep);
+            span = span.min(bytes - added).min(room) & !(MIN_SPAN - 1);
+            if span < MIN_SPAN {
+                break;
+            }
+            frames.alloc(span / 4096, 1)
+        };
+        match pa {
+            // SAFETY: the frames were just taken from the frame allocator (nobody else has
+            // them), lie in usable RAM, and are reached through the direct map.
+            Some(pa) if unsafe { heap::add_span(phys_to_virt(pa), span as usize) } => {
+                added += span;
+            }
+            Some(pa) => {
+                // Not taken by the heap: give the frames back and stop.
+                let _ = FRAMES.lock().free(pa, span / 4096);
+                break;
+            }
+            // Not that much contiguous: try half.
+            None => span /= 2,
+        }
+    }
+    added
+}
+
 /// Heap size for a guest with `mem` bytes: 1/16 of memory, between 2 and 64 MiB.
 fn heap_size(mem: u64) -> u64 {
     (mem / 16).clamp(2 << 20, 64 << 20)

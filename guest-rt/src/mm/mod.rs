@@ -11,6 +11,6 @@ mod init;
 mod iomap;
 
 #[cfg(target_os = "none")]
-pub use init::{FRAMES, MemoryInfo, alloc_zeroed, init, phys_to_virt, virt_to_phys};
+pub use init::{FRAMES, MemoryInfo, alloc_zeroed, grow_heap, init, phys_to_virt, virt_to_phys};
 #[cfg(target_os = "none")]
 pub use iomap::{map_io, map_io_alias, unmap_io};
