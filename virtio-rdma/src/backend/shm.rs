@@ -181,6 +181,10 @@ mod tests {
         }
         let b = SharedMap::map(&f, 8192, false).unwrap();
         // SAFETY: inside the mapping.
-        assert_eq!(unsafe { b.as_ptr().add(10).read() }, 7, "the file did not change");
+        assert_eq!(
+            unsafe { b.as_ptr().add(10).read() },
+            7,
+            "the file did not change"
+        );
     }
 }

@@ -118,9 +118,8 @@ pub fn send<T: Serialize>(sock: &UnixDatagram, msg: &T, fds: &[&dyn AsRawFd]) ->
 #[repr(C, align(8))]
 struct CmsgSpace([u8; 64]);
 
-const _: () = assert!(
-    core::mem::size_of::<libc::cmsghdr>() + MAX_FDS * core::mem::size_of::<RawFd>() <= 64
-);
+const _: () =
+    assert!(core::mem::size_of::<libc::cmsghdr>() + MAX_FDS * core::mem::size_of::<RawFd>() <= 64);
 
 /// Receives one message and its descriptors. `Ok(None)` at end of file (the other side closed).
 ///
@@ -221,7 +220,15 @@ mod tests {
     fn received_descriptors_are_close_on_exec() {
         let (a, b) = seqpacket_pair().unwrap();
         let f = memfd("x", 4096).unwrap();
-        send(&a, &ToVmm::PeerDead { id: 1, incarnation: 2 }, &[&f, &f, &f]).unwrap();
+        send(
+            &a,
+            &ToVmm::PeerDead {
+                id: 1,
+                incarnation: 2,
+            },
+            &[&f, &f, &f],
+        )
+        .unwrap();
         let (_, fds): (ToVmm, _) = recv(&b).unwrap().unwrap();
         assert_eq!(fds.len(), 3);
         for fd in &fds {
