@@ -13,6 +13,7 @@
 //! (`Env::forget_stale_handles`), when the placeholders are unmapped too.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::Ordering;
@@ -454,17 +455,15 @@ impl Env for HostEndpoint {
         {
             return Err(FabricError::Control(CtrlStatus::NotFound));
         }
-        if !p.maps.contains_key(&e.rkey) {
-            let len = usize::try_from(e.len).map_err(|_| FabricError::BadAddress)?;
-            let m = SharedMap::map_range(&live.memfd, e.gpa, len, e.perms & REMOTE_WRITE != 0)
-                .map_err(|_| FabricError::Env("mapping a peer's MR"))?;
-            p.maps.insert(e.rkey, m);
-        }
-        let va = p
-            .maps
-            .get(&e.rkey)
-            .map(SharedMap::as_ptr)
-            .ok_or(FabricError::Env("mapping a peer's MR"))?;
+        let va = match p.maps.entry(e.rkey) {
+            Entry::Occupied(m) => m.get().as_ptr(),
+            Entry::Vacant(slot) => {
+                let len = usize::try_from(e.len).map_err(|_| FabricError::BadAddress)?;
+                let m = SharedMap::map_range(&live.memfd, e.gpa, len, e.perms & REMOTE_WRITE != 0)
+                    .map_err(|_| FabricError::Env("mapping a peer's MR"))?;
+                slot.insert(m).as_ptr()
+            }
+        };
         Ok(RemoteMrHandle {
             mr: RemoteMr {
                 peer,
@@ -658,7 +657,8 @@ mod tests {
                 1,
                 "a still maps the dead incarnation's memory"
             );
-            assert!(rpc.call(B, op::ECHO, req, &mut out).is_err());
+            rpc.call(B, op::ECHO, req, &mut out)
+                .expect_err("a call to a dead peer");
             wait_for("the failure", || rpc.failed_peers() == [B]);
             rpc.disconnect(B);
             assert_eq!(

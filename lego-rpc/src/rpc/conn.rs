@@ -43,15 +43,20 @@ fn found<T>(r: Result<T, FabricError>) -> Result<Option<T>, FabricError> {
     }
 }
 
-/// How long memory of a closed connection waits at least before it is reused: the revocation
-/// of its MRs reaches every peer's VMM (through the coordinator) well within it.
+/// How long the memory of an abandoned half (a connection never completed) waits at least
+/// before it is reused: the revocation of its MRs reaches every peer's VMM (through the
+/// coordinator) well within it.
 pub const RELEASE_GRACE_NS: u64 = 1_000_000_000;
 
 /// The memory of a closed connection (its ring and its queue pair's control block), withdrawn
 /// from the fabric but not yet reusable: a peer may write into it until its VMM unmapped it.
-/// The only peer that can is the incarnation of `peer` that found it (a connected block is bound
-/// to one incarnation, `Qp::try_connect`), so it is freed once that incarnation is gone and at
-/// least a grace period ([`RELEASE_GRACE_NS`] by default) passed.
+///
+/// A connected block is bound to one incarnation of the peer (`Qp::try_connect`: a later one
+/// waits for a block of its own), and only that incarnation looked up our ring: the memory is
+/// reusable as soon as it is gone (its VMM process exited, so nothing maps it any more). An
+/// unconnected half may have been found by whichever incarnation was current, or by the next
+/// one before we heard of it: it also waits for a grace period, for the revocation to reach
+/// that one's VMM.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Released {
     /// The peer.
@@ -73,22 +78,20 @@ impl Released {
     }
 }
 
-/// Withdraws a queue pair and a ring (our MRs). Their memory is handed back as [`Released`]:
-/// reused only once the peer that could write into it is gone and `grace_ns` passed.
+/// Withdraws a queue pair and a ring (our MRs). Their memory is handed back as [`Released`]
+/// (an unconnected half's after `grace_ns`).
 fn release<E: Env>(qp: Qp<E>, ring: &LocalMr, grace_ns: u64) -> Released {
     let env = qp.env();
     let peer = qp.peer;
-    // The incarnation bound to the block; an unconnected block may have been found by whichever
-    // incarnation is current.
-    let incarnation = qp
-        .connected_incarnation()
-        .unwrap_or_else(|| env.peer_incarnation(peer));
+    let bound = qp.connected_incarnation();
+    let incarnation = bound.unwrap_or_else(|| env.peer_incarnation(peer));
+    let grace = if bound.is_some() { 0 } else { grace_ns };
     let _ = env.dereg_mr(ring);
     let block = qp.destroy();
     Released {
         peer,
         incarnation,
-        not_before_ns: env.now_ns().saturating_add(grace_ns),
+        not_before_ns: env.now_ns().saturating_add(grace),
         ranges: [block, (ring.pa, ring.len)],
     }
 }

@@ -179,7 +179,7 @@ pub struct Rpc<E: Env> {
     reclaim_at_ns: u64,
     /// Default deadline of a call, ns.
     pub timeout_ns: u64,
-    /// The least time the memory of a closed connection waits before it is reused, ns (see
+    /// The least time the memory of an abandoned half waits before it is reused, ns (see
     /// `conn::Released`).
     pub release_grace_ns: u64,
     stats: RpcStats,
@@ -324,8 +324,8 @@ impl<E: Env> Rpc<E> {
             }
             false
         });
-        // Memory waits at least a grace period: no need to look again much sooner.
-        self.reclaim_at_ns = now.saturating_add(100_000_000);
+        // Look again in a while (a peer's death is a rare event).
+        self.reclaim_at_ns = now.saturating_add(10_000_000);
     }
 
     /// Closed connections whose memory is not reusable yet (for tests and diagnostics).

@@ -181,10 +181,7 @@ mod tests {
         }
         let b = SharedMap::map(&f, 8192, false).unwrap();
         // SAFETY: inside the mapping.
-        assert_eq!(
-            unsafe { b.as_ptr().add(10).read() },
-            7,
-            "the file did not change"
-        );
+        let byte = unsafe { b.as_ptr().add(10).read() };
+        assert_eq!(byte, 7, "the file did not change");
     }
 }
