@@ -170,10 +170,120 @@ fn the_network_model_delays_every_message() {
     assert!(read4k >= 3000 + 819, "{json}");
 }
 
+/// The network model delays messages and completions; it must not break anything the
+/// self-tests check without it (a one-sided self-test once took a completion that was not
+/// visible yet for a flushed request).
+#[test]
+fn the_self_tests_pass_with_the_network_model() {
+    require_kvm();
+    for model in [
+        &["--net-latency-ns", "1500"][..],
+        &["--net-latency-ns", "1500", "--net-bandwidth-mbps", "40000"][..],
+    ] {
+        let mut args = model.to_vec();
+        args.extend([
+            "--component",
+            "smon:test_regions=1",
+            "--component",
+            "mmon:test_regions=1 selftest=rpc peer=0",
+            "--component",
+            "pmon:selftest=rpc peer=0,1",
+        ]);
+        let (o, out) = fabric(&args);
+        assert_ok(&o, &out);
+        assert!(
+            out.contains(&format!(
+                "[m0] selftest rpc ok: peer 0: {SUITE}; {ONE_SIDED}; {SEND_RECV}."
+            )),
+            "{model:?}: {out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "[p0] selftest rpc ok: peer 0: {SUITE}; {ONE_SIDED}; {SEND_RECV}. peer 1: {SUITE}; {ONE_SIDED}; {SEND_RECV}."
+            )),
+            "{model:?}: {out}"
+        );
+    }
+    let mut args = vec!["--net-latency-ns", "1500", "--net-bandwidth-mbps", "40000"];
+    args.extend([
+        "--component",
+        "smon",
+        "--component",
+        "pmon:selftest=timeout peer=0",
+    ]);
+    let (o, out) = fabric(&args);
+    assert_ok(&o, &out);
+    assert!(out.contains("[p0] selftest timeout ok"), "{out}");
+    let mut args = vec!["--net-latency-ns", "1500", "--net-bandwidth-mbps", "40000"];
+    args.extend([
+        "--component",
+        "smon",
+        "--component",
+        "mmon",
+        "--component",
+        "pmon:selftest=failover peer=0,1",
+    ]);
+    let (o, out) = fabric(&args);
+    assert_ok(&o, &out);
+    assert!(out.contains("[p0] selftest failover ok"), "{out}");
+}
+
+/// A clean run says nothing on stderr: stopping the VMMs (SIGTERM, which may land on any of a
+/// VMM's threads) once printed `WARN fabric link failed: Interrupted system call`.
+#[test]
+fn a_successful_fabric_test_prints_no_warning() {
+    require_kvm();
+    for _ in 0..5 {
+        let (o, out) = fabric(&[
+            "--component",
+            "smon",
+            "--component",
+            "pmon:selftest=timeout peer=0",
+        ]);
+        assert_ok(&o, &out);
+        let err = stderr(&o);
+        assert!(
+            !err.contains("WARN") && !err.contains("ERROR"),
+            "stderr of a clean run:\n{err}"
+        );
+    }
+}
+
 #[test]
 fn fabric_test_refuses_bad_components() {
     let o = run(&["fabric-test", "--component", "gpu", "--component", "smon"]);
-    assert_one_line_error(&o, 1, "unknown role `gpu`");
+    assert_one_line_error(&o, 2, "unknown role `gpu`");
     let o = run(&["fabric-test", "--component", "smon"]);
-    assert_one_line_error(&o, 1, "at least two components");
+    assert_one_line_error(&o, 2, "at least two components");
+}
+
+/// A test that would run nothing, or more components than the fabric has ids for, is refused
+/// before anything starts (it used to exit 0 having done nothing, or boot 71 guests and fail
+/// 40 s later).
+#[test]
+fn fabric_test_refuses_runs_that_test_nothing_or_do_not_fit() {
+    let t = std::time::Instant::now();
+    let o = run(&["fabric-test", "--component", "smon", "--component", "pmon"]);
+    assert_one_line_error(
+        &o,
+        2,
+        "no component runs a self-test: add `selftest=...` to one, see --help",
+    );
+    let mut args = vec!["fabric-test", "--component", "pmon:selftest=rpc peer=1"];
+    args.extend(std::iter::repeat_n(["--component", "smon"], 70).flatten());
+    let o = run(&args);
+    assert_one_line_error(&o, 2, "71 components requested; at most 63 fit on a fabric");
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+/// A benchmark given nothing to measure is a usage error, never a table of zeros marked ok.
+#[test]
+fn bench_rpc_refuses_zero_iterations() {
+    let o = run(&["bench", "rpc", "--iters", "0"]);
+    assert_one_line_error(&o, 2, "--iters 0 measures nothing");
+    assert!(!stdout(&o).contains("ok"), "{}", stdout(&o));
 }

@@ -58,6 +58,12 @@ pub trait Env: Sync + 'static {
     fn peer_mr_generation(&self, peer: u32) -> u32;
     /// Zeroed local memory of `bytes` (a page multiple): `(fabric address, local pointer)`.
     fn alloc(&self, bytes: u64) -> Option<(u64, *mut u8)>;
+    /// Gives back `[addr, addr + bytes)`, which [`Env::alloc`] handed out, for reuse. The
+    /// caller guarantees that nothing, here or at any peer, reaches it any more. The default
+    /// keeps it (never reused).
+    fn free(&self, addr: u64, bytes: u64) {
+        let _ = (addr, bytes);
+    }
     /// The local pointer of fabric address range `[addr, addr + len)`, if it is ours.
     fn local(&self, addr: u64, len: u64) -> Option<*mut u8>;
     /// The fabric address of a local pointer into our memory.
@@ -68,6 +74,13 @@ pub trait Env: Sync + 'static {
     fn dereg_mr(&self, mr: &LocalMr) -> Result<(), FabricError>;
     /// Finds a peer's MR and maps it here.
     fn lookup(&self, peer: u32, key: MrKey) -> Result<RemoteMrHandle, FabricError>;
+    /// The caller no longer holds any handle onto `peer` that [`Env::handle_valid`] refuses
+    /// (it closed its connection to it): what the environment kept so that such stale handles
+    /// stay harmless (the host keeps a placeholder where a dead peer's memory was mapped) can
+    /// go. Default: nothing to do (a guest's windows are memslots its VMM removes).
+    fn forget_stale_handles(&self, peer: u32) {
+        let _ = peer;
+    }
     /// Creates a completion queue.
     fn create_cq(&self, depth: u32) -> Result<u32, FabricError>;
     /// Creates a queue pair to `peer` whose control block is at fabric address `qpcb`.

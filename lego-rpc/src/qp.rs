@@ -73,13 +73,23 @@ impl<E: Env> Qp<E> {
             u32_at(va, qpcb::STATE_OFF).store(QpState::Reset as u32, Ordering::Relaxed);
             u32_at(va, qpcb::MAGIC_OFF).store(qpcb::MAGIC, Ordering::Release);
         }
-        let local = env.reg_mr(
+        let local = match env.reg_mr(
             va,
             qpcb::QPCB_BYTES,
             ALL_PERMS,
             tags::for_peer(tags::QPCB, peer),
-        )?;
-        let qpn = env.create_qp(peer, cq, pa)?;
+        ) {
+            Ok(mr) => mr,
+            Err(e) => {
+                // Never visible to anyone: reusable at once.
+                env.free(pa, qpcb::QPCB_BYTES);
+                return Err(e);
+            }
+        };
+        // (If this fails the block was visible for a moment: it is withdrawn, not reused.)
+        let qpn = env.create_qp(peer, cq, pa).inspect_err(|_| {
+            let _ = env.dereg_mr(&local);
+        })?;
         Ok(Qp {
             env,
             qpn,
@@ -170,10 +180,17 @@ impl<E: Env> Qp<E> {
     }
 
     /// Tears the queue pair down: its control block is withdrawn, so a peer's next incarnation
-    /// does not find it (its memory is not reused, see `rpc::conn`).
-    pub fn destroy(self) {
+    /// does not find it. Returns the block's memory `(fabric address, bytes)`: the caller frees
+    /// it once no peer can write into it any more (see `rpc::conn`).
+    pub fn destroy(self) -> (u64, u64) {
         let _ = self.env.dereg_mr(&self.local);
         let _ = self.env.destroy_qp(self.qpn);
+        (self.local.pa, self.local.len)
+    }
+
+    /// The peer incarnation this queue pair is connected to (`None` before it connected).
+    pub fn connected_incarnation(&self) -> Option<u32> {
+        self.remote.as_ref().map(|r| r.incarnation)
     }
 
     fn local_word(&self, off: u64) -> &core::sync::atomic::AtomicU32 {

@@ -46,6 +46,11 @@ pub fn request_stop() {
     STOP_REQUESTED.store(true, Ordering::SeqCst);
 }
 
+/// Whether this process was asked to stop (an orderly shutdown is under way).
+pub fn stop_requested() -> bool {
+    STOP_REQUESTED.load(Ordering::SeqCst)
+}
+
 /// How many console lines are kept to show after a failure.
 const KEPT_LINES: usize = 40;
 

@@ -4,8 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use lego_abi::Role;
+use virtio_rdma::abi::MAX_PEERS;
 use vmm::{ConsoleTarget, FabricConfig, VmConfig, VmEvent};
 
 use crate::cli::FabricTestArgs;
@@ -82,6 +83,34 @@ pub fn configs(specs: &[ComponentSpec], a: &FabricTestArgs) -> Vec<(VmConfig, Fa
         .collect()
 }
 
+/// Most components on one fabric: its ids are `0..MAX_PEERS`, and the last one belongs to the
+/// host's endpoint (the managers, in a cluster), as in `lego up`.
+pub const MAX_COMPONENTS: usize = MAX_PEERS as usize - 1;
+
+/// Whether `specs` make a fabric test that runs something: the reason it does not otherwise.
+pub fn check_specs(specs: &[ComponentSpec]) -> Result<(), String> {
+    if specs.len() < 2 {
+        return Err("a fabric needs at least two components (give --component twice)".into());
+    }
+    if specs.len() > MAX_COMPONENTS {
+        return Err(format!(
+            "{} components requested; at most {MAX_COMPONENTS} fit on a fabric ({MAX_PEERS} \
+             fabric ids, the last one is the host's endpoint)",
+            specs.len()
+        ));
+    }
+    if !specs.iter().any(|s| runs_selftest(&s.cmdline)) {
+        return Err("no component runs a self-test: add `selftest=...` to one, see --help".into());
+    }
+    Ok(())
+}
+
+fn runs_selftest(cmdline: &str) -> bool {
+    cmdline
+        .split_whitespace()
+        .any(|w| w.starts_with("selftest="))
+}
+
 /// Runs the fabric until every component with a `selftest=` word reported, then stops it.
 /// `on_result` sees each result line as it arrives.
 pub fn run_fabric(
@@ -89,10 +118,11 @@ pub fn run_fabric(
     a: &FabricTestArgs,
     mut on_result: impl FnMut(&str, &str),
 ) -> Result<Outcome> {
+    check_specs(specs).map_err(anyhow::Error::msg)?;
     let cfgs = configs(specs, a);
     let expected = cfgs
         .iter()
-        .filter(|(c, _)| c.cmdline.contains("selftest="))
+        .filter(|(c, _)| runs_selftest(&c.cmdline))
         .count();
     let names: Vec<String> = cfgs.iter().map(|(c, _)| c.name.clone()).collect();
     let mut coord = Coordinator::new();
@@ -163,17 +193,23 @@ pub fn run_fabric(
     Ok(out)
 }
 
-/// Runs `lego fabric-test`.
+/// Runs `lego fabric-test`. Components that cannot make a test (an unknown role, fewer than
+/// two, more than the fabric has ids for, none running a self-test) are a usage error: nothing
+/// is started.
 pub fn run(a: &FabricTestArgs) -> Result<u8> {
-    let specs: Vec<ComponentSpec> = a
+    let specs = match a
         .components
         .iter()
         .map(|s| parse_component(s))
-        .collect::<Result<_, _>>()
-        .map_err(anyhow::Error::msg)?;
-    if specs.len() < 2 {
-        bail!("a fabric needs at least two components (give --component twice)");
-    }
+        .collect::<Result<Vec<ComponentSpec>, _>>()
+        .and_then(|specs| check_specs(&specs).map(|()| specs))
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
     let json = a.json;
     let out = run_fabric(&specs, a, |name, text| {
         if json {
@@ -220,6 +256,32 @@ mod tests {
             parse_component("gpu:x")
                 .unwrap_err()
                 .contains("unknown role `gpu`")
+        );
+    }
+
+    #[test]
+    fn specs_that_run_nothing_or_do_not_fit_are_refused() {
+        let c = |s: &str| parse_component(s).unwrap();
+        let ok = [c("smon"), c("pmon:selftest=rpc peer=0")];
+        assert_eq!(check_specs(&ok), Ok(()));
+        let idle = [c("smon"), c("pmon:peer=0")];
+        assert!(
+            check_specs(&idle)
+                .unwrap_err()
+                .contains("no component runs a self-test")
+        );
+        // A word that merely contains the text is not a self-test.
+        let lookalike = [c("smon"), c("pmon:noselftest=rpc")];
+        assert!(check_specs(&lookalike).is_err());
+        assert!(check_specs(&ok[..1]).unwrap_err().contains("at least two"));
+        let mut many = vec![c("pmon:selftest=rpc peer=1")];
+        many.extend((1..MAX_COMPONENTS).map(|_| c("smon")));
+        assert_eq!(check_specs(&many), Ok(()), "{} fit", MAX_COMPONENTS);
+        many.push(c("smon"));
+        assert!(
+            check_specs(&many)
+                .unwrap_err()
+                .contains("64 components requested; at most 63 fit")
         );
     }
 }

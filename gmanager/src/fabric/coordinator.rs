@@ -1,7 +1,8 @@
 //! The coordinator: starts one VMM per component with a socket to itself, and introduces every
 //! component to every other one by passing their descriptors (guest memory memfd, MR directory,
 //! doorbell eventfd) over those sockets. A VMM that exits (a killed component) is noticed at
-//! once, through its closed stdout, and every survivor is told.
+//! once, through its closed stdout, and every survivor is told; the coordinator then lets go of
+//! the dead VMM's descriptors, so the host can free its memory.
 
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixDatagram;
@@ -24,6 +25,8 @@ pub struct Member {
     pub name: String,
     /// Its VMM (None once reaped).
     child: Option<VmmChild>,
+    /// Which start of the component this is: messages from an earlier one are stale.
+    serial: u64,
     sock: UnixDatagram,
     hello: Option<(PeerInfo, [OwnedFd; 3])>,
     /// Whether its VMM is running.
@@ -40,8 +43,9 @@ pub enum MemberEvent {
 }
 
 enum Incoming {
-    Hello(u32, PeerInfo, Vec<OwnedFd>),
-    Revoked(u32, u32),
+    /// `(id, serial, ...)`: from the start `serial` of component `id`.
+    Hello(u32, u64, PeerInfo, Vec<OwnedFd>),
+    Revoked(u32, u64, u32),
     /// Something for whoever waits in [`Coordinator::next`] happened elsewhere.
     Ring,
 }
@@ -64,6 +68,8 @@ pub struct Coordinator {
     members: Vec<Member>,
     incoming_tx: mpsc::Sender<Incoming>,
     incoming: mpsc::Receiver<Incoming>,
+    /// The serial of the next start.
+    next_serial: u64,
     /// The managers' own endpoint, if they are on the fabric, and its revocations.
     host: Option<(&'static HostEndpoint, mpsc::Receiver<u32>)>,
 }
@@ -71,8 +77,8 @@ pub struct Coordinator {
 impl std::fmt::Debug for Incoming {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Incoming::Hello(id, ..) => write!(f, "Hello({id})"),
-            Incoming::Revoked(id, k) => write!(f, "Revoked({id}, {k})"),
+            Incoming::Hello(id, serial, ..) => write!(f, "Hello({id}, start {serial})"),
+            Incoming::Revoked(id, serial, k) => write!(f, "Revoked({id}, start {serial}, {k})"),
             Incoming::Ring => write!(f, "Ring"),
         }
     }
@@ -92,6 +98,7 @@ impl Coordinator {
             members: Vec::new(),
             incoming_tx,
             incoming,
+            next_serial: 1,
             host: None,
         }
     }
@@ -137,13 +144,15 @@ impl Coordinator {
         )?;
         let reader = ours.try_clone().context("cloning the fabric socket")?;
         let tx = self.incoming_tx.clone();
+        let serial = self.next_serial;
+        self.next_serial += 1;
         std::thread::Builder::new()
             .name(format!("coord-{}", cfg.name))
             .spawn(move || {
                 while let Ok(Some((msg, fds))) = wire::recv::<ToCoordinator>(&reader) {
                     let m = match msg {
-                        ToCoordinator::Hello(info) => Incoming::Hello(id, info, fds),
-                        ToCoordinator::MrRevoked { rkey } => Incoming::Revoked(id, rkey),
+                        ToCoordinator::Hello(info) => Incoming::Hello(id, serial, info, fds),
+                        ToCoordinator::MrRevoked { rkey } => Incoming::Revoked(id, serial, rkey),
                     };
                     if tx.send(m).is_err() {
                         break;
@@ -154,6 +163,7 @@ impl Coordinator {
             id,
             name: cfg.name.clone(),
             child: Some(child),
+            serial,
             sock: ours,
             hello: None,
             alive: true,
@@ -163,6 +173,13 @@ impl Coordinator {
 
     fn index(&self, id: u32) -> Option<usize> {
         self.members.iter().position(|m| m.id == id)
+    }
+
+    /// The member that sent a message: the start `serial` of component `id`, if it still runs
+    /// (a message queued by a VMM that died since, or by an earlier start, is stale).
+    fn sender(&self, id: u32, serial: u64) -> Option<usize> {
+        self.index(id)
+            .filter(|&i| self.members[i].serial == serial && self.members[i].alive)
     }
 
     fn introduce(&self, to: usize, about: usize) {
@@ -189,8 +206,11 @@ impl Coordinator {
 
     fn on_incoming(&mut self, m: Incoming) {
         match m {
-            Incoming::Hello(id, info, fds) => {
-                let Some(i) = self.index(id) else { return };
+            Incoming::Hello(id, serial, info, fds) => {
+                let Some(i) = self.sender(id, serial) else {
+                    tracing::debug!("a stale hello from {} ignored", info.name);
+                    return;
+                };
                 let Ok(fds) = <[OwnedFd; 3]>::try_from(fds) else {
                     tracing::warn!(
                         "{} said hello without its 3 descriptors",
@@ -228,10 +248,11 @@ impl Coordinator {
                     }
                 }
             }
-            Incoming::Revoked(id, rkey) => {
-                if let Some(i) = self.index(id) {
-                    self.broadcast(i, &ToVmm::MrRevoked { id, rkey });
-                }
+            Incoming::Revoked(id, serial, rkey) => {
+                let Some(i) = self.sender(id, serial) else {
+                    return;
+                };
+                self.broadcast(i, &ToVmm::MrRevoked { id, rkey });
                 if let Some((host, _)) = self.host {
                     host.on_revoked(id, rkey);
                 }
@@ -252,11 +273,12 @@ impl Coordinator {
         }
     }
 
-    /// Marks a member dead and tells the others.
+    /// Marks a member dead, tells the others, and lets go of its descriptors (its memory is
+    /// freed once its peers let go too).
     fn on_exit(&mut self, i: usize) -> Option<i32> {
         let m = &mut self.members[i];
         m.alive = false;
-        let incarnation = m.hello.as_ref().map_or(0, |(info, _)| info.incarnation);
+        let incarnation = m.hello.take().map_or(0, |(info, _fds)| info.incarnation);
         let id = m.id;
         let code = m.child.take().and_then(VmmChild::wait);
         self.broadcast(i, &ToVmm::PeerDead { id, incarnation });

@@ -10,7 +10,7 @@ use virtio_rdma::abi::peers::PeerState;
 
 use super::device::Device;
 use crate::arch::pause;
-use crate::mm::{alloc_zeroed, phys_to_virt, virt_to_phys};
+use crate::mm::{FRAMES, alloc_zeroed, phys_to_virt, virt_to_phys};
 use crate::{platform, time};
 
 impl Env for Device {
@@ -55,6 +55,11 @@ impl Env for Device {
     fn alloc(&self, bytes: u64) -> Option<(u64, *mut u8)> {
         let pa = alloc_zeroed(bytes.div_ceil(4096))?;
         Some((pa, phys_to_virt(pa)))
+    }
+
+    fn free(&self, addr: u64, bytes: u64) {
+        // A range the frame allocator refuses (misaligned, overlapping) is simply not reused.
+        let _ = FRAMES.lock().free(addr, bytes.div_ceil(4096));
     }
 
     fn local(&self, addr: u64, len: u64) -> Option<*mut u8> {

@@ -63,6 +63,7 @@ fn read_latency(rpc: &mut Rpc, peer: u32, iters: usize) -> Result<String, String
         w.wr_id = i as u64;
         let t0 = rdtsc();
         qp.post_send(&w, Some(&r0)).or_else(|e| fail("read", e))?;
+        let give_up = t0 + time::ns_to_ticks(1_000_000_000);
         loop {
             let n = qp.poll_local(&mut c);
             if let Some(x) = c[..n].iter().find(|x| x.wr_id == i as u64) {
@@ -70,6 +71,9 @@ fn read_latency(rpc: &mut Rpc, peer: u32, iters: usize) -> Result<String, String
                     return fail("read completion", x.status());
                 }
                 break;
+            }
+            if rdtsc() > give_up {
+                return fail("read completion", "none within 1 s");
             }
         }
         samples.push(rdtsc() - t0);
@@ -119,6 +123,10 @@ fn throughput(rpc: &mut Rpc, peer: u32, outstanding: usize, ms: u64) -> Result<S
 
 /// Runs the benchmark against `peer` (which must have `test_regions=1`).
 pub fn run(rpc: &mut Rpc, peer: u32, iters: usize) -> Result<String, String> {
+    if iters == 0 {
+        // Percentiles of nothing would read as 0 ns.
+        return Err(String::from("iters=0: nothing to measure"));
+    }
     echo_latency(rpc, peer, 64, 1000)?;
     let rtt64 = echo_latency(rpc, peer, 64, iters)?;
     let rtt4k = echo_latency(rpc, peer, 4096, iters)?;

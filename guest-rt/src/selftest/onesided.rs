@@ -44,18 +44,34 @@ fn region_crc(rpc: &mut Rpc, peer: u32, i: u32) -> Result<u32, String> {
     Ok(u32::from_le_bytes(out))
 }
 
-/// Posts and returns the completion status (success also needs the CQE to show up).
+/// How long a posted request may take to complete (the network model delays completions by
+/// the modelled round trip: microseconds).
+const COMPLETION_TIMEOUT_NS: u64 = 1_000_000_000;
+
+/// Posts and returns the completion status: the status of the request's own completion, which
+/// is waited for (with the network model on it becomes visible only when the modelled transfer
+/// would have finished). `WrFlushError` if it never shows up.
 fn run_wr(rpc: &mut Rpc, peer: u32, w: &RawWr, target: &RemoteMrHandle) -> WcStatus {
+    let env = rpc.env();
     let Some(qp) = rpc.qp_mut(peer) else {
         return WcStatus::RemoteInvalidRequest;
     };
-    let posted = qp.post_send(w, Some(target));
+    if let Err(s) = qp.post_send(w, Some(target)) {
+        // Its error completion is queued too: take it so the next request does not see it.
+        let _ = qp.poll_local(&mut [Cqe::default(); 4]);
+        return s;
+    }
+    let give_up = env.now_ns().saturating_add(COMPLETION_TIMEOUT_NS);
     let mut c = [Cqe::default(); 4];
-    let n = qp.poll_local(&mut c);
-    match (posted, c[..n].iter().find(|c| c.wr_id == w.wr_id)) {
-        (Ok(()), Some(c)) => c.status(),
-        (Ok(()), None) => WcStatus::WrFlushError,
-        (Err(s), _) => s,
+    loop {
+        let n = qp.poll_local(&mut c);
+        if let Some(c) = c[..n].iter().find(|c| c.wr_id == w.wr_id) {
+            return c.status();
+        }
+        if env.now_ns() > give_up {
+            return WcStatus::WrFlushError;
+        }
+        env.relax();
     }
 }
 

@@ -15,7 +15,7 @@ use virtio_rdma::abi::mr::{ALL_PERMS, tags};
 use virtio_rdma::abi::wr::{RawWr, Sge, WrOpcode};
 use zerocopy::{FromBytes, IntoBytes};
 
-use super::conn::{Conn, Pending};
+use super::conn::{Completion, Conn, Pending, Released};
 use super::idle::Idle;
 use crate::env::{Env, FabricError};
 use crate::mr::LocalMr;
@@ -173,8 +173,15 @@ pub struct Rpc<E: Env> {
     deferred: VecDeque<Deferred>,
     /// Per peer: bumped whenever its connection is made or closed.
     epochs: Vec<u64>,
+    /// Memory of closed connections, until no peer can write into it.
+    released: Vec<Released>,
+    /// When `released` is next looked at.
+    reclaim_at_ns: u64,
     /// Default deadline of a call, ns.
     pub timeout_ns: u64,
+    /// The least time the memory of an abandoned half waits before it is reused, ns (see
+    /// `conn::Released`).
+    pub release_grace_ns: u64,
     stats: RpcStats,
 }
 
@@ -234,7 +241,10 @@ impl<E: Env> Rpc<E> {
             recvs: VecDeque::new(),
             deferred: VecDeque::new(),
             epochs: vec![0; MAX_PEERS as usize],
+            released: Vec::new(),
+            reclaim_at_ns: 0,
             timeout_ns: 5_000_000_000,
+            release_grace_ns: super::conn::RELEASE_GRACE_NS,
             stats: RpcStats::default(),
         })
     }
@@ -269,10 +279,14 @@ impl<E: Env> Rpc<E> {
     }
 
     /// Tries to complete pending connections (at most every 2 ms: each look-up may be a trip to
-    /// the VMM). Returns the peers newly connected.
+    /// the VMM), and reuses the memory of closed connections that no peer can reach any more.
+    /// Returns the peers newly connected.
     pub fn progress(&mut self) -> Vec<u32> {
         let mut done = Vec::new();
         let now = self.env.now_ns();
+        if !self.released.is_empty() && now >= self.reclaim_at_ns {
+            self.reclaim(now);
+        }
         if self.pending.is_empty() || now.saturating_sub(self.last_progress) < 2_000_000 {
             return done;
         }
@@ -280,14 +294,15 @@ impl<E: Env> Rpc<E> {
         for half in core::mem::take(&mut self.pending) {
             let peer = half.peer();
             match half.try_complete() {
-                Ok(Ok(c)) => {
+                Completion::Done(c) => {
                     self.conns[peer as usize] = Some(c);
                     self.epochs[peer as usize] += 1;
                     done.push(peer);
                 }
-                Ok(Err(h)) => self.pending.push(h),
+                Completion::Waiting(h) => self.pending.push(h),
                 // The peer's block is not what it should be (a peer mid-restart): start over.
-                Err(_) => {
+                Completion::Failed(h) => {
+                    self.released.push(h.abandon(self.release_grace_ns));
                     if let Ok(h) = Pending::prepare(self.env, peer, self.cq) {
                         self.pending.push(h);
                     }
@@ -295,6 +310,27 @@ impl<E: Env> Rpc<E> {
             }
         }
         done
+    }
+
+    /// Frees the memory of closed connections whose peer incarnation is gone.
+    fn reclaim(&mut self, now: u64) {
+        let env = self.env;
+        self.released.retain(|r| {
+            if !r.reusable(env, now) {
+                return true;
+            }
+            for &(addr, bytes) in &r.ranges {
+                env.free(addr, bytes);
+            }
+            false
+        });
+        // Look again in a while (a peer's death is a rare event).
+        self.reclaim_at_ns = now.saturating_add(10_000_000);
+    }
+
+    /// Closed connections whose memory is not reusable yet (for tests and diagnostics).
+    pub fn released_pending(&self) -> usize {
+        self.released.len()
     }
 
     /// Peers we are still connecting to.
@@ -327,10 +363,11 @@ impl<E: Env> Rpc<E> {
     }
 
     /// Closes the connection to `peer` (after it failed, before reconnecting to a restarted
-    /// incarnation). Calls waiting on it fail.
+    /// incarnation). Calls waiting on it fail. Its memory is reused once the peer incarnation
+    /// that could write into it is gone.
     pub fn disconnect(&mut self, peer: u32) {
         if let Some(c) = self.conns.get_mut(peer as usize).and_then(Option::take) {
-            c.close();
+            self.released.push(c.close(self.release_grace_ns));
             self.epochs[peer as usize] += 1;
         }
         // Replies that were given up on will never come now.
@@ -344,8 +381,10 @@ impl<E: Env> Rpc<E> {
             .partition(|h| h.peer() == peer);
         self.pending = keep;
         for h in gone {
-            h.abandon();
+            self.released.push(h.abandon(self.release_grace_ns));
         }
+        // We hold no handle onto the peer now.
+        self.env.forget_stale_handles(peer);
     }
 
     /// Whether we hold a connection to `peer`.

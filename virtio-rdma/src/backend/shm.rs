@@ -9,6 +9,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 pub struct SharedMap {
     ptr: *mut u8,
     len: usize,
+    writable: bool,
 }
 
 // SAFETY: the mapping is plain shared memory; all access goes through raw pointers whose users
@@ -57,7 +58,37 @@ impl SharedMap {
         Ok(SharedMap {
             ptr: ptr.cast(),
             len,
+            writable,
         })
+    }
+
+    /// Replaces the mapping, in place and in one step, with private anonymous memory of the
+    /// same size and protection: the file's pages are let go (a dead peer's memory can be freed
+    /// by the host), while pointers into the range stay valid (reads see zeros, writes land in
+    /// memory nobody else sees). For mappings that stale pointers may still reach.
+    pub fn retire(&self) -> io::Result<()> {
+        let prot = if self.writable {
+            libc::PROT_READ | libc::PROT_WRITE
+        } else {
+            libc::PROT_READ
+        };
+        // SAFETY: MAP_FIXED over exactly the range this object mapped and owns: the kernel
+        // swaps the pages atomically (concurrent accesses see the old or the new mapping,
+        // never a hole); nothing outside the range is touched.
+        let ptr = unsafe {
+            libc::mmap(
+                self.ptr.cast(),
+                self.len,
+                prot,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
     }
 
     /// Start of the mapping.
@@ -123,5 +154,34 @@ mod tests {
         unsafe { a.as_ptr().add(100).write(42) };
         // SAFETY: as above.
         assert_eq!(unsafe { b.as_ptr().add(100).read() }, 42);
+    }
+
+    /// The memfds this process maps, by name (from /proc/self/maps).
+    fn mapped(name: &str) -> usize {
+        std::fs::read_to_string("/proc/self/maps")
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(&format!("/memfd:{name} ")))
+            .count()
+    }
+
+    #[test]
+    fn a_retired_map_lets_go_of_the_file_and_stays_readable() {
+        let f = memfd("shm-retire-test", 8192).unwrap();
+        let a = SharedMap::map(&f, 8192, true).unwrap();
+        // SAFETY: inside the 8192-byte mapping.
+        unsafe { a.as_ptr().add(10).write(7) };
+        assert_eq!(mapped("shm-retire-test"), 1);
+        a.retire().unwrap();
+        assert_eq!(mapped("shm-retire-test"), 0, "the file is no longer mapped");
+        // SAFETY: the range is still mapped (anonymous now).
+        unsafe {
+            assert_eq!(a.as_ptr().add(10).read(), 0);
+            a.as_ptr().add(10).write(9);
+        }
+        let b = SharedMap::map(&f, 8192, false).unwrap();
+        // SAFETY: inside the mapping.
+        let byte = unsafe { b.as_ptr().add(10).read() };
+        assert_eq!(byte, 7, "the file did not change");
     }
 }

@@ -1,4 +1,6 @@
-//! The thread that listens to the coordinator: peers coming and going, MRs revoked.
+//! The thread that listens to the coordinator: peers coming and going, MRs revoked. Signals
+//! (the VMM's stop and kick signals may land on this thread) only interrupt the wait, which
+//! `wire::recv` resumes; during an orderly stop nothing it sees is worth a warning.
 
 use std::os::unix::net::UnixDatagram;
 use std::sync::Arc;
@@ -26,6 +28,11 @@ pub fn spawn_link(fabric: Arc<Fabric>, sock: UnixDatagram) -> std::io::Result<()
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                         tracing::warn!("bad message from the coordinator ignored: {e}");
+                    }
+                    // (`wire::recv` resumes after signals itself: EINTR never ends up here.)
+                    Err(e) if crate::vm::stop_requested() => {
+                        tracing::debug!("fabric link closed while stopping: {e}");
+                        return;
                     }
                     Err(e) => {
                         tracing::warn!("fabric link failed: {e}");

@@ -328,9 +328,12 @@ impl Fabric {
         if !p.alive {
             return RawResponse::err(CtrlStatus::PeerDown);
         }
+        let Some(dir) = p.dir() else {
+            return RawResponse::err(CtrlStatus::PeerDown);
+        };
         let found = match key {
-            MrKey::Tag(t) => p.dir.find_tag(t),
-            MrKey::Rkey(k) => p.dir.find_rkey(k),
+            MrKey::Tag(t) => dir.find_tag(t),
+            MrKey::Rkey(k) => dir.find_rkey(k),
         };
         let Some(e) = found else {
             return RawResponse::err(CtrlStatus::NotFound);
@@ -381,7 +384,7 @@ impl Fabric {
         }
         let mut st = self.lock();
         if let Some(mut old) = st.peers.remove(&info.id) {
-            let freed = old.unmap_all(&self.vm);
+            let freed = old.detach(&self.vm);
             st.free_slots.extend(freed);
         }
         let peer = match Peer::attach(&self.vm, info.clone(), fds) {
@@ -398,7 +401,8 @@ impl Fabric {
         self.kick_guest();
     }
 
-    /// A peer failed: unmap its memory from our guest, fail our queue pairs to it, tell the guest.
+    /// A peer failed: unmap its memory from our guest and from this process (so the host frees
+    /// it), fail our queue pairs to it, tell the guest.
     pub fn on_peer_dead(&self, id: u32, incarnation: u32) {
         let mut st = self.lock();
         let Some(p) = st.peers.get_mut(&id) else {
@@ -408,7 +412,7 @@ impl Fabric {
             return;
         }
         p.alive = false;
-        let freed = p.unmap_all(&self.vm);
+        let freed = p.detach(&self.vm);
         let mut entry = p.entry();
         st.free_slots.extend(freed);
         for q in st.qps.iter().flatten().filter(|q| q.peer == id) {

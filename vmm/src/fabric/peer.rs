@@ -1,9 +1,11 @@
 //! A peer as this VMM sees it: its guest memory mapped here, its MR directory, its doorbell
 //! registered in our VM, and which of its MRs are mapped into our guest (one memslot each).
+//! When the peer dies all of that is let go at once (its memslots removed, its memory and
+//! directory unmapped, its doorbell closed): a dead component's memory is freed by the host as
+//! soon as its own VMM is gone, not when it is next restarted.
 
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
-use std::sync::Arc;
 
 use kvm_bindings::{KVM_MEM_READONLY, kvm_userspace_memory_region};
 use kvm_ioctls::{IoEventAddress, NoDatamatch, VmFd};
@@ -25,16 +27,23 @@ pub struct Mapped {
     pub len: u64,
 }
 
+/// What we hold of a live peer.
+#[derive(Debug)]
+struct Attached {
+    dir: Directory,
+    memory: SharedMap,
+    doorbell: EventFd,
+}
+
 /// A peer.
 #[derive(Debug)]
 pub struct Peer {
     pub info: PeerInfo,
     pub alive: bool,
     pub mr_generation: u32,
-    pub dir: Directory,
     pub mapped: HashMap<u32, Mapped>,
-    memory: Arc<SharedMap>,
-    doorbell: EventFd,
+    /// `None` once the peer died ([`Peer::detach`]).
+    attached: Option<Attached>,
     windows: WindowSpace,
 }
 
@@ -53,7 +62,7 @@ impl Peer {
         }
         let len = usize::try_from(size)
             .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidData))?;
-        let memory = Arc::new(SharedMap::map(&memfd, len, true)?);
+        let memory = SharedMap::map(&memfd, len, true)?;
         let dir = Directory::map(&dirfd, false, 0)?;
         // SAFETY: `wakefd` is an eventfd the coordinator passed us; we take ownership.
         let doorbell = unsafe {
@@ -72,11 +81,18 @@ impl Peer {
             info,
             alive: true,
             mr_generation: 0,
-            dir,
             mapped: HashMap::new(),
-            memory,
-            doorbell,
+            attached: Some(Attached {
+                dir,
+                memory,
+                doorbell,
+            }),
         })
+    }
+
+    /// Its MR directory, while it is attached.
+    pub fn dir(&self) -> Option<&Directory> {
+        self.attached.as_ref().map(|a| &a.dir)
     }
 
     /// Its peer-table entry (state up).
@@ -95,8 +111,11 @@ impl Peer {
 
     /// Maps MR `e` into our guest at a fresh window as memslot `slot`.
     pub fn map_mr(&mut self, vm: &VmFd, slot: u32, e: DirEntry) -> Result<u64, CtrlStatus> {
+        let Some(a) = self.attached.as_ref() else {
+            return Err(CtrlStatus::PeerDown);
+        };
+        let host = a.memory.as_ptr() as u64 + e.gpa;
         let window = self.windows.alloc(e.len).ok_or(CtrlStatus::NoResources)?;
-        let host = self.memory.as_ptr() as u64 + e.gpa;
         let region = kvm_userspace_memory_region {
             slot,
             flags: if e.perms & REMOTE_WRITE == 0 {
@@ -109,8 +128,8 @@ impl Peer {
             userspace_addr: host,
         };
         // SAFETY: `host..host + len` lies inside the peer's memory mapping (the caller checked
-        // `gpa + len <= mem_bytes`), which stays mapped until the slot is removed (`unmap_*`
-        // remove slots before the mapping can be dropped).
+        // `gpa + len <= mem_bytes`), which stays mapped until the slot is removed (`detach`
+        // removes every slot before it drops the mapping).
         if let Err(err) = unsafe { vm.set_user_memory_region(region) } {
             tracing::warn!("mapping MR {:#x} of {}: {err}", e.rkey, self.info.name);
             self.windows.free(window, e.len);
@@ -151,18 +170,22 @@ impl Peer {
         }
     }
 
-    /// Unmaps everything and unregisters the doorbell; returns the freed memslots.
-    pub fn unmap_all(&mut self, vm: &VmFd) -> Vec<u32> {
+    /// Lets go of the peer: removes every memslot onto its memory, unregisters and closes its
+    /// doorbell, unmaps its memory and directory. Returns the freed memslots.
+    pub fn detach(&mut self, vm: &VmFd) -> Vec<u32> {
         let keys: Vec<u32> = self.mapped.keys().copied().collect();
         let slots = keys
             .into_iter()
             .flat_map(|k| self.unmap_mr(vm, k))
             .collect();
-        let _ = vm.unregister_ioevent(
-            &self.doorbell,
-            &IoEventAddress::Pio(u64::from(doorbell_port(self.info.id))),
-            NoDatamatch,
-        );
+        // The slots are gone: nothing refers to the mapping any more.
+        if let Some(a) = self.attached.take() {
+            let _ = vm.unregister_ioevent(
+                &a.doorbell,
+                &IoEventAddress::Pio(u64::from(doorbell_port(self.info.id))),
+                NoDatamatch,
+            );
+        }
         slots
     }
 }

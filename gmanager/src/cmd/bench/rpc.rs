@@ -67,7 +67,29 @@ fn guest_bench(a: &BenchRpcArgs, poll: PollArg) -> Result<Value> {
     let json = text
         .strip_prefix("bench ")
         .with_context(|| format!("unexpected result: {text}"))?;
-    serde_json::from_str(json).with_context(|| format!("bad benchmark JSON: {json}"))
+    let v: Value =
+        serde_json::from_str(json).with_context(|| format!("bad benchmark JSON: {json}"))?;
+    // A figure that is missing or zero means nothing was measured: never report it as a result.
+    for path in [
+        ["rtt64", "p50_ns"],
+        ["rtt4k", "p50_ns"],
+        ["read4k", "p50_ns"],
+        ["thr1", "ops_per_s"],
+        ["thr4", "ops_per_s"],
+    ] {
+        if !measured(ns(&v, &path)) {
+            bail!(
+                "the {poll:?} run measured nothing for {}: {json}",
+                path.join(".")
+            );
+        }
+    }
+    Ok(v)
+}
+
+/// Whether a figure is a measurement (not missing, not zero).
+fn measured(x: f64) -> bool {
+    x.is_finite() && x > 0.0
 }
 
 fn host_baseline(t: Transport, size: usize, iters: usize) -> Result<Baseline> {
@@ -88,8 +110,12 @@ fn ns(v: &Value, path: &[&str]) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// Runs `lego bench rpc`.
+/// Runs `lego bench rpc`. Nothing to measure (`--iters 0`) is a usage error.
 pub fn run(a: &BenchRpcArgs) -> Result<u8> {
+    if a.iters == 0 {
+        eprintln!("error: --iters 0 measures nothing: give at least 1 round trip per figure");
+        return Ok(exit::USAGE);
+    }
     let modes: Vec<PollArg> = if a.modes.is_empty() {
         vec![PollArg::Busy, PollArg::Adaptive, PollArg::Interrupt]
     } else {
@@ -100,6 +126,7 @@ pub fn run(a: &BenchRpcArgs) -> Result<u8> {
         eprintln!("running the fabric in {m:?} mode...");
         results.push(guest_bench(a, *m)?);
     }
+    // The host baselines discard a tenth as warm-up: at least 100 so some are kept.
     let iters = a.iters.max(100);
     let mut baselines = Vec::new();
     for t in [Transport::Shm, Transport::Uds] {
@@ -124,6 +151,15 @@ fn base(r: &Report, t: &str, size: usize) -> f64 {
         .iter()
         .find(|b| b.transport == t && b.size == size)
         .map_or(f64::NAN, |b| b.p50_ns)
+}
+
+/// A target's verdict: `ok` only if every figure it depends on was measured.
+fn verdict(figures: &[f64], met: bool) -> &'static str {
+    match (figures.iter().all(|&x| measured(x)), met) {
+        (false, _) => "NO DATA",
+        (true, true) => "ok",
+        (true, false) => "MISSED",
+    }
 }
 
 fn print_table(r: &Report) {
@@ -185,12 +221,28 @@ fn print_table(r: &Report) {
     if let Some(m) = r.modes.iter().find(|m| m["mode"] == "busy") {
         let r64 = ns(m, &["rtt64", "p50_ns"]);
         let r4k = ns(m, &["rtt4k", "p50_ns"]);
-        let mark = |ok: bool| if ok { "ok" } else { "MISSED" };
         println!(
             "targets (busy): 64B p50 {r64:.0} ns <= {TARGET_64B_NS} ns: {}; 4K p50 {r4k:.0} ns <= {TARGET_4K_NS} ns: {}; faster than the Unix socket: {}",
-            mark(r64 <= TARGET_64B_NS),
-            mark(r4k <= TARGET_4K_NS),
-            mark(r64 < base(r, "uds", 64) && r4k < base(r, "uds", 4096))
+            verdict(&[r64], r64 <= TARGET_64B_NS),
+            verdict(&[r4k], r4k <= TARGET_4K_NS),
+            verdict(
+                &[r64, r4k, base(r, "uds", 64), base(r, "uds", 4096)],
+                r64 < base(r, "uds", 64) && r4k < base(r, "uds", 4096)
+            )
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_data_is_never_ok() {
+        assert_eq!(verdict(&[800.0], true), "ok");
+        assert_eq!(verdict(&[2500.0], false), "MISSED");
+        assert_eq!(verdict(&[0.0], true), "NO DATA");
+        assert_eq!(verdict(&[f64::NAN], true), "NO DATA");
+        assert_eq!(verdict(&[800.0, 0.0], true), "NO DATA");
     }
 }
