@@ -574,6 +574,9 @@ pub struct PutArgs {
     /// files are skipped and counted).
     #[arg(long, short)]
     pub recursive: bool,
+    /// With -r: files copied at once.
+    #[arg(long, short, default_value_t = 4, value_name = "N")]
+    pub jobs: usize,
     /// Create missing parent directories.
     #[arg(long, short)]
     pub parents: bool,
@@ -608,6 +611,9 @@ pub struct GetArgs {
     /// skipped and counted).
     #[arg(long, short)]
     pub recursive: bool,
+    /// With -r: files copied at once.
+    #[arg(long, short, default_value_t = 4, value_name = "N")]
+    pub jobs: usize,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

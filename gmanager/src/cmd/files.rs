@@ -192,6 +192,50 @@ fn local_tree(root: &Path) -> Result<(Vec<LocalItem>, Vec<String>)> {
     Ok((items, skipped))
 }
 
+/// Runs `work` on each of `items` with `jobs` threads (the manager runs file requests side by
+/// side); after the first error no new item is started. Returns what succeeded and the first
+/// error.
+fn parallel<I: Sync, T: Send>(
+    items: &[I],
+    jobs: usize,
+    work: impl Fn(&I) -> Result<T> + Sync,
+) -> (Vec<T>, Option<anyhow::Error>) {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let done = Mutex::new(Vec::new());
+    let failed = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..jobs.clamp(1, items.len().max(1)) {
+            s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    let Some(item) = items.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        return;
+                    };
+                    match work(item) {
+                        Ok(t) => {
+                            if let Ok(mut d) = done.lock() {
+                                d.push(t);
+                            }
+                        }
+                        Err(e) => {
+                            stop.store(true, Ordering::Relaxed);
+                            if let Ok(mut f) = failed.lock() {
+                                f.get_or_insert(e);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (
+        done.into_inner().unwrap_or_default(),
+        failed.into_inner().unwrap_or_default(),
+    )
+}
+
 /// What a copy of a tree did, for its summary.
 #[derive(Default)]
 struct TreeCopy {
@@ -304,52 +348,51 @@ fn put_tree(a: &PutArgs, r: &Remote, local: &Path) -> Result<u8> {
         skipped,
         ..TreeCopy::default()
     };
-    let total = items.iter().filter(|i| !i.dir).count();
-    for item in &items {
+    // Directories first, parents before children; then the files, side by side.
+    let (dirs, files): (Vec<&LocalItem>, Vec<&LocalItem>) = items.iter().partition(|i| i.dir);
+    let total = files.len();
+    for item in dirs {
         let path = remote::join(&root, &item.rel);
-        let there = existing.get(&item.rel).map(String::as_str);
-        let step = if item.dir {
-            match there {
-                Some("dir") => Ok(()),
-                Some(_) => Err(anyhow::anyhow!(
-                    "{}:{path}: exists and is not a directory",
-                    r.vnode
-                )),
-                None => send(
-                    &a.cluster,
-                    r,
-                    FileOp::Mkdir {
-                        path: path.clone(),
-                        parents: false,
-                    },
-                )
-                .map(|_| ()),
+        match existing.get(&item.rel).map(String::as_str) {
+            Some("dir") => {}
+            Some(_) => {
+                return Err(done.stopped(
+                    anyhow::anyhow!("{}:{path}: exists and is not a directory", r.vnode),
+                    total,
+                ));
             }
-            .map(|()| done.dirs += 1)
-        } else if there == Some("dir") {
-            Err(anyhow::anyhow!(
+            None => {
+                let op = FileOp::Mkdir {
+                    path: path.clone(),
+                    parents: false,
+                };
+                send(&a.cluster, r, op).map_err(|e| done.stopped(e, total))?;
+            }
+        }
+        done.dirs += 1;
+    }
+    let (copied, failed) = parallel(&files, a.jobs, |item| {
+        let path = remote::join(&root, &item.rel);
+        if existing.get(&item.rel).map(String::as_str) == Some("dir") {
+            bail!(
                 "{}:{path}: is a directory, {} is a file",
                 r.vnode,
                 item.abs.display()
-            ))
-        } else {
-            send(
-                &a.cluster,
-                r,
-                FileOp::Put {
-                    local: item.abs.clone(),
-                    path: path.clone(),
-                    parents: false,
-                    no_fsync: a.no_fsync,
-                },
-            )
-            .map_err(|e| put_failed(e, &r.vnode, &path))
-            .map(|v| {
-                done.files += 1;
-                done.bytes += v["bytes"].as_u64().unwrap_or(item.size);
-            })
+            );
+        }
+        let op = FileOp::Put {
+            local: item.abs.clone(),
+            path: path.clone(),
+            parents: false,
+            no_fsync: a.no_fsync,
         };
-        step.map_err(|e| done.stopped(e, total))?;
+        let v = send(&a.cluster, r, op).map_err(|e| put_failed(e, &r.vnode, &path))?;
+        Ok(v["bytes"].as_u64().unwrap_or(item.size))
+    });
+    done.files = copied.len() as u64;
+    done.bytes = copied.iter().sum();
+    if let Some(e) = failed {
+        return Err(done.stopped(e, total));
     }
     let v = done.summary(
         &local.display().to_string(),
@@ -426,42 +469,40 @@ fn get_tree(a: &GetArgs, r: &Remote, local: &Path) -> Result<u8> {
     };
     mkdir(&root)?;
     let mut done = TreeCopy::default();
-    let total = entries.iter().filter(|e| e["kind"] == "file").count();
+    let mut files = Vec::new();
     for e in &entries {
-        let rel = e["path"]
-            .as_str()
-            .context("garbled tree from the manager")?;
-        let path = remote::join(&r.path, rel);
-        let dest = root.join(rel);
-        let step = if e["kind"] == "dir" {
-            mkdir(&dest).map(|()| done.dirs += 1)
+        let rel = e["path"].as_str().context("garbled tree from the manager")?;
+        if e["kind"] == "dir" {
+            mkdir(&root.join(rel))?;
+            done.dirs += 1;
         } else if e["incomplete"] == true {
             done.skipped.push(format!(
-                "{}:{path}: an incomplete copy left by a failed put",
-                r.vnode
+                "{}:{}: an incomplete copy left by a failed put",
+                r.vnode,
+                remote::join(&r.path, rel)
             ));
-            Ok(())
-        } else if dest.is_dir() {
-            Err(anyhow::anyhow!(
+        } else {
+            files.push(rel);
+        }
+    }
+    let total = files.len();
+    let (copied, failed) = parallel(&files, a.jobs, |rel| {
+        let path = remote::join(&r.path, rel);
+        let dest = root.join(rel);
+        if dest.is_dir() {
+            bail!(
                 "{}: is a directory, {}:{path} is a file",
                 dest.display(),
                 r.vnode
-            ))
-        } else {
-            send(
-                &a.cluster,
-                r,
-                FileOp::Get {
-                    path: path.clone(),
-                    local: dest,
-                },
-            )
-            .map(|v| {
-                done.files += 1;
-                done.bytes += v["bytes"].as_u64().unwrap_or(0);
-            })
-        };
-        step.map_err(|e| done.stopped(e, total))?;
+            );
+        }
+        let v = send(&a.cluster, r, FileOp::Get { path, local: dest })?;
+        Ok(v["bytes"].as_u64().unwrap_or(0))
+    });
+    done.files = copied.len() as u64;
+    done.bytes = copied.iter().sum();
+    if let Some(e) = failed {
+        return Err(done.stopped(e, total));
     }
     let v = done.summary(
         &format!("{}:{}", r.vnode, r.path),

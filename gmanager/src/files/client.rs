@@ -891,14 +891,10 @@ impl LocalDest {
             .file
             .sync_all()
             .and_then(|()| std::fs::rename(&tmp, &target));
+        // (The data is flushed before the rename, so a crash of the host leaves the old file
+        // or the whole new one; the directory is not flushed: that costs as much again.)
         if let Err(e) = r {
             return Err(self.abort(format!("writing {}: {e}", target.display())));
-        }
-        // The rename itself is durable once the directory is.
-        if let Some(dir) = target.parent()
-            && let Ok(d) = std::fs::File::open(dir)
-        {
-            let _ = d.sync_all();
         }
         Ok(())
     }
