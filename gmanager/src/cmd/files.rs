@@ -471,7 +471,9 @@ fn get_tree(a: &GetArgs, r: &Remote, local: &Path) -> Result<u8> {
     let mut done = TreeCopy::default();
     let mut files = Vec::new();
     for e in &entries {
-        let rel = e["path"].as_str().context("garbled tree from the manager")?;
+        let rel = e["path"]
+            .as_str()
+            .context("garbled tree from the manager")?;
         if e["kind"] == "dir" {
             mkdir(&root.join(rel))?;
             done.dirs += 1;
