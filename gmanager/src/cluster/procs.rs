@@ -13,6 +13,14 @@ pub fn alive(pid: u64) -> bool {
         && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
 }
 
+/// Whether process `pid` is alive and a `lego` process (a pid in a stale file may have been
+/// reused by something else since).
+pub fn lego_alive(pid: u64) -> bool {
+    alive(pid)
+        && std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains("lego"))
+}
+
 /// Whether process `pid` is stopped (SIGSTOP, SIGTSTP) or stopped by a debugger.
 pub fn is_stopped(pid: u64) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {

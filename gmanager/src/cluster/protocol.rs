@@ -104,21 +104,23 @@ pub fn request(dir: &ClusterDir, name: &str, req: &Request, timeout: Duration) -
     // A manager that is dying (SIGKILL: its threads exit one by one) may still accept the
     // connection and then drop it unanswered: that is "not running", not a protocol error;
     // one that removed its directory was brought down by `lego down`.
-    let dead = || {
+    let dead = || -> Result<Value> {
         if !dir.exists() {
-            anyhow::anyhow!("{}", brought_down(name))
-        } else if super::procs::manager_pid(dir).is_some_and(super::procs::alive) {
-            anyhow::anyhow!(
+            // What `lego down` asked for: the manager removes its directory just before it
+            // answers.
+            if *req == Request::Down {
+                return Ok(Value::String("down".into()));
+            }
+            bail!("{}", brought_down(name));
+        }
+        if super::procs::manager_pid(dir).is_some_and(super::procs::alive) {
+            bail!(
                 "the manager of cluster `{name}` closed the connection without answering (see \
                  {})",
                 dir.daemon_log().display()
-            )
-        } else {
-            anyhow::anyhow!(
-                "the manager of cluster `{name}` is not running; `lego down --name {name}` \
-                 cleans up"
-            )
+            );
         }
+        bail!("the manager of cluster `{name}` is not running; `lego down --name {name}` cleans up")
     };
     let hung_up = |e: &std::io::Error| {
         matches!(
@@ -131,11 +133,11 @@ pub fn request(dir: &ClusterDir, name: &str, req: &Request, timeout: Duration) -
     let mut line = serde_json::to_string(req)?;
     line.push('\n');
     if let Err(e) = s.write_all(line.as_bytes()) {
-        return Err(if hung_up(&e) {
+        return if hung_up(&e) {
             dead()
         } else {
-            anyhow::Error::new(e).context("sending the request")
-        });
+            Err(anyhow::Error::new(e).context("sending the request"))
+        };
     }
     let deadline = Instant::now() + timeout;
     let mut reader = BufReader::new(&s);
@@ -143,9 +145,9 @@ pub fn request(dir: &ClusterDir, name: &str, req: &Request, timeout: Duration) -
     loop {
         match reader.read_until(b'\n', &mut reply) {
             Ok(_) if reply.ends_with(b"\n") => break,
-            Ok(0) => return Err(dead()),
+            Ok(0) => return dead(),
             Ok(_) => {}
-            Err(e) if hung_up(&e) => return Err(dead()),
+            Err(e) if hung_up(&e) => return dead(),
             Err(e)
                 if matches!(
                     e.kind(),
@@ -160,7 +162,7 @@ pub fn request(dir: &ClusterDir, name: &str, req: &Request, timeout: Duration) -
                 if !dir.exists()
                     || super::procs::manager_pid(dir).is_some_and(|p| !super::procs::alive(p))
                 {
-                    return Err(dead());
+                    return dead();
                 }
                 if Instant::now() >= deadline {
                     bail!(

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::cli::{ClusterDaemonArgs, ComponentArgs, DownArgs, LogsArgs, StatusArgs, UpArgs};
 use crate::cluster::paths::{self, ClusterDir, StateDir};
-use crate::cluster::procs::{alive, cluster_pids, manager_pid};
+use crate::cluster::procs::{alive, cluster_pids, lego_alive, manager_pid};
 use crate::cluster::protocol::{Request, request};
 use crate::cluster::spec::{self, ClusterSpec, InUse, Overrides};
 use crate::cluster::status::{ClusterStatus, print};
@@ -102,7 +102,7 @@ pub fn memory_in_use(except: &str) -> Vec<InUse> {
         .filter_map(|d| {
             let v: Value = serde_json::from_slice(&std::fs::read(d.spec()).ok()?).ok()?;
             let pid = v["manager_pid"].as_u64()?;
-            if !alive(pid) {
+            if !lego_alive(pid) {
                 return None;
             }
             Some(InUse {
@@ -185,7 +185,7 @@ pub fn up_spec(spec: &ClusterSpec, timeout: Duration, overcommit: bool) -> Resul
             spec.name
         ),
         // Alive but not answering (stopped, busy): never clean up under a live manager.
-        Err(e) if manager_pid(&dir).is_some_and(alive) => bail!(
+        Err(e) if manager_pid(&dir).is_some_and(lego_alive) => bail!(
             "cluster `{}` is already running, and its manager does not answer: {e:#}",
             spec.name
         ),
