@@ -263,6 +263,12 @@ impl<'t, T: Transport> Client<'t, T> {
     fn err(&self, path: &str, e: CallError) -> String {
         match e {
             CallError::Status(s) => match errno_of(s) {
+                // Say which component: the one component a vNode's requests depend on.
+                Some(errno::EHOSTDOWN) => format!(
+                    "{}:{path}: its storage {} is unreachable",
+                    self.label,
+                    name_components(&format!("component {}", self.storage))
+                ),
                 Some(n) => format!("{}:{path}: {}", self.label, errno_text(n)),
                 None => format!(
                     "{}:{path}: the server failed the request (status {s})",
@@ -1079,7 +1085,7 @@ mod tests {
 
     #[test]
     fn a_failed_put_leaves_the_old_file_and_no_partial_one() {
-        set_component_names([(1, "m0".to_string())]);
+        set_component_names([(1, "m0".to_string()), (12, "s3".to_string())]);
         let dir = tempfile::tempdir().expect("tempdir");
         let old = dir.path().join("old");
         let new = dir.path().join("new");
@@ -1259,6 +1265,12 @@ mod tests {
     #[test]
     fn errors_name_components() {
         set_component_names([(1, "m0".to_string()), (12, "s3".to_string())]);
+        let mut t = local();
+        let c = Client::new(&mut t, 1, 12, "web");
+        assert_eq!(
+            c.err("/x", CallError::Status(proto::status_of(errno::EHOSTDOWN))),
+            "web:/x: its storage s3 is unreachable"
+        );
         assert_eq!(
             name_components("component 12 failed; component 1 did not answer; component 7"),
             "s3 failed; m0 did not answer; component 7"
