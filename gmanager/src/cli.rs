@@ -59,11 +59,15 @@ pub enum Command {
     /// Create, list and remove vNodes (the user-visible nodes programs run on).
     #[command(subcommand)]
     Vnode(VnodeCommand),
-    /// Copy a local file into a vNode: `lego put data.bin web:/data/`. Returns once the file is
-    /// durable on the vNode's sComponent (written through its mComponent's buffer cache, then
-    /// fsync'ed).
+    /// Copy a local file into a vNode: `lego put data.bin web:/data/` (`-r`: a directory tree).
+    /// Returns once the file is durable on the vNode's sComponent (written through its
+    /// mComponent's buffer cache, then fsync'ed). Each file is copied all or nothing: it is
+    /// written under a temporary name (`.NAME.lego-tmp-XXXXXXXX`) and renamed into place once
+    /// durable, so a failed put leaves what was there before.
     Put(PutArgs),
-    /// Copy a file out of a vNode: `lego get web:/data/data.bin ./copy.bin`.
+    /// Copy a file out of a vNode: `lego get web:/data/data.bin ./copy.bin` (`-r`: a directory
+    /// tree). Each file is written to a temporary file next to its destination and renamed
+    /// over it once complete, so a failed get leaves the destination as it was.
     Get(GetArgs),
     /// List a vNode directory (or show one file): `lego ls web:/data`.
     Ls(LsArgs),
@@ -406,13 +410,13 @@ pub struct UpArgs {
     /// A cluster spec file (TOML).
     #[arg(long, value_name = "FILE")]
     pub spec: Option<std::path::PathBuf>,
-    /// pComponents.
+    /// pComponents (default 1, or the spec's count).
     #[arg(long = "pmon", short = 'p', value_name = "N")]
     pub pmon: Option<u32>,
-    /// mComponents.
+    /// mComponents (default 2, or the spec's count).
     #[arg(long = "mmon", short = 'm', value_name = "N")]
     pub mmon: Option<u32>,
-    /// sComponents.
+    /// sComponents (default 1, or the spec's count).
     #[arg(long = "smon", short = 's', value_name = "N")]
     pub smon: Option<u32>,
     /// Memory of each pComponent.
@@ -436,7 +440,8 @@ pub struct UpArgs {
     /// ExCache of each pComponent.
     #[arg(long, value_parser = size::parse, value_name = "SIZE")]
     pub excache: Option<u64>,
-    /// Disk image of each sComponent (default 1G, sparse; kept across `lego down`).
+    /// Disk image of each sComponent (default 1G, sparse; kept across `lego down`). Only for
+    /// new images: an existing image of another size is an error (disks are not resized).
     #[arg(long, value_parser = size::parse, value_name = "SIZE")]
     pub smon_disk: Option<u64>,
     /// Buffer cache of each mComponent (default: an eighth of its memory, at most 1G).
@@ -462,6 +467,10 @@ pub struct UpArgs {
     /// Seconds to wait for every component to be ready.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub timeout: u64,
+    /// Start even if this cluster, with every other running one, promises more guest memory
+    /// than the host has (guests then compete for it as they use it; the host may run out).
+    #[arg(long)]
+    pub overcommit: bool,
     /// Print the cluster's status as JSON.
     #[arg(long)]
     pub json: bool,
@@ -488,7 +497,7 @@ pub struct LogsArgs {
     pub cluster: ClusterArg,
     /// The component (p0, m1, ...).
     pub component: String,
-    /// Keep printing new lines.
+    /// Keep printing new lines (a restart shows as a `--- NAME start N ---` line).
     #[arg(long, short)]
     pub follow: bool,
 }
@@ -557,10 +566,17 @@ pub struct DownArgs {
 pub struct PutArgs {
     #[command(flatten)]
     pub cluster: ClusterArg,
-    /// The local file.
+    /// The local file (with -r: directory).
     pub local: PathBuf,
     /// Where: VNODE:PATH (into the directory if PATH is one).
     pub remote: String,
+    /// Copy a directory and everything in it (symbolic links are followed; other special
+    /// files are skipped and counted).
+    #[arg(long, short)]
+    pub recursive: bool,
+    /// With -r: files copied at once.
+    #[arg(long, short, default_value_t = 4, value_name = "N")]
+    pub jobs: usize,
     /// Create missing parent directories.
     #[arg(long, short)]
     pub parents: bool,
@@ -587,10 +603,17 @@ pub struct SyncArgs {
 pub struct GetArgs {
     #[command(flatten)]
     pub cluster: ClusterArg,
-    /// VNODE:PATH of the file.
+    /// VNODE:PATH of the file (with -r: directory).
     pub remote: String,
     /// The local file (into the directory if it is one).
     pub local: PathBuf,
+    /// Copy a directory and everything in it (incomplete copies left by failed puts are
+    /// skipped and counted).
+    #[arg(long, short)]
+    pub recursive: bool,
+    /// With -r: files copied at once.
+    #[arg(long, short, default_value_t = 4, value_name = "N")]
+    pub jobs: usize,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -618,6 +641,9 @@ pub struct RmArgs {
     /// Remove directories and everything in them.
     #[arg(long, short)]
     pub recursive: bool,
+    /// With -r, allow `VNODE:/`: remove everything in the vNode.
+    #[arg(long, requires = "recursive")]
+    pub no_preserve_root: bool,
 }
 
 /// `lego mkdir`.

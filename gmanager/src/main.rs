@@ -35,6 +35,24 @@ pub mod exit {
     pub const GUEST_CRASH: u8 = 4;
 }
 
+/// Stderr for log lines that never fails: a cluster's manager logs to a file in the runtime
+/// directory, and a full file system there must not take the manager down (the tracing
+/// subscriber panics when its writer fails); the manager reports the full directory in
+/// `lego status` instead.
+struct Quiet(std::io::Stderr);
+
+impl std::io::Write for Quiet {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = self.0.write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = self.0.flush();
+        Ok(())
+    }
+}
+
 fn main() -> ExitCode {
     let _ = STARTED.set(Instant::now());
     // Like other Unix tools, end quietly when stdout is a closed pipe (`lego status | head`).
@@ -45,7 +63,7 @@ fn main() -> ExitCode {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| Quiet(std::io::stderr()))
         .init();
     match cmd::run(args) {
         Ok(code) => ExitCode::from(code),

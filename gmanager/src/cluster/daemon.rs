@@ -7,20 +7,22 @@
 //! for 1 s (10 missed load reports) is declared hung and its VMM killed, so that its peers see a
 //! clean failure too.
 
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixListener;
 use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use lego_proto::mgmt::{MISSED_REPORTS, REPORT_INTERVAL_NS};
+use lego_proto::mgmt::{LoadReport, MISSED_REPORTS, REPORT_INTERVAL_NS, health};
 use serde_json::{Value, json};
 use virtio_rdma::abi::PollMode;
 use vmm::{ConsoleTarget, FabricConfig, VmConfig, VmEvent};
 
 use super::fabric_thread::{self, FabricCmd, FabricHandle, FileTarget, Loads};
 use super::paths::{ClusterDir, StateDir};
-use super::protocol::{Request, reply};
+use super::protocol::{Request, brought_down, reply};
 use super::spec::{ClusterSpec, ComponentSpec};
 use super::status::{ClusterStatus, ComponentStatus, Placement};
 use super::vnodes::VnodeTable;
@@ -68,6 +70,9 @@ struct Comp {
     incarnation: u32,
     /// The manager killed it on purpose (`lego kill`, a hang): the exit is expected.
     killing: Option<String>,
+    /// It reported that it cannot serve (a refused disk): failed, but not a reason to fail
+    /// `lego up`, so that its log can be read.
+    refused: bool,
 }
 
 /// A request from the control socket and where its answer goes.
@@ -100,7 +105,13 @@ struct Daemon {
     vnodes: VnodeTable,
     waiters: Vec<Waiter>,
     started: Instant,
+    /// What could not be written (state, logs) or a full runtime directory, by source.
+    warnings: BTreeMap<&'static str, String>,
+    space_checked: Option<Instant>,
 }
+
+/// File requests waiting for their answer, so `lego down` can answer them first.
+type InFlight = Arc<Mutex<HashMap<u64, Sender<String>>>>;
 
 /// The KVM device clusters use (`LEGO_KVM_DEVICE`, else /dev/kvm): the manager is started
 /// with the environment of `lego up`.
@@ -155,6 +166,7 @@ impl Daemon {
     fn start(&mut self, id: u32) -> Result<()> {
         let i = id as usize;
         self.comps[i].incarnation += 1;
+        self.mark_log(i);
         let (cfg, f) = self.config(&self.comps[i].spec, self.comps[i].incarnation);
         if let Err(e) = self.coord.start(cfg, f) {
             let c = &mut self.comps[i];
@@ -168,6 +180,7 @@ impl Daemon {
         c.started = Instant::now();
         c.ready_at = None;
         c.killing = None;
+        c.refused = false;
         if let Ok(mut t) = self.loads.lock() {
             t.remove(&id);
         }
@@ -176,14 +189,71 @@ impl Daemon {
         Ok(())
     }
 
-    fn save_state(&self) {
+    fn save_state(&mut self) {
         let comps: Vec<Value> = self
             .comps
             .iter()
             .map(|c| json!({ "name": c.spec.name, "pid": self.coord.pid(c.spec.id) }))
             .collect();
         let v = json!({ "manager_pid": std::process::id(), "components": comps });
-        let _ = std::fs::write(self.dir.state(), v.to_string());
+        let path = self.dir.state();
+        let r = super::paths::write_atomic(&path, v.to_string().as_bytes());
+        self.warn(
+            "state",
+            r.err().map(|e| {
+                format!(
+                    "cannot write {}: {e} (after a crash of the manager, `lego down` may miss \
+                 processes)",
+                    path.display()
+                )
+            }),
+        );
+    }
+
+    /// Records (or clears, with `None`) a problem shown in `lego status`.
+    fn warn(&mut self, source: &'static str, problem: Option<String>) {
+        match problem {
+            Some(p) => {
+                if self.warnings.get(source) != Some(&p) {
+                    tracing::warn!("{p}");
+                }
+                self.warnings.insert(source, p);
+            }
+            None => {
+                self.warnings.remove(source);
+            }
+        }
+    }
+
+    /// Starts a component's log with a line saying which start this is, so a restart is seen
+    /// in `lego logs` (the VMM appends to the log).
+    fn mark_log(&mut self, i: usize) {
+        let c = &self.comps[i];
+        let path = self.dir.log(&c.spec.name);
+        let line = format!("--- {} start {} ---\n", c.spec.name, c.incarnation);
+        let r = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+        self.warn(
+            "logs",
+            r.err()
+                .map(|e| format!("cannot write {}: {e}", path.display())),
+        );
+    }
+
+    /// At most once a second: whether the runtime directory is full or read-only.
+    fn check_runtime_dir(&mut self) {
+        if self
+            .space_checked
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+        {
+            return;
+        }
+        self.space_checked = Some(Instant::now());
+        let p = super::paths::runtime_problem(self.dir.path());
+        self.warn("space", p);
     }
 
     fn by_name(&self, name: &str) -> Result<u32, String> {
@@ -270,6 +340,7 @@ impl Daemon {
                 memory: name(managers::gmm(&cands)),
                 storage: name(managers::gsm(&cands)),
             },
+            warnings: self.warnings.values().cloned().collect(),
         }
     }
 
@@ -470,9 +541,10 @@ impl Daemon {
         let limit = Duration::from_nanos(REPORT_INTERVAL_NS * u64::from(MISSED_REPORTS));
         let mut hung = Vec::new();
         for c in &mut self.comps {
-            let report = loads.get(&c.spec.id);
-            match (c.state, report) {
-                (State::Booted | State::Starting, Some((_, at))) if *at >= c.started => {
+            let disk = self.state.disk(&c.spec.name);
+            match verdict(c, loads.get(&c.spec.id), limit, &disk) {
+                Verdict::Keep => {}
+                Verdict::Ready => {
                     c.state = State::Ready;
                     c.ready_at = Some(Instant::now());
                     tracing::debug!(
@@ -481,16 +553,10 @@ impl Daemon {
                         c.started.elapsed().as_millis()
                     );
                 }
-                (State::Booted, None) if c.started.elapsed() > FIRST_REPORT_TIMEOUT => {
-                    hung.push((c.spec.id, "never reported to the managers".to_string()))
+                Verdict::Fail { why, refused } => {
+                    c.refused = refused;
+                    hung.push((c.spec.id, why));
                 }
-                (State::Ready, Some((_, at))) if at.elapsed() > limit => {
-                    hung.push((
-                        c.spec.id,
-                        format!("hung: no report for {} ms", at.elapsed().as_millis()),
-                    ));
-                }
-                _ => {}
             }
         }
         for (id, why) in hung {
@@ -508,17 +574,23 @@ impl Daemon {
                     deadline,
                     reply: tx,
                 } => {
+                    // A refused disk does not fail `lego up`: the cluster stays up with the
+                    // component failed, so its log can be read.
                     if let Some(c) = self
                         .comps
                         .iter()
-                        .find(|c| matches!(c.state, State::Failed | State::Stopped))
+                        .find(|c| matches!(c.state, State::Failed | State::Stopped) && !c.refused)
                     {
                         let _ = tx.send(reply(Err(format!(
                             "{} failed while the cluster came up: {}",
                             c.spec.name,
                             c.reason.clone().unwrap_or_default()
                         ))));
-                    } else if self.comps.iter().all(|c| c.state == State::Ready) {
+                    } else if self
+                        .comps
+                        .iter()
+                        .all(|c| c.state == State::Ready || c.refused)
+                    {
                         let _ = tx.send(reply(Ok(self.status_value())));
                     } else if Instant::now() > deadline {
                         let slow: Vec<&str> = self
@@ -592,12 +664,72 @@ impl Daemon {
     }
 }
 
+/// What the latest report (or its absence) says about a component.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    Keep,
+    Ready,
+    /// Failed, and its VMM to be killed; `refused`: it reported that it cannot serve its role.
+    Fail {
+        why: String,
+        refused: bool,
+    },
+}
+
+/// Judges component `c` from its latest report; `limit` is how long a ready one may stay
+/// silent, `disk` its disk image (for the reason of a refused one).
+fn verdict(
+    c: &Comp,
+    report: Option<&(LoadReport, Instant)>,
+    limit: Duration,
+    disk: &std::path::Path,
+) -> Verdict {
+    // A component that cannot serve its role is failed, with its reason, and the managers
+    // stop placing on it; its VMM goes, like a hung one's.
+    if let Some((r, at)) = report
+        && r.health != health::OK
+        && *at >= c.started
+        && c.state.running()
+    {
+        let why = if r.health == health::STORAGE_REFUSED {
+            format!(
+                "storage refused: its disk {} was not mounted, see `lego logs {}`",
+                disk.display(),
+                c.spec.name
+            )
+        } else {
+            format!(
+                "cannot serve (health {}), see `lego logs {}`",
+                r.health, c.spec.name
+            )
+        };
+        return Verdict::Fail { why, refused: true };
+    }
+    match (c.state, report) {
+        (State::Booted | State::Starting, Some((_, at))) if *at >= c.started => Verdict::Ready,
+        (State::Booted, None) if c.started.elapsed() > FIRST_REPORT_TIMEOUT => Verdict::Fail {
+            why: "never reported to the managers".into(),
+            refused: false,
+        },
+        (State::Ready, Some((_, at))) if at.elapsed() > limit => Verdict::Fail {
+            why: format!("hung: no report for {} ms", at.elapsed().as_millis()),
+            refused: false,
+        },
+        _ => Verdict::Keep,
+    }
+}
+
 /// Accepts CLI connections; each request is handed to the main loop with a reply channel.
-fn listen(listener: UnixListener, tx: Sender<Incoming>, bell: Bell) {
+/// File requests are also kept in `in_flight` until answered.
+fn listen(listener: UnixListener, tx: Sender<Incoming>, bell: Bell, in_flight: InFlight) {
+    let mut next = 0u64;
     for stream in listener.incoming() {
         let Ok(mut s) = stream else { continue };
         let tx = tx.clone();
         let bell = bell.clone();
+        let in_flight = in_flight.clone();
+        next += 1;
+        let key = next;
         std::thread::spawn(move || {
             let mut line = String::new();
             if BufReader::new(&s).read_line(&mut line).is_err() {
@@ -606,12 +738,21 @@ fn listen(listener: UnixListener, tx: Sender<Incoming>, bell: Bell) {
             let answer = match serde_json::from_str::<Request>(&line) {
                 Ok(req) => {
                     let (rtx, rrx) = mpsc::channel();
+                    let file = matches!(req, Request::File { .. });
+                    if file && let Ok(mut m) = in_flight.lock() {
+                        m.insert(key, rtx.clone());
+                    }
                     if tx.send((req, rtx)).is_err() {
                         return;
                     }
                     bell.ring();
-                    rrx.recv()
-                        .unwrap_or_else(|_| reply(Err("the manager is shutting down".into())))
+                    let a = rrx
+                        .recv()
+                        .unwrap_or_else(|_| reply(Err("the manager is shutting down".into())));
+                    if file && let Ok(mut m) = in_flight.lock() {
+                        m.remove(&key);
+                    }
+                    a
                 }
                 Err(e) => reply(Err(format!("bad request: {e}"))),
             };
@@ -652,9 +793,15 @@ pub fn run(spec: ClusterSpec, dir: ClusterDir) -> Result<u8> {
         .context("starting the managers' fabric thread")?;
     let (req_tx, req_rx) = mpsc::channel::<Incoming>();
     let bell = coord.bell();
+    let in_flight: InFlight = Default::default();
+    let listening = in_flight.clone();
     std::thread::Builder::new()
         .name("control".into())
-        .spawn(move || listen(listener, req_tx, bell))?;
+        .spawn(move || listen(listener, req_tx, bell, listening))?;
+    // File errors name components, not fabric ids.
+    crate::files::client::set_component_names(
+        spec.components.iter().map(|c| (c.id, c.name.clone())),
+    );
     let comps = spec
         .components
         .iter()
@@ -666,6 +813,7 @@ pub fn run(spec: ClusterSpec, dir: ClusterDir) -> Result<u8> {
             ready_at: None,
             incarnation: 0,
             killing: None,
+            refused: false,
         })
         .collect();
     let mut d = Daemon {
@@ -679,6 +827,8 @@ pub fn run(spec: ClusterSpec, dir: ClusterDir) -> Result<u8> {
         vnodes,
         waiters: Vec::new(),
         started: Instant::now(),
+        warnings: BTreeMap::new(),
+        space_checked: None,
     };
     for id in 0..d.comps.len() as u32 {
         if let Err(e) = d.start(id) {
@@ -702,6 +852,13 @@ pub fn run(spec: ClusterSpec, dir: ClusterDir) -> Result<u8> {
             }
         }
         if !down.is_empty() {
+            // File requests still running are answered first: their components are about
+            // to go, and "component failed" would be the wrong story.
+            if let Ok(mut m) = in_flight.lock() {
+                for (_, tx) in m.drain() {
+                    let _ = tx.send(reply(Err(brought_down(&d.spec.name))));
+                }
+            }
             d.shutdown();
             for tx in down {
                 let _ = tx.send(reply(Ok(json!("down"))));
@@ -716,6 +873,106 @@ pub fn run(spec: ClusterSpec, dir: ClusterDir) -> Result<u8> {
             d.on_event(id, ev);
         }
         d.check_reports();
+        d.check_runtime_dir();
         d.resolve_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn comp(role: &str, state: State) -> Comp {
+        Comp {
+            spec: ComponentSpec {
+                name: format!("{}0", &role[..1]),
+                role: role.into(),
+                id: 3,
+                mem_bytes: 128 << 20,
+                vcpus: 1,
+                excache_bytes: 0,
+                disk_bytes: 1 << 30,
+                disk_explicit: false,
+                cache_bytes: 0,
+                extra_cmdline: String::new(),
+            },
+            state,
+            reason: None,
+            started: Instant::now(),
+            ready_at: None,
+            incarnation: 1,
+            killing: None,
+            refused: false,
+        }
+    }
+
+    fn report(health: u32) -> (LoadReport, Instant) {
+        (
+            LoadReport {
+                health,
+                ..LoadReport::default()
+            },
+            Instant::now(),
+        )
+    }
+
+    #[test]
+    fn a_refused_disk_fails_the_component_with_its_reason() {
+        let limit = Duration::from_secs(1);
+        let disk = std::path::Path::new("/state/c/s0.img");
+        let booted = comp("smon", State::Booted);
+        assert_eq!(
+            verdict(&booted, Some(&report(health::OK)), limit, disk),
+            Verdict::Ready
+        );
+        for state in [State::Booted, State::Ready] {
+            let c = comp("smon", state);
+            let v = verdict(&c, Some(&report(health::STORAGE_REFUSED)), limit, disk);
+            assert_eq!(
+                v,
+                Verdict::Fail {
+                    why: "storage refused: its disk /state/c/s0.img was not mounted, see \
+                          `lego logs s0`"
+                        .into(),
+                    refused: true
+                }
+            );
+        }
+        // Once failed, it stays so (no second kill).
+        let failed = comp("smon", State::Failed);
+        assert_eq!(
+            verdict(&failed, Some(&report(health::STORAGE_REFUSED)), limit, disk),
+            Verdict::Keep
+        );
+        // A report from before this start says nothing about it.
+        let old = (
+            LoadReport {
+                health: health::STORAGE_REFUSED,
+                ..LoadReport::default()
+            },
+            booted.started - Duration::from_millis(1),
+        );
+        assert_eq!(verdict(&booted, Some(&old), limit, disk), Verdict::Keep);
+    }
+
+    #[test]
+    fn the_managers_do_not_place_on_a_failed_scomponent() {
+        let cands = |ready: [bool; 2]| -> Vec<Candidate> {
+            (0..2)
+                .map(|i| Candidate {
+                    id: i,
+                    name: format!("s{i}"),
+                    role: "smon".into(),
+                    ready: ready[i as usize],
+                    threads: 0,
+                    mem_free: 0,
+                    served: 0,
+                    vnodes: 0,
+                })
+                .collect()
+        };
+        assert_eq!(managers::gsm(&cands([true, true])).map(|c| c.id), Some(0));
+        assert_eq!(managers::gsm(&cands([false, true])).map(|c| c.id), Some(1));
+        assert_eq!(managers::gsm(&cands([false, false])), None);
     }
 }

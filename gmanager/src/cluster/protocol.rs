@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -58,9 +58,35 @@ pub enum Request {
     },
 }
 
-/// Sends one request to cluster `dir`'s manager and returns its answer.
+/// How often a waiting client looks at the manager (stopped, dead) while it waits for an
+/// answer.
+const CHECK_EVERY: Duration = Duration::from_millis(250);
+
+/// What `lego` answers a request that was in flight when the cluster was brought down.
+pub fn brought_down(name: &str) -> String {
+    format!("cluster `{name}` was brought down (`lego down`) during the request")
+}
+
+/// `Some(error)` if cluster `dir`'s manager is stopped (SIGSTOP, a debugger): it would take
+/// connections and never answer them.
+fn stopped(dir: &ClusterDir, name: &str) -> Option<anyhow::Error> {
+    let pid = super::procs::manager_pid(dir)?;
+    super::procs::is_stopped(pid).then(|| {
+        anyhow::anyhow!(
+            "the manager of cluster `{name}` (pid {pid}) is stopped: `kill -CONT {pid}` resumes \
+             it, `lego down --name {name}` ends the cluster"
+        )
+    })
+}
+
+/// Sends one request to cluster `dir`'s manager and returns its answer. A manager that is
+/// stopped or dies while the request waits is reported within [`CHECK_EVERY`]; one that does
+/// not answer in `timeout` is reported as such.
 pub fn request(dir: &ClusterDir, name: &str, req: &Request, timeout: Duration) -> Result<Value> {
     let sock = dir.socket();
+    if let Some(e) = stopped(dir, name) {
+        return Err(e);
+    }
     let mut s = UnixStream::connect(&sock).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => anyhow::anyhow!(
             "no cluster named `{name}` is running (start one with `lego up --name {name}`)"
@@ -73,23 +99,28 @@ pub fn request(dir: &ClusterDir, name: &str, req: &Request, timeout: Duration) -
             sock.display()
         ),
     })?;
-    s.set_read_timeout(Some(timeout))
+    s.set_read_timeout(Some(CHECK_EVERY.min(timeout).max(Duration::from_millis(1))))
         .context("socket timeout")?;
     // A manager that is dying (SIGKILL: its threads exit one by one) may still accept the
-    // connection and then drop it unanswered: that is "not running", not a protocol error.
-    let dead = || {
+    // connection and then drop it unanswered: that is "not running", not a protocol error;
+    // one that removed its directory was brought down by `lego down`.
+    let dead = || -> Result<Value> {
+        if !dir.exists() {
+            // What `lego down` asked for: the manager removes its directory just before it
+            // answers.
+            if *req == Request::Down {
+                return Ok(Value::String("down".into()));
+            }
+            bail!("{}", brought_down(name));
+        }
         if super::procs::manager_pid(dir).is_some_and(super::procs::alive) {
-            anyhow::anyhow!(
+            bail!(
                 "the manager of cluster `{name}` closed the connection without answering (see \
                  {})",
                 dir.daemon_log().display()
-            )
-        } else {
-            anyhow::anyhow!(
-                "the manager of cluster `{name}` is not running; `lego down --name {name}` \
-                 cleans up"
-            )
+            );
         }
+        bail!("the manager of cluster `{name}` is not running; `lego down --name {name}` cleans up")
     };
     let hung_up = |e: &std::io::Error| {
         matches!(
@@ -102,24 +133,52 @@ pub fn request(dir: &ClusterDir, name: &str, req: &Request, timeout: Duration) -
     let mut line = serde_json::to_string(req)?;
     line.push('\n');
     if let Err(e) = s.write_all(line.as_bytes()) {
-        return Err(if hung_up(&e) {
+        return if hung_up(&e) {
             dead()
         } else {
-            anyhow::Error::new(e).context("sending the request")
-        });
+            Err(anyhow::Error::new(e).context("sending the request"))
+        };
     }
-    let mut reply = String::new();
-    match BufReader::new(&s).read_line(&mut reply) {
-        Ok(0) => return Err(dead()),
-        Ok(_) => {}
-        Err(e) if hung_up(&e) => return Err(dead()),
-        Err(e) => {
-            return Err(
-                anyhow::Error::new(e).context(format!("no answer from the manager of `{name}`"))
-            );
+    let deadline = Instant::now() + timeout;
+    let mut reader = BufReader::new(&s);
+    let mut reply = Vec::new();
+    loop {
+        match reader.read_until(b'\n', &mut reply) {
+            Ok(_) if reply.ends_with(b"\n") => break,
+            Ok(0) => return dead(),
+            Ok(_) => {}
+            Err(e) if hung_up(&e) => return dead(),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
+                ) =>
+            {
+                if let Some(e) = stopped(dir, name) {
+                    return Err(e);
+                }
+                if !dir.exists()
+                    || super::procs::manager_pid(dir).is_some_and(|p| !super::procs::alive(p))
+                {
+                    return dead();
+                }
+                if Instant::now() >= deadline {
+                    bail!(
+                        "the manager of cluster `{name}` did not answer within {} s (see {})",
+                        timeout.as_secs(),
+                        dir.daemon_log().display()
+                    );
+                }
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context(format!("no answer from the manager of `{name}`")));
+            }
         }
     }
-    let v: Value = serde_json::from_str(&reply).context("garbled answer from the manager")?;
+    let v: Value = serde_json::from_slice(&reply).context("garbled answer from the manager")?;
     if let Some(e) = v.get("error").and_then(Value::as_str) {
         bail!("{e}");
     }

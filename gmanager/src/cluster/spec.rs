@@ -98,6 +98,10 @@ pub struct ComponentSpec {
     /// Disk image bytes (smon), else 0.
     #[serde(default)]
     pub disk_bytes: u64,
+    /// Whether the disk size was asked for (`--smon-disk`, `disk =` in the spec) rather than
+    /// the default: an existing image of another size is then an error, not silently kept.
+    #[serde(default)]
+    pub disk_explicit: bool,
     /// Buffer cache bytes (mmon), else 0.
     #[serde(default)]
     pub cache_bytes: u64,
@@ -162,8 +166,10 @@ pub struct Overrides {
     pub net_bandwidth_mbps: Option<u32>,
 }
 
-/// Default counts when neither flags nor spec give any: one pComponent, two mComponents, one
-/// sComponent (the smallest cluster that exercises every path).
+/// Default counts of the roles that neither a flag nor the spec file counts: one pComponent, two
+/// mComponents, one sComponent (the smallest cluster that exercises every path). A spec file
+/// that counts any role or names components describes the whole cluster: its other roles
+/// default to none. Flags alone only change the roles they name (`-m 4` is 1P4M1S).
 pub const DEFAULT_COUNTS: [u32; 3] = [1, 2, 1];
 
 fn valid_name(s: &str, max: usize) -> bool {
@@ -203,10 +209,9 @@ pub fn resolve(
 ) -> Result<ClusterSpec, String> {
     let f = file.unwrap_or_default();
     let sections = [f.pmon.clone(), f.mmon.clone(), f.smon.clone()];
-    let any_counts = o.counts.iter().any(Option::is_some)
-        || sections
-            .iter()
-            .any(|s| s.as_ref().is_some_and(|s| s.count.is_some()))
+    let file_counts = sections
+        .iter()
+        .any(|s| s.as_ref().is_some_and(|s| s.count.is_some()))
         || !f.component.is_empty();
     let name = o
         .name
@@ -231,7 +236,7 @@ pub fn resolve(
     let mut components = Vec::new();
     for (i, role) in Role::ALL.into_iter().enumerate() {
         let sec = sections[i].clone().unwrap_or_default();
-        let default_count = if any_counts { 0 } else { DEFAULT_COUNTS[i] };
+        let default_count = if file_counts { 0 } else { DEFAULT_COUNTS[i] };
         let count = o.counts[i].or(sec.count).unwrap_or(default_count);
         let mem = o.mem[i].or(parse_size(&sec.mem, &format!("{} mem", role.name()))?);
         let excache = if role == Role::Pmon {
@@ -264,6 +269,7 @@ pub fn resolve(
                 o.vcpus[i].or(sec.vcpus),
                 excache,
             );
+            check_vm(&c)?;
             sizes(&mut c, disk, cache)?;
             components.push(c);
         }
@@ -297,6 +303,7 @@ pub fn resolve(
         if cache.is_some() && role != Role::Mmon {
             return Err(format!("{}: only mmon takes a cache", c.name));
         }
+        check_vm(&comp)?;
         sizes(&mut comp, disk, cache)?;
         components.push(comp);
     }
@@ -307,7 +314,12 @@ pub fn resolve(
         }
     }
     if !components.iter().any(|c| c.role == "pmon") {
-        return Err("a cluster needs at least one pComponent (e.g. -p 1)".into());
+        return Err(if o.counts[0] == Some(0) {
+            "-p 0: a cluster needs at least one pComponent".into()
+        } else {
+            "the spec has no pComponent: a cluster needs at least one ([pmon] count = 1, or -p 1)"
+                .into()
+        });
     }
     if components.len() > MAX_COMPONENTS {
         return Err(format!(
@@ -317,17 +329,12 @@ pub fn resolve(
     }
     for (i, c) in components.iter_mut().enumerate() {
         c.id = i as u32;
-        let mut cfg = VmConfig::new(c.role());
-        cfg.mem_bytes = c.mem_bytes;
-        cfg.vcpus = c.vcpus;
-        cfg.excache_bytes = c.excache_bytes;
-        cfg.validate(u32::MAX)
-            .map_err(|e| format!("{}: {e}", c.name))?;
     }
-    let total: u64 = components.iter().map(|c| round_mem(c.mem_bytes)).sum();
+    let total = memory_of(&components);
     if total > host_mem {
         return Err(format!(
-            "the cluster needs {} of guest memory; this host has {} (use fewer components or smaller --mmon-mem)",
+            "the cluster needs {} of guest memory; this host has {} (use fewer components or \
+             smaller --mmon-mem, or --overcommit)",
             size::human(total),
             size::human(host_mem)
         ));
@@ -343,6 +350,52 @@ pub fn resolve(
     })
 }
 
+/// What the VMM would refuse in a component (memory, vCPUs, ExCache), before its disk and cache
+/// are sized from its memory: `--mmon-mem 0` is about the memory, not the cache.
+fn check_vm(c: &ComponentSpec) -> Result<(), String> {
+    let mut cfg = VmConfig::new(c.role());
+    cfg.mem_bytes = c.mem_bytes;
+    cfg.vcpus = c.vcpus;
+    cfg.excache_bytes = c.excache_bytes;
+    cfg.validate(u32::MAX)
+        .map_err(|e| format!("{}: {e}", c.name))
+}
+
+/// The guest memory components take on the host (as the VMM rounds it).
+pub fn memory_of(components: &[ComponentSpec]) -> u64 {
+    components.iter().map(|c| round_mem(c.mem_bytes)).sum()
+}
+
+/// Guest memory another running cluster has promised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InUse {
+    /// The cluster's name.
+    pub cluster: String,
+    /// Its guest memory (every component, failed ones too: a restart takes it again).
+    pub bytes: u64,
+}
+
+/// Admission control over every cluster on the host: cluster `name`, needing `need` bytes of
+/// guest memory, fits next to `others` on a host with `host_mem` bytes.
+pub fn admit(name: &str, need: u64, others: &[InUse], host_mem: u64) -> Result<(), String> {
+    let used: u64 = others.iter().map(|o| o.bytes).sum();
+    if used.saturating_add(need) <= host_mem {
+        return Ok(());
+    }
+    let list: Vec<String> = others
+        .iter()
+        .map(|o| format!("{} {}", o.cluster, size::human(o.bytes)))
+        .collect();
+    Err(format!(
+        "cluster `{name}` needs {} of guest memory, but running clusters promise {} of this \
+         host's {} ({}): `lego down` one, ask for less memory, or add --overcommit",
+        size::human(need),
+        size::human(used),
+        size::human(host_mem),
+        list.join(", ")
+    ))
+}
+
 /// Default disk image of an sComponent (sparse: it costs host disk only as it fills).
 pub const DEFAULT_DISK: u64 = 1 << 30;
 /// Smallest and largest disk image.
@@ -354,6 +407,7 @@ pub const MIN_CACHE: u64 = 1 << 20;
 fn sizes(c: &mut ComponentSpec, disk: Option<u64>, cache: Option<u64>) -> Result<(), String> {
     match c.role() {
         Role::Smon => {
+            c.disk_explicit = disk.is_some();
             let d = disk.unwrap_or(DEFAULT_DISK);
             if d < DISK_RANGE.0 || d > DISK_RANGE.1 || !d.is_multiple_of(4096) {
                 return Err(format!(
@@ -401,13 +455,21 @@ fn component(
         vcpus: vcpus.unwrap_or(d.vcpus),
         excache_bytes: excache.unwrap_or(d.excache_bytes),
         disk_bytes: 0,
+        disk_explicit: false,
         cache_bytes: 0,
         extra_cmdline: String::new(),
     }
 }
 
-/// The host's memory, from /proc/meminfo.
+/// The host's memory, from /proc/meminfo; `LEGO_HOST_MEMORY` (a size) pretends the host has
+/// that much instead (to test admission control without the memory it guards).
 pub fn host_memory() -> u64 {
+    if let Some(m) = std::env::var("LEGO_HOST_MEMORY")
+        .ok()
+        .and_then(|v| size::parse(&v).ok())
+    {
+        return m;
+    }
     std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|t| {
@@ -443,13 +505,74 @@ mod tests {
     }
 
     #[test]
-    fn counts_from_flags_replace_the_defaults() {
+    fn counts_from_flags_change_only_their_roles() {
         let o = Overrides {
-            counts: [Some(2), None, Some(1)],
+            counts: [Some(2), None, Some(0)],
             ..Default::default()
         };
         let s = resolve(None, &o, HOST).unwrap();
-        assert_eq!(names(&s), ["p0", "p1", "s0"]);
+        assert_eq!(names(&s), ["p0", "p1", "m0", "m1"]);
+        // `lego up -m 4`: one pComponent and one sComponent, as by default.
+        let o = Overrides {
+            counts: [None, Some(4), None],
+            ..Default::default()
+        };
+        let s = resolve(None, &o, HOST).unwrap();
+        assert_eq!(names(&s), ["p0", "m0", "m1", "m2", "m3", "s0"]);
+        // A spec file that counts roles describes the whole cluster.
+        let f = parse_file("[pmon]\ncount = 1\n").unwrap();
+        let s = resolve(Some(f), &Overrides::default(), HOST).unwrap();
+        assert_eq!(names(&s), ["p0"]);
+    }
+
+    #[test]
+    fn memory_is_checked_before_the_cache_is_sized_from_it() {
+        let o = Overrides {
+            mem: [None, Some(0), None],
+            ..Default::default()
+        };
+        let e = resolve(None, &o, HOST).unwrap_err();
+        assert!(e.starts_with("m0: mmon needs at least"), "{e}");
+    }
+
+    #[test]
+    fn an_explicit_disk_size_is_marked() {
+        let s = resolve(None, &Overrides::default(), HOST).unwrap();
+        assert!(!s.components[3].disk_explicit);
+        let o = Overrides {
+            disk: Some(64 << 20),
+            ..Default::default()
+        };
+        let s = resolve(None, &o, HOST).unwrap();
+        assert!(s.components[3].disk_explicit);
+        assert_eq!(s.components[3].disk_bytes, 64 << 20);
+        let f = parse_file("[smon]\ncount = 1\ndisk = \"32M\"\n[pmon]\ncount = 1\n").unwrap();
+        let s = resolve(Some(f), &Overrides::default(), HOST).unwrap();
+        assert!(s.components[1].disk_explicit);
+    }
+
+    #[test]
+    fn admission_counts_every_running_cluster() {
+        let gib = 1u64 << 30;
+        let others = [
+            InUse {
+                cluster: "a".into(),
+                bytes: 10 * gib,
+            },
+            InUse {
+                cluster: "b".into(),
+                bytes: 10 * gib,
+            },
+        ];
+        admit("c", 4 * gib, &others, 24 * gib).expect("fits exactly");
+        admit("c", 4 * gib, &[], 24 * gib).expect("alone");
+        let e = admit("c", 5 * gib, &others, 24 * gib).unwrap_err();
+        assert_eq!(
+            e,
+            "cluster `c` needs 5 GiB of guest memory, but running clusters promise 20 GiB of \
+             this host's 24 GiB (a 10 GiB, b 10 GiB): `lego down` one, ask for less memory, or \
+             add --overcommit"
+        );
     }
 
     #[test]
@@ -485,10 +608,15 @@ mod tests {
             counts: [Some(0), Some(1), None],
             ..Default::default()
         };
+        assert_eq!(
+            resolve(None, &o, HOST).unwrap_err(),
+            "-p 0: a cluster needs at least one pComponent"
+        );
+        let f = parse_file("[mmon]\ncount = 1\n").unwrap();
         assert!(
-            resolve(None, &o, HOST)
+            resolve(Some(f), &Overrides::default(), HOST)
                 .unwrap_err()
-                .contains("at least one pComponent")
+                .starts_with("the spec has no pComponent")
         );
         let o = Overrides {
             counts: [Some(1), Some(20), None],

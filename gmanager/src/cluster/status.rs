@@ -91,6 +91,10 @@ pub struct ClusterStatus {
     pub vnodes: Vec<VnodeStatus>,
     /// Next placements.
     pub placement: Placement,
+    /// What the manager could not do (write its state or the consoles' logs): one sentence
+    /// each, empty when all is well.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 fn secs(ms: Option<u64>) -> String {
@@ -127,6 +131,9 @@ pub fn print(s: &ClusterStatus) {
         secs(Some(s.uptime_ms)),
         s.poll
     );
+    for w in &s.warnings {
+        println!("warning: {w}");
+    }
     println!(
         "{:<6} {:<5} {:>3} {:>8} {:<8} {:>8} {:>5} {:<18} {:>8}",
         "NAME", "ROLE", "ID", "PID", "STATE", "MEMORY", "VCPUS", "LOAD", "UPTIME"

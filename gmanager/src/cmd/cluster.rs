@@ -6,13 +6,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::cli::{ClusterDaemonArgs, ComponentArgs, DownArgs, LogsArgs, StatusArgs, UpArgs};
-use crate::cluster::paths::{ClusterDir, StateDir};
-use crate::cluster::procs::{alive, cluster_pids};
+use crate::cluster::paths::{self, ClusterDir, StateDir};
+use crate::cluster::procs::{alive, cluster_pids, lego_alive, manager_pid};
 use crate::cluster::protocol::{Request, request};
-use crate::cluster::spec::{self, ClusterSpec, Overrides};
+use crate::cluster::spec::{self, ClusterSpec, InUse, Overrides};
 use crate::cluster::status::{ClusterStatus, print};
 use crate::exit;
 
@@ -47,7 +47,12 @@ pub fn resolve_spec(a: &UpArgs) -> Result<ClusterSpec> {
         }
         None => None,
     };
-    spec::resolve(file, &overrides(a), spec::host_memory()).map_err(anyhow::Error::msg)
+    let host = if a.overcommit {
+        u64::MAX
+    } else {
+        spec::host_memory()
+    };
+    spec::resolve(file, &overrides(a), host).map_err(anyhow::Error::msg)
 }
 
 fn status_of(v: Value) -> Result<ClusterStatus> {
@@ -88,15 +93,103 @@ pub fn clean_stale(dir: &ClusterDir) -> bool {
     true
 }
 
+/// Guest memory promised by the other clusters whose managers are alive, from the spec files
+/// their `lego up` left in their runtime directories.
+pub fn memory_in_use(except: &str) -> Vec<InUse> {
+    paths::runtime_dirs()
+        .into_iter()
+        .filter(|d| d.path().file_name().and_then(|n| n.to_str()) != Some(except))
+        .filter_map(|d| {
+            let v: Value = serde_json::from_slice(&std::fs::read(d.spec()).ok()?).ok()?;
+            let pid = v["manager_pid"].as_u64()?;
+            if !lego_alive(pid) {
+                return None;
+            }
+            Some(InUse {
+                cluster: v["spec"]["name"].as_str()?.to_string(),
+                bytes: v["guest_mem_bytes"].as_u64()?,
+            })
+        })
+        .collect()
+}
+
+/// An sComponent's disk image that exists with another size than the one asked for is an
+/// error: images are never resized behind the user's back.
+fn check_disks(spec: &ClusterSpec) -> Result<()> {
+    let state = StateDir::of(&spec.name);
+    for c in spec.components.iter().filter(|c| c.disk_explicit) {
+        let path = state.disk(&c.name);
+        let Ok(m) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if m.len() != c.disk_bytes {
+            bail!(
+                "{}: its disk image {} is {}, not the {} asked for; disks are not resized \
+                 (leave --smon-disk out to keep it, or `lego down --name {} --wipe` to delete \
+                 the cluster's disks and vNodes)",
+                c.name,
+                path.display(),
+                crate::size::human(m.len()),
+                crate::size::human(c.disk_bytes),
+                spec.name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Creates cluster `dir`'s runtime directory and checks that it can hold the cluster's logs
+/// and state: a read-only or full file system is an error here, not empty logs later.
+fn prepare_runtime(dir: &ClusterDir) -> Result<()> {
+    let fix = "set LEGO_RUNTIME_DIR to a writable directory with room";
+    std::fs::create_dir_all(dir.path()).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create the runtime directory {}: {e}; {fix}",
+            dir.path().display()
+        )
+    })?;
+    let problem = match paths::space(dir.path()) {
+        Ok((_, true)) => Some(format!(
+            "the runtime directory {} is on a read-only file system; {fix}",
+            dir.path().display()
+        )),
+        Ok((free, false)) if free < paths::MIN_RUNTIME_FREE => Some(format!(
+            "the runtime directory {} has {} free, a cluster needs {} for its consoles' logs \
+             and state; free some space or {fix}",
+            dir.path().display(),
+            crate::size::human(free),
+            crate::size::human(paths::MIN_RUNTIME_FREE)
+        )),
+        Ok(_) => None,
+        Err(e) => Some(format!(
+            "cannot check the runtime directory {}: {e}",
+            dir.path().display()
+        )),
+    };
+    if let Some(p) = problem {
+        let _ = std::fs::remove_dir_all(dir.path());
+        bail!("{p}");
+    }
+    Ok(())
+}
+
 /// Starts a cluster's manager in the background and waits for every component to be ready.
-pub fn up_spec(spec: &ClusterSpec, timeout: Duration) -> Result<Value> {
+/// Unless `overcommit`, the guest memory of every running cluster, this one included, must fit
+/// in the host's memory.
+pub fn up_spec(spec: &ClusterSpec, timeout: Duration, overcommit: bool) -> Result<Value> {
     let dir = ClusterDir::of(&spec.name);
-    if request(&dir, &spec.name, &Request::Status, QUICK).is_ok() {
-        bail!(
+    match request(&dir, &spec.name, &Request::Status, QUICK) {
+        Ok(_) => bail!(
             "cluster `{}` is already running (`lego down --name {}` first)",
             spec.name,
             spec.name
-        );
+        ),
+        // Alive but not answering (stopped, busy): never clean up under a live manager.
+        Err(e) if manager_pid(&dir).is_some_and(lego_alive) => bail!(
+            "cluster `{}` is already running, and its manager does not answer: {e:#}",
+            spec.name
+        ),
+        Err(_) => {}
     }
     if clean_stale(&dir) {
         eprintln!(
@@ -104,9 +197,28 @@ pub fn up_spec(spec: &ClusterSpec, timeout: Duration) -> Result<Value> {
             spec.name
         );
     }
-    std::fs::create_dir_all(dir.path())
-        .with_context(|| format!("creating {}", dir.path().display()))?;
-    let log = std::fs::File::create(dir.daemon_log()).context("creating the manager's log")?;
+    check_disks(spec)?;
+    let need = spec::memory_of(&spec.components);
+    if !overcommit {
+        spec::admit(
+            &spec.name,
+            need,
+            &memory_in_use(&spec.name),
+            spec::host_memory(),
+        )
+        .map_err(anyhow::Error::msg)?;
+    }
+    prepare_runtime(&dir)?;
+    let log = match std::fs::File::create(dir.daemon_log()) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(dir.path());
+            bail!(
+                "creating the manager's log {}: {e}",
+                dir.daemon_log().display()
+            );
+        }
+    };
     let exe = std::env::current_exe().context("cannot find the lego executable")?;
     let mut cmd = Command::new(exe);
     cmd.arg("cluster-daemon")
@@ -124,6 +236,33 @@ pub fn up_spec(spec: &ClusterSpec, timeout: Duration) -> Result<Value> {
         });
     }
     let mut child = cmd.spawn().context("starting the cluster manager")?;
+    // Stop it: politely, then for sure. Never wait on a manager that did not go.
+    let abort = |child: &mut std::process::Child| {
+        let _ = request(&dir, &spec.name, &Request::Down, QUICK);
+        let t = Instant::now();
+        while !matches!(child.try_wait(), Ok(Some(_)) | Err(_))
+            && t.elapsed() < Duration::from_secs(5)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        clean_stale(&dir);
+    };
+    // What other clusters' admission counts, and the manager's pid before it writes its own
+    // state.
+    let record = json!({
+        "manager_pid": child.id(),
+        "guest_mem_bytes": need,
+        "spec": spec,
+    });
+    if let Err(e) = paths::write_atomic(&dir.spec(), record.to_string().as_bytes()) {
+        abort(&mut child);
+        bail!(
+            "cannot write {}: {e}; set LEGO_RUNTIME_DIR to a writable directory with room",
+            dir.spec().display()
+        );
+    }
     let started = Instant::now();
     while !dir.socket().exists() {
         if let Ok(Some(status)) = child.try_wait() {
@@ -134,10 +273,8 @@ pub fn up_spec(spec: &ClusterSpec, timeout: Duration) -> Result<Value> {
             bail!("the cluster manager exited ({status}): {}", text.trim());
         }
         if started.elapsed() > Duration::from_secs(10) {
-            bail!(
-                "the cluster manager did not start (see {})",
-                dir.daemon_log().display()
-            );
+            abort(&mut child);
+            bail!("the cluster manager did not start within 10 s");
         }
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -150,19 +287,21 @@ pub fn up_spec(spec: &ClusterSpec, timeout: Duration) -> Result<Value> {
         timeout + QUICK,
     );
     match ready {
-        Ok(v) => Ok(v),
-        Err(e) => {
-            // Stop it: politely, then for sure. Never wait on a manager that did not go.
-            let _ = request(&dir, &spec.name, &Request::Down, QUICK);
-            let t = Instant::now();
-            while !matches!(child.try_wait(), Ok(Some(_)) | Err(_))
-                && t.elapsed() < Duration::from_secs(5)
-            {
-                std::thread::sleep(Duration::from_millis(5));
+        Ok(v) => {
+            // The manager could not write its state or the logs: a cluster that `lego down`
+            // may not be able to clean up after a crash, and whose logs say nothing.
+            if let Some(w) = v["warnings"].as_array().and_then(|w| w.first()) {
+                let w = w
+                    .as_str()
+                    .unwrap_or("the manager reported a problem")
+                    .to_string();
+                abort(&mut child);
+                bail!("{w}");
             }
-            let _ = child.kill();
-            let _ = child.wait();
-            clean_stale(&dir);
+            Ok(v)
+        }
+        Err(e) => {
+            abort(&mut child);
             Err(e)
         }
     }
@@ -182,8 +321,29 @@ pub fn up(a: &UpArgs) -> Result<u8> {
             .with_context(|| format!("--guest-args: no component `{name}`"))?;
         c.extra_cmdline = format!("{} {words}", c.extra_cmdline).trim().to_string();
     }
-    let v = up_spec(&spec, Duration::from_secs(a.timeout))?;
+    let v = up_spec(&spec, Duration::from_secs(a.timeout), a.overcommit)?;
+    // A component may be up but unable to serve (a refused disk): the cluster stays up so its
+    // log can be read, and the user is told.
+    let failed: Vec<String> = status_of(v.clone())?
+        .components
+        .iter()
+        .filter(|c| c.state != "ready")
+        .map(|c| {
+            format!(
+                "{} is {}{}",
+                c.name,
+                c.state,
+                c.reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
     show(v, a.json)?;
+    for f in failed {
+        eprintln!("warning: {f}");
+    }
     Ok(exit::OK)
 }
 
@@ -326,8 +486,20 @@ pub fn logs(a: &LogsArgs) -> Result<u8> {
         )
     })?;
     let mut out = std::io::stdout();
+    let mut warned = false;
     loop {
         std::io::copy(&mut f, &mut out)?;
+        // A full or read-only runtime directory means the console could not be written: say
+        // so rather than print a log that silently stops.
+        if let Some(p) = paths::runtime_problem(dir.path()) {
+            if !a.follow {
+                bail!("{p} ({}'s log may be incomplete)", a.component);
+            }
+            if !warned {
+                eprintln!("warning: {p}");
+                warned = true;
+            }
+        }
         if !a.follow || !dir.exists() {
             return Ok(exit::OK);
         }

@@ -269,7 +269,7 @@ pub fn run(a: &BenchStorageArgs) -> Result<u8> {
         }
         f.sync_all().context("syncing the bench disk")?;
     }
-    up_spec(&spec, Duration::from_secs(60))?;
+    up_spec(&spec, Duration::from_secs(60), false)?;
     let result = (|| -> Result<Vec<Row>> {
         let dir = ClusterDir::of(&name);
         request(

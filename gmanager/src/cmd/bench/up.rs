@@ -62,7 +62,7 @@ fn shape_spec(counts: [u32; 3], name: &str) -> Result<ClusterSpec> {
 
 fn up_once(spec: &ClusterSpec, timeout: Duration) -> Result<Sample> {
     let t = Instant::now();
-    let v = up_spec(spec, timeout)?;
+    let v = up_spec(spec, timeout, false)?;
     let ready_ms = t.elapsed().as_secs_f64() * 1e3;
     let sample = (|| {
         let s: ClusterStatus =
