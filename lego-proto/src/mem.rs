@@ -408,7 +408,7 @@ mod tests {
 
     #[test]
     fn opcodes_do_not_overlap_the_file_protocol() {
-        assert!(OP_BASE > crate::fs::OP_LAST + 1);
+        const { assert!(OP_BASE > crate::fs::OP_LAST + 1) };
         assert!(is_mem_op(EXEC) && is_mem_op(OWNER_MOVE) && !is_mem_op(OP_LAST + 1));
         for op in OP_BASE..=OP_LAST {
             assert_ne!(op_name(op), "?");
