@@ -187,7 +187,8 @@ fn the_self_tests_pass_with_the_network_model() {
             "--component",
             "mmon:test_regions=1 selftest=rpc peer=0",
             "--component",
-            "pmon:selftest=rpc peer=0,1",
+            // One tester per writable region: two at once would race on its bytes.
+            "pmon:selftest=rpc peer=1",
         ]);
         let (o, out) = fabric(&args);
         assert_ok(&o, &out);
@@ -199,7 +200,7 @@ fn the_self_tests_pass_with_the_network_model() {
         );
         assert!(
             out.contains(&format!(
-                "[p0] selftest rpc ok: peer 0: {SUITE}; {ONE_SIDED}; {SEND_RECV}. peer 1: {SUITE}; {ONE_SIDED}; {SEND_RECV}."
+                "[p0] selftest rpc ok: peer 1: {SUITE}; {ONE_SIDED}; {SEND_RECV}."
             )),
             "{model:?}: {out}"
         );

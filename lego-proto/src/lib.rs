@@ -9,6 +9,7 @@ pub mod fs;
 pub mod mem;
 pub mod mgmt;
 pub mod op;
+pub mod proc;
 pub mod rpc;
 
 /// Bumped on any incompatible change.

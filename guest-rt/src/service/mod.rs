@@ -21,7 +21,7 @@ mod handlers;
 mod report;
 
 use report::Reporter;
-pub use report::{set_health, set_threads};
+pub use report::{set_health, set_mem_free, set_threads};
 pub mod regions;
 
 /// A monitor's own part of the fabric service.

@@ -6,7 +6,7 @@ extern crate alloc;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use lego_abi::boot::BootInfo;
 use lego_proto::mgmt::{LoadReport, REPORT_INTERVAL_NS};
@@ -29,12 +29,20 @@ pub struct Reporter {
 
 /// What the next reports say of the monitor's health (`lego_proto::mgmt::health`).
 static HEALTH: AtomicU32 = AtomicU32::new(lego_proto::mgmt::health::OK);
+/// Free memory the next reports give, if the monitor keeps its own pool (mComponents: the
+/// frames for vRegions); `u64::MAX`: the runtime's free frames.
+static MEM_FREE: AtomicU64 = AtomicU64::new(u64::MAX);
 /// User threads the next reports count (pComponents).
 static THREADS: AtomicU32 = AtomicU32::new(0);
 
 /// Sets what the load reports say of the monitor's health (`lego_proto::mgmt::health`).
 pub fn set_health(h: u32) {
     HEALTH.store(h, Ordering::Relaxed);
+}
+
+/// Sets the free memory the load reports give (a monitor with a pool of its own).
+pub fn set_mem_free(bytes: u64) {
+    MEM_FREE.store(bytes, Ordering::Relaxed);
 }
 
 /// Sets how many user threads the load reports count.
@@ -72,7 +80,10 @@ impl Reporter {
                     println!("fabric: reporting to the managers (component {m})");
                 }
                 let mut r = base;
-                r.mem_free = FRAMES.lock().free_bytes();
+                r.mem_free = match MEM_FREE.load(Ordering::Relaxed) {
+                    u64::MAX => FRAMES.lock().free_bytes(),
+                    own => own,
+                };
                 r.health = HEALTH.load(Ordering::Relaxed);
                 r.threads = THREADS.load(Ordering::Relaxed);
                 r.served = stats.served;
