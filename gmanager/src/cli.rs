@@ -79,6 +79,20 @@ pub enum Command {
     Mv(MvArgs),
     /// Make a file's data durable on its sComponent's disk (after `put --no-fsync`).
     Sync(SyncArgs),
+    /// Run an unmodified static x86-64 Linux program on the cluster: `lego run ./prog args`.
+    ///
+    /// The program runs on a pComponent (the one with the fewest threads) with a small ExCache;
+    /// its memory lives on the mComponents (its home picked by the memory manager, its 1 GiB
+    /// vRegions spread over all of them). PROG is a file on this machine, copied into the
+    /// vNode (under /.lego/bin/, by content) when absent or changed, or VNODE:PATH already
+    /// there. The program's stdin, stdout and stderr are yours, streamed while it runs; its
+    /// exit status is lego's, and death by a signal is 128 + the signal with a one-line message
+    /// on stderr, as a shell does. Ctrl-C sends it SIGINT.
+    ///
+    /// Exit status: the program's; 126 if it could not be started (not a static x86-64 ELF,
+    /// too large); 127 if PROG does not exist; 1 for other errors (no cluster, a component
+    /// failed: the message says which).
+    Run(RunArgs),
     /// Internal: the manager process of one cluster (what `lego up` starts).
     #[command(hide = true, name = "cluster-daemon")]
     ClusterDaemon(ClusterDaemonArgs),
@@ -587,6 +601,61 @@ pub struct PutArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// ExCache replacement policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExcachePolicy {
+    /// First in, first out (the paper's best).
+    Fifo,
+    /// Least recently used (by faults seen).
+    Lru,
+    /// Random.
+    Random,
+}
+
+/// `lego run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArg,
+    /// The vNode the program runs in and whose files it sees (created on first use).
+    #[arg(long, default_value = "default", value_name = "VNODE")]
+    pub vnode: String,
+    /// ExCache size for this run (default: half of the pComponent's reserved ExCache).
+    #[arg(long, value_name = "SIZE")]
+    pub excache: Option<String>,
+    /// ExCache associativity (default 64, LegoOS's).
+    #[arg(long, value_name = "N")]
+    pub ways: Option<u32>,
+    /// ExCache replacement policy.
+    #[arg(long, value_enum, default_value_t = ExcachePolicy::Fifo)]
+    pub policy: ExcachePolicy,
+    /// Print the run's statistics on stderr at the end (ExCache misses, p-local fills,
+    /// evictions, flushes, miss latency, bytes per mComponent, syscalls by name).
+    #[arg(long)]
+    pub stats: bool,
+    /// Print the run's end and statistics as JSON on stdout at the end.
+    #[arg(long)]
+    pub json: bool,
+    /// Add K=V to the program's environment (repeatable). The default environment is clean:
+    /// PATH, HOME=/ and, on a terminal, TERM.
+    #[arg(long = "env", short = 'e', value_name = "K=V")]
+    pub env: Vec<String>,
+    /// The working directory in the vNode.
+    #[arg(long, default_value = "/", value_name = "PATH")]
+    pub cwd: String,
+    /// Run on this pComponent instead of the one GPM picks.
+    #[arg(long, value_name = "PCOMPONENT")]
+    pub on: Option<String>,
+    /// Start a default cluster first if none is running.
+    #[arg(long)]
+    pub up: bool,
+    /// The program: a file here, or VNODE:PATH.
+    pub prog: String,
+    /// Its arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 /// `lego sync`.

@@ -1,9 +1,26 @@
-//! The process monitor (pComponent): runs user threads; its memory is a small ExCache of lines
-//! whose home is on memory components. For now it boots, reserves the ExCache and reports.
+//! The process monitor (pComponent): runs user programs whose memory lives on memory
+//! components, with a small ExCache of their lines here (LegoOS §4.3, §5.1).
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(target_os = "none")]
+mod excache;
+#[cfg(target_os = "none")]
+mod fd;
+#[cfg(target_os = "none")]
+mod process;
+#[cfg(target_os = "none")]
+mod service;
+#[cfg(target_os = "none")]
+mod stats;
+#[cfg(target_os = "none")]
+mod syscall;
+
+#[cfg(target_os = "none")]
 mod monitor {
+    extern crate alloc;
+
+    use alloc::boxed::Box;
+
     use guest_rt::{BootContext, MonitorReady, println};
 
     guest_rt::monitor!(init);
@@ -11,9 +28,14 @@ mod monitor {
     fn init(ctx: &BootContext) -> MonitorReady {
         let (gpa, len) = ctx.memory.excache;
         println!("pmon: ExCache {} MiB at {:#x}", len >> 20, gpa);
+        let manager = ctx
+            .boot
+            .cmdline_value("manager")
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(u32::MAX);
         MonitorReady {
             excache_bytes: len,
-            service: None,
+            service: Some(Box::new(crate::service::Pmon::new((gpa, len), manager))),
         }
     }
 }

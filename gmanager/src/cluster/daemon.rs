@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixListener;
-use std::sync::mpsc::{self, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,7 @@ use vmm::{ConsoleTarget, FabricConfig, VmConfig, VmEvent};
 use super::fabric_thread::{self, FabricCmd, FabricHandle, FileTarget, Loads};
 use super::paths::{ClusterDir, StateDir};
 use super::protocol::{Request, brought_down, reply};
+use super::sessions::{self, RunRequest, Sessions};
 use super::spec::{ClusterSpec, ComponentSpec};
 use super::status::{ClusterStatus, ComponentStatus, Placement};
 use super::vnodes::VnodeTable;
@@ -108,7 +109,15 @@ struct Daemon {
     /// What could not be written (state, logs) or a full runtime directory, by source.
     warnings: BTreeMap<&'static str, String>,
     space_checked: Option<Instant>,
+    /// Running programs' sessions.
+    sessions: Sessions,
+    /// Output receivers of programs just started, for their connections to take.
+    runs: Runs,
+    next_pid: u32,
 }
+
+/// Output receivers of programs just started, by pid.
+type Runs = Arc<Mutex<HashMap<u32, Receiver<(u8, Vec<u8>)>>>>;
 
 /// File requests waiting for their answer, so `lego down` can answer them first.
 type InFlight = Arc<Mutex<HashMap<u64, Sender<String>>>>;
@@ -415,6 +424,7 @@ impl Daemon {
                     .map(|v| json!(v.name))
                     .map_err(|e| format!("{e} in cluster {}", self.spec.name)),
             )),
+            Request::Run(r) => Some(reply(self.run(r))),
             Request::File { vnode, op } => match self.file_target(&vnode) {
                 Ok(target) => {
                     let _ = self.fabric.send(FabricCmd::File {
@@ -427,6 +437,58 @@ impl Daemon {
                 Err(e) => Some(reply(Err(e))),
             },
         }
+    }
+
+    /// Starts a program: GPM picks the pComponent, GMM the home mComponent; the vRegions may
+    /// go to every ready mComponent, the home first.
+    fn run(&mut self, r: RunRequest) -> Result<Value, String> {
+        let target = self.file_target(&r.vnode)?;
+        let cands = self.candidates();
+        let pcomp = match &r.on {
+            Some(name) => {
+                let c = cands
+                    .iter()
+                    .find(|c| &c.name == name)
+                    .ok_or_else(|| format!("no component named `{name}`"))?;
+                if c.role != "pmon" || !c.ready {
+                    return Err(format!("{name} is not a ready pComponent"));
+                }
+                c.clone()
+            }
+            None => managers::gpm(&cands)
+                .cloned()
+                .ok_or("no pComponent is ready to run the program")?,
+        };
+        let home = managers::gmm(&cands)
+            .or_else(|| {
+                cands
+                    .iter()
+                    .filter(|c| c.ready && c.role == "mmon")
+                    .max_by_key(|c| c.mem_free)
+            })
+            .cloned()
+            .ok_or("no mComponent is ready to hold the program's memory")?;
+        let mut mems: Vec<u32> = vec![home.id];
+        mems.extend(
+            cands
+                .iter()
+                .filter(|c| c.ready && c.role == "mmon" && c.id != home.id)
+                .map(|c| c.id),
+        );
+        mems.truncate(lego_proto::mem::MAX_CANDIDATES);
+        self.next_pid = self.next_pid.wrapping_add(1).max(100);
+        let pid = self.next_pid;
+        let req = start_request(&r, pid, &target, pcomp.id, home.id, &mems)?;
+        let rx = sessions::open(&self.sessions, pid, pcomp.id, home.id);
+        if let Ok(mut m) = self.runs.lock() {
+            m.insert(pid, rx);
+        }
+        let _ = self.fabric.send(FabricCmd::Start {
+            pcomp: pcomp.id,
+            pid,
+            req,
+        });
+        Ok(json!({"pid": pid, "pcomponent": pcomp.name, "home": home.name}))
     }
 
     fn vnode_create(
@@ -526,7 +588,18 @@ impl Daemon {
                             },
                         );
                     c.state = State::Failed;
-                    c.reason = Some(why);
+                    c.reason = Some(why.clone());
+                    let name = c.spec.name.clone();
+                    for (pid, home) in sessions::on_component(&self.sessions, id) {
+                        sessions::fail(
+                            &self.sessions,
+                            pid,
+                            lego_proto::proc::end::NOT_STARTED,
+                            112,
+                            &format!("{name} failed while running the program ({why})"),
+                        );
+                        let _ = self.fabric.send(FabricCmd::MemExit { home, pid });
+                    }
                 } else {
                     c.killing = None;
                 }
@@ -721,13 +794,28 @@ fn verdict(
 
 /// Accepts CLI connections; each request is handed to the main loop with a reply channel.
 /// File requests are also kept in `in_flight` until answered.
-fn listen(listener: UnixListener, tx: Sender<Incoming>, bell: Bell, in_flight: InFlight) {
+/// What a `lego run` connection needs once its program started.
+#[derive(Clone)]
+struct Streams {
+    sessions: Sessions,
+    runs: Runs,
+    fabric: FabricHandle,
+}
+
+fn listen(
+    listener: UnixListener,
+    tx: Sender<Incoming>,
+    bell: Bell,
+    in_flight: InFlight,
+    streams: Streams,
+) {
     let mut next = 0u64;
     for stream in listener.incoming() {
         let Ok(mut s) = stream else { continue };
         let tx = tx.clone();
         let bell = bell.clone();
         let in_flight = in_flight.clone();
+        let streams = streams.clone();
         next += 1;
         let key = next;
         std::thread::spawn(move || {
@@ -735,8 +823,10 @@ fn listen(listener: UnixListener, tx: Sender<Incoming>, bell: Bell, in_flight: I
             if BufReader::new(&s).read_line(&mut line).is_err() {
                 return;
             }
+            let mut run = false;
             let answer = match serde_json::from_str::<Request>(&line) {
                 Ok(req) => {
+                    run = matches!(req, Request::Run(_));
                     let (rtx, rrx) = mpsc::channel();
                     let file = matches!(req, Request::File { .. });
                     if file && let Ok(mut m) = in_flight.lock() {
@@ -757,8 +847,109 @@ fn listen(listener: UnixListener, tx: Sender<Incoming>, bell: Bell, in_flight: I
                 Err(e) => reply(Err(format!("bad request: {e}"))),
             };
             let _ = s.write_all(answer.as_bytes());
+            if run {
+                stream_run(s, &answer, streams);
+            }
         });
     }
+}
+
+/// After a `run` request's answer: the program's streams on the connection.
+fn stream_run(s: std::os::unix::net::UnixStream, answer: &str, streams: Streams) {
+    let pid = serde_json::from_str::<Value>(answer)
+        .ok()
+        .and_then(|v| v["ok"]["pid"].as_u64())
+        .map(|p| p as u32);
+    let Some(pid) = pid else { return };
+    let Some(rx) = streams.runs.lock().ok().and_then(|mut m| m.remove(&pid)) else {
+        return;
+    };
+    let fabric = streams.fabric.clone();
+    let sess = streams.sessions.clone();
+    let signal = move |pid: u32, sig: u32| {
+        let pcomp = sess.lock().ok().and_then(|m| m.get(&pid).map(|x| x.pcomp));
+        if let Some(pcomp) = pcomp {
+            let _ = fabric.send(FabricCmd::Signal { pcomp, pid, sig });
+        }
+    };
+    sessions::stream(s, streams.sessions, pid, rx, signal);
+}
+
+/// The `START` request for `r`.
+fn start_request(
+    r: &RunRequest,
+    pid: u32,
+    target: &FileTarget,
+    pcomp: u32,
+    home: u32,
+    mems: &[u32],
+) -> Result<Vec<u8>, String> {
+    use lego_proto::proc::{MAX_START_STRINGS, StartRequest, excache_policy};
+    use zerocopy::IntoBytes;
+    let _ = pcomp;
+    let mut args = Vec::new();
+    for a in &r.args {
+        args.extend_from_slice(a.as_bytes());
+        args.push(0);
+    }
+    let mut env = Vec::new();
+    for e in &r.env {
+        env.extend_from_slice(e.as_bytes());
+        env.push(0);
+    }
+    let total = r.path.len() + args.len() + env.len() + r.cwd.len();
+    if total > MAX_START_STRINGS {
+        return Err(format!(
+            "the arguments and environment take {total} bytes; at most {MAX_START_STRINGS} fit"
+        ));
+    }
+    let mut candidates = [0u32; lego_proto::mem::MAX_CANDIDATES];
+    for (i, m) in mems.iter().enumerate().take(candidates.len()) {
+        candidates[i] = *m;
+    }
+    let policy = match r.policy.as_str() {
+        "lru" => excache_policy::LRU,
+        "random" => excache_policy::RANDOM,
+        _ => excache_policy::FIFO,
+    };
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1)
+        ^ u64::from(pid).rotate_left(32);
+    let h = StartRequest {
+        pid,
+        vnode: target.vnode,
+        storage: target.storage,
+        cache: target.cache,
+        home,
+        vregion_policy: lego_proto::mem::policy::ROUND_ROBIN,
+        ncandidates: mems.len().min(candidates.len()) as u32,
+        candidates,
+        flags: r.flags,
+        excache_bytes: r.excache,
+        ways: r.ways,
+        policy,
+        seed,
+        realtime_ns: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0),
+        rows: r.winsize.0,
+        cols: r.winsize.1,
+        path_len: r.path.len() as u32,
+        args_len: args.len() as u32,
+        env_len: env.len() as u32,
+        cwd_len: r.cwd.len() as u32,
+        _pad: 0,
+    };
+    let mut b = Vec::with_capacity(std::mem::size_of::<StartRequest>() + total);
+    b.extend_from_slice(h.as_bytes());
+    b.extend_from_slice(r.path.as_bytes());
+    b.extend_from_slice(&args);
+    b.extend_from_slice(&env);
+    b.extend_from_slice(r.cwd.as_bytes());
+    Ok(b)
 }
 
 /// Runs the manager of cluster `spec` in runtime directory `dir` until `lego down`.
@@ -789,15 +980,22 @@ pub fn run(spec: ClusterSpec, dir: ClusterDir) -> Result<u8> {
     // The main loop sleeps in the coordinator until its bell rings: VMM events ring it, and so
     // do load reports and control requests.
     let coord = Coordinator::with_host(host, rev_rx);
-    let fabric = fabric_thread::spawn(host, loads.clone(), coord.bell())
+    let sessions: Sessions = Default::default();
+    let runs: Runs = Default::default();
+    let fabric = fabric_thread::spawn(host, loads.clone(), sessions.clone(), coord.bell())
         .context("starting the managers' fabric thread")?;
     let (req_tx, req_rx) = mpsc::channel::<Incoming>();
     let bell = coord.bell();
     let in_flight: InFlight = Default::default();
     let listening = in_flight.clone();
+    let streams = Streams {
+        sessions: sessions.clone(),
+        runs: runs.clone(),
+        fabric: fabric.clone(),
+    };
     std::thread::Builder::new()
         .name("control".into())
-        .spawn(move || listen(listener, req_tx, bell, listening))?;
+        .spawn(move || listen(listener, req_tx, bell, listening, streams))?;
     // File errors name components, not fabric ids.
     crate::files::client::set_component_names(
         spec.components.iter().map(|c| (c.id, c.name.clone())),
@@ -829,6 +1027,9 @@ pub fn run(spec: ClusterSpec, dir: ClusterDir) -> Result<u8> {
         started: Instant::now(),
         warnings: BTreeMap::new(),
         space_checked: None,
+        sessions,
+        runs,
+        next_pid: 0,
     };
     for id in 0..d.comps.len() as u32 {
         if let Err(e) = d.start(id) {

@@ -11,9 +11,10 @@ use lego_proto::mgmt::LoadReport;
 use lego_proto::op;
 use lego_rpc::Env;
 use lego_rpc::rpc::{Rpc, RpcError};
-use zerocopy::FromBytes;
+use zerocopy::{FromBytes, IntoBytes};
 
 use crate::cluster::protocol::reply;
+use crate::cluster::sessions::{self, Sessions};
 use crate::fabric::Bell;
 use crate::fabric::host::HostEndpoint;
 use crate::files::client::{CallError, Client, FileOp, Transport};
@@ -47,6 +48,31 @@ pub enum FabricCmd {
         op: FileOp,
         /// The control connection waiting for the answer.
         reply: Sender<String>,
+    },
+    /// Start a program on a pComponent (`lego_proto::proc::START`); a failure ends its session.
+    Start {
+        /// The pComponent.
+        pcomp: u32,
+        /// The process.
+        pid: u32,
+        /// The request.
+        req: Vec<u8>,
+    },
+    /// Signal a program.
+    Signal {
+        /// Its pComponent.
+        pcomp: u32,
+        /// The process.
+        pid: u32,
+        /// The signal.
+        sig: u32,
+    },
+    /// Free a process's memory at its home (its pComponent died).
+    MemExit {
+        /// The home mComponent.
+        home: u32,
+        /// The process.
+        pid: u32,
     },
     /// Stop.
     Stop,
@@ -93,7 +119,13 @@ impl Transport for FabricTransport<'_> {
     }
 }
 
-fn serve(env: &'static HostEndpoint, loads: Loads, cmds: Receiver<FabricCmd>, bell: Bell) {
+fn serve(
+    env: &'static HostEndpoint,
+    loads: Loads,
+    sessions: Sessions,
+    cmds: Receiver<FabricCmd>,
+    bell: Bell,
+) {
     let mut rpc = match Rpc::new(env) {
         Ok(r) => r,
         Err(e) => {
@@ -111,6 +143,19 @@ fn serve(env: &'static HostEndpoint, loads: Loads, cmds: Receiver<FabricCmd>, be
         }
         bell.ring();
         Ok(0)
+    });
+    // The programs' streams and ends.
+    let s = sessions.clone();
+    rpc.handle(lego_proto::proc::OUTPUT, move |_, req, _| {
+        sessions::on_output(&s, req)
+    });
+    let s = sessions.clone();
+    rpc.handle(lego_proto::proc::INPUT, move |_, req, reply| {
+        sessions::on_input(&s, req, reply)
+    });
+    let s = sessions.clone();
+    rpc.handle(lego_proto::proc::EXITED, move |_, req, _| {
+        sessions::on_exited(&s, req)
     });
     // Staging for file requests, in the endpoint's shared memory.
     let staging = env
@@ -160,6 +205,38 @@ fn serve(env: &'static HostEndpoint, loads: Loads, cmds: Receiver<FabricCmd>, be
                     }
                     let _ = tx.send(reply(answer));
                 }
+                FabricCmd::Start { pcomp, pid, req } => {
+                    let r = staged_call(&mut rpc, staging, pcomp, lego_proto::proc::START, &req);
+                    if let Err(e) = r {
+                        sessions::fail(
+                            &sessions,
+                            pid,
+                            lego_proto::proc::end::NOT_STARTED,
+                            5,
+                            &format!("the pComponent did not take the program: {e}"),
+                        );
+                    }
+                }
+                FabricCmd::Signal { pcomp, pid, sig } => {
+                    let req = lego_proto::proc::Signal { pid, sig };
+                    let _ = staged_call(
+                        &mut rpc,
+                        staging,
+                        pcomp,
+                        lego_proto::proc::SIGNAL,
+                        req.as_bytes(),
+                    );
+                }
+                FabricCmd::MemExit { home, pid } => {
+                    let req = lego_proto::mem::PidRequest { pid, _pad: 0 };
+                    let _ = staged_call(
+                        &mut rpc,
+                        staging,
+                        home,
+                        lego_proto::mem::EXIT,
+                        req.as_bytes(),
+                    );
+                }
                 FabricCmd::Stop => return,
             }
         }
@@ -178,6 +255,22 @@ fn serve(env: &'static HostEndpoint, loads: Loads, cmds: Receiver<FabricCmd>, be
         let now = env.now_ns();
         rpc.idle_until(now + 100_000_000);
     }
+}
+
+/// One call with its request staged in the endpoint's memory (peers read it from there).
+fn staged_call(
+    rpc: &mut Rpc<HostEndpoint>,
+    staging: &mut [u8],
+    to: u32,
+    op: u32,
+    req: &[u8],
+) -> Result<usize, String> {
+    let stage = staging
+        .get_mut(..req.len())
+        .ok_or_else(|| "request too large".to_string())?;
+    stage.copy_from_slice(req);
+    rpc.call(to, op, stage, &mut [])
+        .map_err(|e| format!("{e:?}"))
 }
 
 /// The next load reports of a file target's mComponent and sComponent, serving the fabric
@@ -223,7 +316,7 @@ fn breakdown(before: &[LoadReport; 2], after: &[LoadReport; 2], ops: u32) -> ser
 }
 
 /// The way into the thread: commands, each waking it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FabricHandle {
     tx: Sender<FabricCmd>,
     env: &'static HostEndpoint,
@@ -243,11 +336,12 @@ impl FabricHandle {
 pub fn spawn(
     env: &'static HostEndpoint,
     loads: Loads,
+    sessions: Sessions,
     bell: Bell,
 ) -> std::io::Result<FabricHandle> {
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("managers-fabric".into())
-        .spawn(move || serve(env, loads, rx, bell))?;
+        .spawn(move || serve(env, loads, sessions, rx, bell))?;
     Ok(FabricHandle { tx, env })
 }

@@ -7,6 +7,7 @@ mod fabric_thread;
 pub mod paths;
 pub mod procs;
 pub mod protocol;
+pub mod sessions;
 pub mod spec;
 pub mod status;
 pub mod vnodes;

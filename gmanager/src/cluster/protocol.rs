@@ -56,6 +56,8 @@ pub enum Request {
         /// What to do.
         op: FileOp,
     },
+    /// Run a program; after the reply the connection carries its streams (`sessions`).
+    Run(super::sessions::RunRequest),
 }
 
 /// How often a waiting client looks at the manager (stopped, dead) while it waits for an

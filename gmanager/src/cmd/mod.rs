@@ -5,6 +5,7 @@ mod boot;
 pub mod cluster;
 pub mod fabric_test;
 mod files;
+mod run;
 mod vmm;
 mod vnode;
 
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Down(a) => cluster::down(&a),
         Command::Vnode(c) => vnode::run(&c),
         Command::Put(a) => files::put(&a),
+        Command::Run(a) => run::run(&a),
         Command::Get(a) => files::get(&a),
         Command::Ls(a) => files::ls(&a),
         Command::Rm(a) => files::rm(&a),

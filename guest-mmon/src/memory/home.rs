@@ -262,8 +262,13 @@ impl Home {
             }
         }
         let mut regions = VRegions::new();
+        // The segments are private mappings of the program's file (file 0): filled now, and
+        // fetched by the pComponent rather than zero-filled (bss included: zeros from the owner).
+        let first = img.segments().first().map_or(0, |s| s.map_start());
+        let first_off = img.segments().first().map_or(0, |s| s.map_offset());
         for &(lo, hi, p) in &ranges {
-            let r = MapRequest::anon(hi - lo, p).at(lo, Placement::Fixed);
+            let off = first_off.saturating_add(lo - first);
+            let r = MapRequest::file(0, off, hi - lo, p).at(lo, Placement::Fixed);
             if let Err(e) = tree.map(&r) {
                 return exec_error(out, e.errno(), "the program's segments do not fit");
             }
@@ -316,7 +321,7 @@ impl Home {
             brk,
             regions,
             policy,
-            files: Vec::new(),
+            files: alloc::vec![file.clone()],
         };
         // Owners learn their vmas before they receive pages.
         if let Err(s) = self.tell_owners(w, h.pid, &p, 0..lego_mm::layout::USER_TOP) {

@@ -9,6 +9,8 @@ pub mod heap;
 mod init;
 #[cfg(target_os = "none")]
 mod iomap;
+#[cfg(target_os = "none")]
+pub mod space;
 
 #[cfg(target_os = "none")]
 pub use init::{FRAMES, MemoryInfo, alloc_zeroed, grow_heap, init, phys_to_virt, virt_to_phys};

@@ -41,6 +41,12 @@ pub trait Service: Send {
     fn idle(&mut self) -> u64 {
         u64::MAX
     }
+    /// Runs the monitor's own work that needs the fabric (a pComponent's user programs) until
+    /// it must let the loop poll again. Returns when it wants to run next (`time::now_ns`; 0:
+    /// at once; `u64::MAX`: not before a request comes).
+    fn run(&mut self, _rpc: &mut Rpc) -> u64 {
+        u64::MAX
+    }
 }
 
 /// The load reporter, shared with [`heartbeat`].
@@ -158,9 +164,10 @@ pub fn run(bi: &'static BootInfo, memory: &MemoryInfo, mut service: Option<Box<d
             }
         }
         heartbeat(&mut rpc);
-        if !rpc.has_deferred() {
+        let again = service.as_mut().map_or(u64::MAX, |s| s.run(&mut rpc));
+        if !rpc.has_deferred() && again > crate::time::now_ns() {
             let wanted = service.as_mut().map_or(u64::MAX, |s| s.idle());
-            rpc.idle_until(next_duty_ns(&rpc).min(wanted));
+            rpc.idle_until(next_duty_ns(&rpc).min(wanted).min(again));
         }
     }
 }

@@ -1,0 +1,552 @@
+//! A process on this pComponent: its registers, page table, ExCache lines, its copy of the
+//! vmas and vRegion owners (from the home's replies), its Linux state, and how it runs: until
+//! it leaves the CPU, then a syscall, a fault or an interrupt is handled here.
+
+extern crate alloc;
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use guest_rt::arch::usermode::{self, Exit, Resume, UserRegs};
+use guest_rt::mm::space::UserSpace;
+use guest_rt::mm::{FRAMES, phys_to_virt};
+use guest_rt::rpc::Rpc;
+use guest_rt::{arch, time};
+use lego_mm::TouchedPages;
+use lego_proto::mem::{self as proto, PAGE, vma_flags};
+use lego_proto::proc::{StartRequest, start_flags};
+
+use crate::excache::{LineError, Lines};
+use crate::fd::FdTable;
+use crate::stats::Counters;
+use crate::syscall;
+
+/// Where the trampoline page is mapped: the last page of the user half, which Linux never
+/// gives a program (its `TASK_SIZE` ends below it).
+pub const TRAMPOLINE_VA: u64 = 0x7fff_ffff_f000;
+/// How long a program runs before the monitor polls the fabric again.
+const SLICE_NS: u64 = 10_000_000;
+/// Most touched-page chunks (2 MiB each) a process may have before p-local fills stop.
+const TOUCHED_CHUNKS: usize = 64 * 1024;
+
+/// Where a process is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    /// Ready to run.
+    Runnable,
+    /// Waiting until this time (`time::now_ns`): a sleep, or stdin with nothing yet.
+    Sleeping(u64),
+    /// Done.
+    Exited,
+}
+
+/// How a process ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum End {
+    /// `exit(code)`.
+    Exited(u32),
+    /// Killed by a signal, with the faulting address and instruction if a fault did it.
+    Signaled {
+        /// The signal.
+        sig: u32,
+        /// The address (faults).
+        addr: u64,
+        /// The instruction.
+        rip: u64,
+    },
+}
+
+/// A process.
+pub struct Process {
+    /// Cluster-wide id.
+    pub pid: u32,
+    /// Its registers while it is not on the CPU.
+    pub regs: UserRegs,
+    resume: Resume,
+    /// Its page table.
+    pub space: UserSpace,
+    /// Its ExCache.
+    pub lines: Lines,
+    /// ExCache bytes and ways.
+    pub excache: (u64, u32),
+    /// Physical base of its ExCache frames (given back at exit).
+    pub excache_base: u64,
+    /// The vmas, by start (the home's replies keep it current).
+    pub vmas: BTreeMap<u64, proto::Vma>,
+    /// vRegion index -> owner mComponent.
+    pub regions: BTreeMap<u32, u32>,
+    /// Pages some owner holds data for (anonymous pages not in it are zero).
+    pub touched: TouchedPages,
+    /// The home mComponent.
+    pub home: u32,
+    /// The vNode, its storage and buffer-cache mComponent.
+    pub vnode: (u32, u32, u32),
+    /// Descriptors.
+    pub fds: FdTable,
+    /// Working directory.
+    pub cwd: String,
+    /// The program's path in the vNode.
+    pub exe: String,
+    /// `start_flags`.
+    pub flags: u32,
+    /// Terminal size.
+    pub winsize: (u16, u16),
+    /// Wall clock at start (ns since the epoch) and the monotonic clock then.
+    pub clock_base: (u64, u64),
+    /// Where it is.
+    pub state: RunState,
+    /// How it ended.
+    pub end: Option<End>,
+    /// Counters.
+    pub c: Counters,
+    /// `rt_sigaction` records: (handler, flags, restorer, mask) per signal.
+    pub sigactions: [(u64, u64, u64, u64); 65],
+    /// The signal mask.
+    pub sigmask: u64,
+    /// `sigaltstack`: (sp, flags, size).
+    pub altstack: (u64, u32, u64),
+    /// Stdin reached its end.
+    pub stdin_eof: bool,
+    /// Consecutive stdin polls that found nothing (for backing off).
+    pub stdin_waits: u32,
+    /// A syscall to retry when the process runs next (stdin had nothing yet).
+    pub retry_syscall: bool,
+    trampoline: u64,
+    /// When it started.
+    pub started_ns: u64,
+}
+
+impl core::fmt::Debug for Process {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Process").field("pid", &self.pid).finish()
+    }
+}
+
+/// Why a process could not be created.
+#[derive(Debug)]
+pub struct StartError {
+    /// Linux errno.
+    pub errno: u32,
+    /// One line.
+    pub message: String,
+}
+
+fn start_error(errno: u32, message: &str) -> StartError {
+    StartError {
+        errno,
+        message: String::from(message),
+    }
+}
+
+/// Parsed `START` strings.
+pub struct StartStrings<'a> {
+    /// The program's path.
+    pub path: &'a str,
+    /// NUL-terminated args.
+    pub args: &'a [u8],
+    /// NUL-terminated env.
+    pub env: &'a [u8],
+    /// The working directory.
+    pub cwd: &'a str,
+}
+
+/// Splits a `START` request.
+pub fn parse_start(req: &[u8]) -> Option<(StartRequest, StartStrings<'_>)> {
+    use zerocopy::FromBytes;
+    let (h, rest) = StartRequest::read_from_prefix(req).ok()?;
+    let (pl, al, el, cl) = (
+        h.path_len as usize,
+        h.args_len as usize,
+        h.env_len as usize,
+        h.cwd_len as usize,
+    );
+    if rest.len() != pl.checked_add(al)?.checked_add(el)?.checked_add(cl)? {
+        return None;
+    }
+    let path = core::str::from_utf8(&rest[..pl]).ok()?;
+    let args = &rest[pl..pl + al];
+    let env = &rest[pl + al..pl + al + el];
+    let cwd = core::str::from_utf8(&rest[pl + al + el..]).ok()?;
+    Some((
+        h,
+        StartStrings {
+            path,
+            args,
+            env,
+            cwd,
+        },
+    ))
+}
+
+impl Process {
+    /// Creates the process: its page table, its ExCache (frames at `excache_base`), then asks
+    /// its home to load the program.
+    pub fn start(
+        rpc: &mut Rpc,
+        h: &StartRequest,
+        s: &StartStrings<'_>,
+        excache_base: u64,
+        excache: (u64, u32),
+        policy: lego_excache::Policy,
+    ) -> Result<Process, StartError> {
+        let space = UserSpace::new().map_err(|_| start_error(12, "no memory for page tables"))?;
+        let slots = (excache.0 / PAGE as u64) as u32;
+        let lines = Lines::new(excache_base, slots, excache.1, policy)
+            .map_err(|_| start_error(22, "bad ExCache geometry"))?;
+        let tramp = FRAMES
+            .lock()
+            .alloc(1, 1)
+            .ok_or_else(|| start_error(12, "no memory for the trampoline"))?;
+        // SAFETY: a frame just allocated, ours, reached through the direct map.
+        unsafe {
+            let p = phys_to_virt(tramp);
+            core::ptr::write_bytes(p, 0, PAGE);
+            for cpu in 0..lego_abi::boot::MAX_CPUS {
+                let code = usermode::trampoline_code(cpu);
+                core::ptr::copy_nonoverlapping(
+                    code.as_ptr(),
+                    p.add(cpu * usermode::TRAMPOLINE_STRIDE),
+                    code.len(),
+                );
+            }
+        }
+        let mut p = Process {
+            pid: h.pid,
+            regs: UserRegs::default(),
+            resume: Resume::Clobber,
+            space,
+            lines,
+            excache,
+            excache_base,
+            vmas: BTreeMap::new(),
+            regions: BTreeMap::new(),
+            touched: TouchedPages::new(TOUCHED_CHUNKS),
+            home: h.home,
+            vnode: (h.vnode, h.storage, h.cache),
+            fds: FdTable::standard(),
+            cwd: String::from(if s.cwd.is_empty() { "/" } else { s.cwd }),
+            exe: String::from(s.path),
+            flags: h.flags,
+            winsize: (h.rows, h.cols),
+            clock_base: (h.realtime_ns, time::now_ns()),
+            state: RunState::Runnable,
+            end: None,
+            c: Counters::default(),
+            sigactions: [(0, 0, 0, 0); 65],
+            sigmask: 0,
+            altstack: (0, 2, 0),
+            stdin_eof: h.flags & start_flags::STDIN_NULL != 0,
+            stdin_waits: 0,
+            retry_syscall: false,
+            trampoline: tramp,
+            started_ns: time::now_ns(),
+        };
+        if p.space
+            .map(
+                TRAMPOLINE_VA,
+                tramp,
+                guest_rt::mm::space::Leaf {
+                    writable: false,
+                    dirty: false,
+                },
+            )
+            .is_err()
+        {
+            p.release();
+            return Err(start_error(12, "no memory for page tables"));
+        }
+        if let Err(e) = p.exec(rpc, h, s) {
+            p.release();
+            return Err(e);
+        }
+        Ok(p)
+    }
+
+    /// Asks the home to load the program and takes its address space from the reply.
+    fn exec(
+        &mut self,
+        rpc: &mut Rpc,
+        h: &StartRequest,
+        s: &StartStrings<'_>,
+    ) -> Result<(), StartError> {
+        use zerocopy::{FromBytes, IntoBytes};
+        let req = proto::ExecRequest {
+            pid: h.pid,
+            vnode: h.vnode,
+            storage: h.storage,
+            cache: h.cache,
+            policy: h.vregion_policy,
+            ncandidates: h.ncandidates,
+            candidates: h.candidates,
+            seed: h.seed,
+            path_len: s.path.len() as u32,
+            args_len: s.args.len() as u32,
+            env_len: s.env.len() as u32,
+            argc: proto::strings(s.args).count() as u32,
+        };
+        let mut b = Vec::new();
+        b.extend_from_slice(req.as_bytes());
+        b.extend_from_slice(s.path.as_bytes());
+        b.extend_from_slice(s.args);
+        b.extend_from_slice(s.env);
+        let mut out = alloc::vec![0u8; lego_proto::rpc::MAX_PAYLOAD];
+        let n = rpc
+            .call(h.home, proto::EXEC, &b, &mut out)
+            .map_err(|e| start_error(112, &alloc::format!("the home mComponent failed: {e:?}")))?;
+        let (r, rest) = proto::ExecReply::read_from_prefix(&out[..n])
+            .map_err(|_| start_error(5, "a malformed reply from the home"))?;
+        if r.errno != 0 {
+            let msg = rest
+                .get(..r.msg_len as usize)
+                .and_then(|m| core::str::from_utf8(m).ok())
+                .unwrap_or("the program could not be loaded");
+            return Err(start_error(r.errno, msg));
+        }
+        let vsize = core::mem::size_of::<proto::Vma>();
+        let rsize = core::mem::size_of::<proto::Region>();
+        let (nv, nr) = (r.nvmas as usize, r.nregions as usize);
+        if rest.len() < nv * vsize + nr * rsize {
+            return Err(start_error(5, "a malformed reply from the home"));
+        }
+        for c in rest[..nv * vsize].chunks_exact(vsize) {
+            if let Ok(v) = proto::Vma::read_from_bytes(c) {
+                self.vmas.insert(v.start, v);
+            }
+        }
+        for c in rest[nv * vsize..nv * vsize + nr * rsize].chunks_exact(rsize) {
+            if let Ok(g) = proto::Region::read_from_bytes(c) {
+                self.regions.insert(g.index, g.owner);
+            }
+        }
+        // The stack pages the home wrote (arguments, environment, auxv) are at the owner.
+        let mut va = r.stack_written & !(PAGE as u64 - 1);
+        while let Some(v) = self.vma_at(va) {
+            if v.flags & vma_flags::STACK == 0 {
+                break;
+            }
+            self.touched.insert(va);
+            va += PAGE as u64;
+            if va >= v.end {
+                break;
+            }
+        }
+        self.regs = UserRegs {
+            rip: r.entry,
+            rsp: r.sp,
+            ..UserRegs::default()
+        };
+        Ok(())
+    }
+
+    /// The vma holding `va`.
+    pub fn vma_at(&self, va: u64) -> Option<proto::Vma> {
+        self.vmas
+            .range(..=va)
+            .next_back()
+            .map(|(_, v)| *v)
+            .filter(|v| va < v.end)
+    }
+
+    /// Replaces the vmas of `[lo, hi)` with `vmas` and takes the owners (a memory reply).
+    pub fn set_vmas(&mut self, lo: u64, hi: u64, vmas: &[proto::Vma], regions: &[proto::Region]) {
+        // Vmas crossing the edges are clipped; those inside go.
+        let overlapping: Vec<u64> = self
+            .vmas
+            .range(..hi)
+            .filter(|(_, v)| v.end > lo)
+            .map(|(s, _)| *s)
+            .collect();
+        for s in overlapping {
+            if let Some(v) = self.vmas.remove(&s) {
+                if v.start < lo {
+                    self.vmas.insert(v.start, proto::Vma { end: lo, ..v });
+                }
+                if v.end > hi {
+                    self.vmas.insert(hi, proto::Vma { start: hi, ..v });
+                }
+            }
+        }
+        for v in vmas {
+            self.vmas.insert(v.start, *v);
+        }
+        self.regions.clear();
+        for g in regions {
+            self.regions.insert(g.index, g.owner);
+        }
+    }
+
+    /// A page fault at `addr` with x86 error code `code`: bring the line in, or the signal
+    /// that ends the process.
+    pub fn fault(&mut self, rpc: &mut Rpc, addr: u64, code: u64) -> Result<(), End> {
+        self.c.faults += 1;
+        let write = code & 2 != 0;
+        let segv = |addr| End::Signaled {
+            sig: 11,
+            addr,
+            rip: 0,
+        };
+        let Some(v) = self.vma_at(addr) else {
+            return Err(segv(addr));
+        };
+        let readable = v.prot & 1 != 0;
+        let writable = v.prot & 2 != 0;
+        if (write && !writable) || (!write && !readable && v.prot & 4 == 0) || v.prot == 0 {
+            return Err(segv(addr));
+        }
+        let page = addr & !(PAGE as u64 - 1);
+        let plocal = v.flags & vma_flags::ANON != 0 && !self.touched.contains(page);
+        self.lines
+            .fault(
+                rpc,
+                &mut self.space,
+                self.pid,
+                &self.regions,
+                &mut self.touched,
+                page,
+                write,
+                writable,
+                plocal,
+                &mut self.c,
+            )
+            .map_err(|e| match e {
+                LineError::Owner(_) => End::Signaled {
+                    sig: 7,
+                    addr,
+                    rip: 0,
+                },
+                LineError::Cache => End::Signaled {
+                    sig: 9,
+                    addr,
+                    rip: 0,
+                },
+            })
+    }
+
+    /// Writes back the victims waiting for a flush.
+    pub fn flush_pending(&mut self, rpc: &mut Rpc) -> bool {
+        self.lines
+            .flush_pending(
+                rpc,
+                &self.space,
+                self.pid,
+                &self.regions,
+                &mut self.touched,
+                &mut self.c,
+            )
+            .is_ok()
+    }
+
+    /// Removes the cached lines of `[lo, hi)`; dirty ones are written back if `keep`.
+    pub fn invalidate(&mut self, rpc: &mut Rpc, lo: u64, hi: u64, keep: bool) -> bool {
+        self.lines
+            .invalidate(
+                rpc,
+                &mut self.space,
+                self.pid,
+                &self.regions,
+                &mut self.touched,
+                lo,
+                hi,
+                keep,
+                &mut self.c,
+            )
+            .is_ok()
+    }
+
+    /// Runs the process for up to a slice; returns when it exited, blocked, or its slice
+    /// ended (the monitor then polls the fabric).
+    pub fn run_slice(&mut self, rpc: &mut Rpc, manager: u32) {
+        self.space.activate();
+        let slice_end = time::now_ns() + SLICE_NS;
+        if self.retry_syscall {
+            self.retry_syscall = false;
+            let t = time::now_ns();
+            syscall::dispatch(self, rpc, manager);
+            self.c.system_ns += time::now_ns() - t;
+            if self.state != RunState::Runnable {
+                return;
+            }
+        }
+        loop {
+            time::arm_wakeup(arch::rdtsc() + time::ns_to_ticks(SLICE_NS));
+            let t0 = time::now_ns();
+            let exit = usermode::enter(&mut self.regs, self.resume);
+            let t1 = time::now_ns();
+            self.c.user_ns += t1 - t0;
+            self.resume = self.trampoline_resume();
+            match exit {
+                Exit::Syscall => {
+                    self.resume = Resume::Clobber;
+                    syscall::dispatch(self, rpc, manager);
+                }
+                Exit::Exception {
+                    vector: 14,
+                    cr2,
+                    error_code,
+                    ..
+                } => {
+                    if let Err(End::Signaled { sig, addr, .. }) = self.fault(rpc, cr2, error_code) {
+                        self.kill(sig, addr);
+                    }
+                }
+                Exit::Exception { vector, cr2, .. } => {
+                    let sig = match vector {
+                        0 | 16 | 19 => 8, // #DE, #MF, #XM: SIGFPE
+                        6 => 4,           // #UD: SIGILL
+                        3 | 1 => 5,       // #BP, #DB: SIGTRAP
+                        17 => 7,          // #AC: SIGBUS
+                        _ => 11,          // #GP, #SS, ...: SIGSEGV
+                    };
+                    self.kill(sig, cr2);
+                }
+                Exit::Interrupt { .. } => {
+                    self.c.interrupts += 1;
+                }
+            }
+            self.c.system_ns += time::now_ns() - t1;
+            if self.state != RunState::Runnable || time::now_ns() >= slice_end {
+                return;
+            }
+            if matches!(exit, Exit::Interrupt { .. }) {
+                // Let the monitor look at the fabric (a kill, stdin, a peer's request).
+                return;
+            }
+        }
+    }
+
+    fn trampoline_resume(&self) -> Resume {
+        Resume::Trampoline {
+            code_va: TRAMPOLINE_VA,
+            data_va: phys_to_virt(self.trampoline) as u64
+                + usermode::trampoline_data_offset(0) as u64,
+        }
+    }
+
+    /// Ends the process with signal `sig` (a fault at `addr`).
+    pub fn kill(&mut self, sig: u32, addr: u64) {
+        if self.end.is_none() {
+            self.end = Some(End::Signaled {
+                sig,
+                addr,
+                rip: self.regs.rip,
+            });
+        }
+        self.state = RunState::Exited;
+    }
+
+    /// Ends the process with `exit(code)`.
+    pub fn exit(&mut self, code: u32) {
+        if self.end.is_none() {
+            self.end = Some(End::Exited(code & 0xff));
+        }
+        self.state = RunState::Exited;
+    }
+
+    /// Gives back the page table and the trampoline (the ExCache frames are the caller's).
+    pub fn release(self) {
+        UserSpace::deactivate();
+        let _ = FRAMES.lock().free(self.trampoline, 1);
+        self.space.free();
+    }
+}

@@ -1,0 +1,319 @@
+//! The process monitor's service: programs the managers start here, run in turn on the boot
+//! CPU between polls of the fabric, each with a slice of the ExCache area of its own.
+
+extern crate alloc;
+
+use alloc::collections::VecDeque;
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use guest_rt::rpc::Rpc;
+use guest_rt::service::{Service, set_threads};
+use guest_rt::{println, time};
+use lego_excache::Policy;
+use lego_proto::mem as memp;
+use lego_proto::proc::{self as pp, excache_policy};
+use spin::Mutex;
+use zerocopy::{FromBytes, IntoBytes};
+
+use crate::process::{End, Process, RunState, parse_start};
+
+/// Most programs a pComponent runs at once.
+const MAX_PROCESSES: usize = 64;
+
+/// The ExCache area, cut into per-process pieces (first fit).
+#[derive(Debug)]
+struct Pool {
+    free: Vec<(u64, u64)>,
+    total: u64,
+}
+
+impl Pool {
+    fn alloc(&mut self, bytes: u64) -> Option<u64> {
+        let i = self.free.iter().position(|&(_, l)| l >= bytes)?;
+        let (base, len) = self.free[i];
+        if len == bytes {
+            self.free.remove(i);
+        } else {
+            self.free[i] = (base + bytes, len - bytes);
+        }
+        Some(base)
+    }
+
+    fn free(&mut self, base: u64, bytes: u64) {
+        self.free.push((base, bytes));
+        self.free.sort_unstable();
+        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(self.free.len());
+        for &(b, l) in &self.free {
+            match merged.last_mut() {
+                Some(m) if m.0 + m.1 == b => m.1 += l,
+                _ => merged.push((b, l)),
+            }
+        }
+        self.free = merged;
+    }
+
+    fn largest(&self) -> u64 {
+        self.free.iter().map(|f| f.1).max().unwrap_or(0)
+    }
+}
+
+/// The service.
+pub struct Pmon {
+    manager: u32,
+    starts: Arc<Mutex<VecDeque<Vec<u8>>>>,
+    signals: Arc<Mutex<Vec<(u32, u32)>>>,
+    procs: Vec<Process>,
+    next: usize,
+    pool: Pool,
+}
+
+impl Pmon {
+    /// A monitor whose ExCache area is `(gpa, len)`, reporting to `manager`.
+    pub fn new(excache: (u64, u64), manager: u32) -> Pmon {
+        Pmon {
+            manager,
+            starts: Arc::new(Mutex::new(VecDeque::new())),
+            signals: Arc::new(Mutex::new(Vec::new())),
+            procs: Vec::new(),
+            next: 0,
+            pool: Pool {
+                free: if excache.1 > 0 {
+                    alloc::vec![excache]
+                } else {
+                    Vec::new()
+                },
+                total: excache.1,
+            },
+        }
+    }
+
+    /// Tells the managers a program ended (or never started).
+    fn report(&self, rpc: &mut Rpc, p: Option<&Process>, pid: u32, end: &End, msg: &str) {
+        let (how, code, addr, rip) = match end {
+            End::Exited(c) => (pp::end::EXITED, *c, 0, 0),
+            End::Signaled { sig, addr, rip } => (pp::end::SIGNALED, *sig, *addr, *rip),
+        };
+        let mut b = Vec::new();
+        let (stats, syscalls, owners) = match p {
+            Some(p) => (
+                p.c.proc_stats(
+                    time::now_ns() - p.started_ns,
+                    p.excache.0,
+                    u64::from(p.excache.1),
+                ),
+                p.c.by_syscall
+                    .iter()
+                    .map(|(&n, &c)| (n, c))
+                    .collect::<Vec<_>>(),
+                p.c.owner_bytes(),
+            ),
+            None => Default::default(),
+        };
+        let h = pp::Exited {
+            pid,
+            how,
+            code,
+            nsyscalls: syscalls.len() as u32,
+            fault_addr: addr,
+            fault_rip: rip,
+            nowners: owners.len() as u32,
+            msg_len: msg.len().min(1024) as u32,
+        };
+        b.extend_from_slice(h.as_bytes());
+        b.extend_from_slice(stats.as_bytes());
+        for (n, c) in syscalls {
+            b.extend_from_slice(&n.to_le_bytes());
+            b.extend_from_slice(&c.to_le_bytes());
+        }
+        for o in owners {
+            b.extend_from_slice(o.as_bytes());
+        }
+        b.extend_from_slice(&msg.as_bytes()[..msg.len().min(1024)]);
+        b.truncate(lego_proto::rpc::MAX_PAYLOAD);
+        if let Err(e) = rpc.call(self.manager, pp::EXITED, &b, &mut []) {
+            println!("pmon: pid {pid}: cannot report its end to the managers: {e:?}");
+        }
+    }
+
+    fn not_started(&self, rpc: &mut Rpc, pid: u32, errno: u32, msg: &str) {
+        println!("pmon: pid {pid} not started: {msg}");
+        let mut b = Vec::new();
+        let h = pp::Exited {
+            pid,
+            how: pp::end::NOT_STARTED,
+            code: errno,
+            msg_len: msg.len().min(1024) as u32,
+            ..pp::Exited::default()
+        };
+        b.extend_from_slice(h.as_bytes());
+        b.extend_from_slice(pp::ProcStats::default().as_bytes());
+        b.extend_from_slice(&msg.as_bytes()[..msg.len().min(1024)]);
+        let _ = rpc.call(self.manager, pp::EXITED, &b, &mut []);
+    }
+
+    fn start(&mut self, rpc: &mut Rpc, req: &[u8]) {
+        let Some((h, s)) = parse_start(req) else {
+            return;
+        };
+        if self.procs.len() >= MAX_PROCESSES {
+            return self.not_started(rpc, h.pid, 11, "this pComponent runs too many programs");
+        }
+        let page = memp::PAGE as u64;
+        let want = match h.excache_bytes {
+            0 => (self.pool.total / 2).max(page),
+            b => b.div_ceil(page) * page,
+        };
+        if want > self.pool.total {
+            let msg = format!(
+                "an ExCache of {} MiB does not fit this pComponent's {} MiB",
+                want >> 20,
+                self.pool.total >> 20
+            );
+            return self.not_started(rpc, h.pid, 12, &msg);
+        }
+        let slots = want / page;
+        let ways = match h.ways {
+            0 => 64,
+            w => w,
+        }
+        .min(slots as u32);
+        // The number of sets must divide evenly: round the size down to whole sets.
+        let slots = slots - slots % u64::from(ways.max(1));
+        let bytes = slots * page;
+        let Some(base) = self.pool.alloc(bytes) else {
+            let msg = format!(
+                "the ExCache is in use by other programs ({} MiB free in one piece, {} MiB asked)",
+                self.pool.largest() >> 20,
+                bytes >> 20
+            );
+            return self.not_started(rpc, h.pid, 12, &msg);
+        };
+        let policy = match h.policy {
+            excache_policy::LRU => Policy::Lru,
+            excache_policy::RANDOM => Policy::Random { seed: h.seed | 1 },
+            _ => Policy::Fifo,
+        };
+        match Process::start(rpc, &h, &s, base, (bytes, ways), policy) {
+            Ok(p) => {
+                println!(
+                    "pmon: pid {} started: {} (ExCache {} MiB, {} ways), home component {}",
+                    h.pid,
+                    s.path,
+                    bytes >> 20,
+                    ways,
+                    h.home
+                );
+                self.procs.push(p);
+            }
+            Err(e) => {
+                self.pool.free(base, bytes);
+                self.not_started(rpc, h.pid, e.errno, &e.message);
+            }
+        }
+    }
+
+    fn reap(&mut self, rpc: &mut Rpc) {
+        let mut i = 0;
+        while i < self.procs.len() {
+            if self.procs[i].state != RunState::Exited {
+                i += 1;
+                continue;
+            }
+            let p = self.procs.remove(i);
+            let end = p.end.clone().unwrap_or(End::Exited(0));
+            let req = memp::PidRequest {
+                pid: p.pid,
+                _pad: 0,
+            };
+            if let Err(e) = rpc.call(p.home, memp::EXIT, req.as_bytes(), &mut []) {
+                println!(
+                    "pmon: pid {}: its home did not free its memory: {e:?}",
+                    p.pid
+                );
+            }
+            let msg = match &end {
+                End::Signaled { sig, addr, rip } => format!(
+                    "{} at {:#x} (rip {:#x})",
+                    lego_linux::signal::describe(*sig),
+                    addr,
+                    rip
+                ),
+                End::Exited(_) => String::new(),
+            };
+            self.report(rpc, Some(&p), p.pid, &end, &msg);
+            self.pool.free(p.excache_base, p.excache.0);
+            p.release();
+        }
+    }
+}
+
+impl Service for Pmon {
+    fn install(&mut self, rpc: &mut Rpc) {
+        let starts = self.starts.clone();
+        rpc.handle(pp::START, move |_, req, _| {
+            let Some((h, _)) = parse_start(req) else {
+                return Err(lego_proto::fs::status_of(22));
+            };
+            let _ = h;
+            let mut q = starts.lock();
+            if q.len() >= MAX_PROCESSES {
+                return Err(lego_proto::fs::status_of(11));
+            }
+            q.push_back(req.to_vec());
+            Ok(0)
+        });
+        let signals = self.signals.clone();
+        rpc.handle(pp::SIGNAL, move |_, req, _| {
+            let s = pp::Signal::read_from_bytes(req).map_err(|_| lego_proto::fs::status_of(22))?;
+            let mut q = signals.lock();
+            if q.len() < 1024 {
+                q.push((s.pid, s.sig));
+            }
+            Ok(0)
+        });
+    }
+
+    fn run(&mut self, rpc: &mut Rpc) -> u64 {
+        let starts: Vec<Vec<u8>> = self.starts.lock().drain(..).collect();
+        for req in starts {
+            self.start(rpc, &req);
+        }
+        let signals: Vec<(u32, u32)> = self.signals.lock().drain(..).collect();
+        for (pid, sig) in signals {
+            if let Some(p) = self.procs.iter_mut().find(|p| p.pid == pid) {
+                p.kill(sig, 0);
+            }
+        }
+        let now = time::now_ns();
+        for p in &mut self.procs {
+            if let RunState::Sleeping(t) = p.state
+                && t <= now
+            {
+                p.state = RunState::Runnable;
+            }
+        }
+        let n = self.procs.len();
+        for k in 0..n {
+            let i = (self.next + k) % n;
+            if self.procs[i].state == RunState::Runnable {
+                self.procs[i].run_slice(rpc, self.manager);
+                self.next = i + 1;
+                break;
+            }
+        }
+        self.reap(rpc);
+        set_threads(self.procs.len() as u32);
+        let mut wake = u64::MAX;
+        for p in &self.procs {
+            match p.state {
+                RunState::Runnable => return 0,
+                RunState::Sleeping(t) => wake = wake.min(t),
+                RunState::Exited => return 0,
+            }
+        }
+        wake
+    }
+}

@@ -1,0 +1,635 @@
+//! File syscalls: paths resolved here (the working directory, `*at` directory descriptors),
+//! files reached through the vNode's buffer-cache mComponent with the stateless file protocol
+//! (each request names the vNode and the whole path), and the few devices a program expects.
+
+extern crate alloc;
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use guest_rt::rpc::{Rpc, RpcError};
+use lego_linux::abi::dirent::DirentWriter;
+use lego_linux::abi::fcntl as f;
+use lego_linux::abi::stat::{S_IFCHR, S_IFDIR, S_IFREG, Stat};
+use lego_linux::abi::tty::{Termios, Winsize};
+use lego_linux::errno::{self as e, Errno};
+use lego_linux::sysno as nr;
+use lego_proto::fs::{
+    self as fsp, DIR_END, FsRequest, FsStat, Request, flags as fsflags, kind, parse_dir,
+};
+use lego_proto::proc::start_flags;
+use zerocopy::FromBytes;
+
+use super::{copy_out, err, read_cstr, status_err, write_val};
+use crate::fd::{Open, Target};
+use crate::process::Process;
+
+/// One file-protocol request to the vNode's buffer cache; returns the reply's length.
+#[allow(clippy::too_many_arguments)]
+pub fn fs_req(
+    p: &mut Process,
+    rpc: &mut Rpc,
+    op: u32,
+    path: &str,
+    path2: &str,
+    offset: u64,
+    len: u32,
+    flags: u32,
+    mode: u32,
+    data: &[u8],
+    out: &mut [u8],
+) -> Result<usize, i64> {
+    let (vnode, storage, cache) = p.vnode;
+    let r = Request {
+        head: FsRequest {
+            vnode,
+            flags,
+            mode,
+            storage,
+            offset,
+            len,
+            ..FsRequest::default()
+        },
+        path,
+        path2,
+        data,
+    };
+    let mut buf = vec![0u8; r.encoded_len()];
+    let n = r.encode(&mut buf).ok_or(err(e::ENAMETOOLONG))?;
+    match rpc.call(cache, op, &buf[..n], out) {
+        Ok(n) => Ok(n),
+        Err(RpcError::Remote(s)) => Err(status_err(s)),
+        Err(_) => Err(err(e::EIO)),
+    }
+}
+
+/// `STAT` of a vNode path.
+pub fn stat_path(p: &mut Process, rpc: &mut Rpc, path: &str) -> Result<FsStat, i64> {
+    let mut out = [0u8; 64];
+    let n = fs_req(p, rpc, fsp::STAT, path, "", 0, 0, 0, 0, &[], &mut out)?;
+    FsStat::read_from_bytes(&out[..n.min(out.len())]).map_err(|_| err(e::EIO))
+}
+
+/// A canonical absolute path: `path` taken relative to `base`, `.` and `..` resolved.
+pub fn normalize(base: &str, path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    let joined = if path.starts_with('/') {
+        [path, ""]
+    } else {
+        [base, path]
+    };
+    for piece in joined {
+        for c in piece.split('/') {
+            match c {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                c => parts.push(c),
+            }
+        }
+    }
+    if parts.is_empty() {
+        return String::from("/");
+    }
+    let mut s = String::new();
+    for c in parts {
+        s.push('/');
+        s.push_str(c);
+    }
+    s
+}
+
+/// The absolute path of `path` as `*at(dirfd, path)` means it.
+fn resolve(p: &mut Process, rpc: &mut Rpc, dirfd: i32, va: u64) -> Result<String, i64> {
+    let raw = read_cstr(p, rpc, va, fsp::MAX_PATH).map_err(err)?;
+    if raw.is_empty() {
+        return Err(err(e::ENOENT));
+    }
+    let path = core::str::from_utf8(&raw).map_err(|_| err(e::EINVAL))?;
+    if path.starts_with('/') || dirfd == f::AT_FDCWD {
+        return Ok(normalize(&p.cwd, path));
+    }
+    match p.fds.get(dirfd).map(|o| o.target.clone()) {
+        Some(Target::Dir { path: d, .. }) => Ok(normalize(&d, path)),
+        Some(_) => Err(err(e::ENOTDIR)),
+        None => Err(err(e::EBADF)),
+    }
+}
+
+/// The devices under `/dev` a program may open.
+fn device(path: &str) -> Option<Target> {
+    match path {
+        "/dev/null" => Some(Target::Null),
+        "/dev/zero" => Some(Target::Zero),
+        "/dev/urandom" | "/dev/random" => Some(Target::Random),
+        "/dev/stdin" => Some(Target::Stdin),
+        "/dev/stdout" => Some(Target::Output(1)),
+        "/dev/stderr" => Some(Target::Output(2)),
+        _ => None,
+    }
+}
+
+fn stat_of(target: &Target, fs: Option<FsStat>, ino: u64) -> Stat {
+    let mut st = Stat {
+        st_dev: 0x4c45,
+        st_ino: ino,
+        st_nlink: 1,
+        st_blksize: 4096,
+        ..Stat::default()
+    };
+    match (target, fs) {
+        (_, Some(s)) => {
+            let dir = s.kind == kind::DIR;
+            st.st_mode = (if dir { S_IFDIR } else { S_IFREG }) | (s.mode & 0o7777);
+            if st.st_mode & 0o777 == 0 {
+                st.st_mode |= if dir { 0o755 } else { 0o644 };
+            }
+            st.st_size = s.size as i64;
+            st.st_blocks = s.size.div_ceil(512) as i64;
+            st.st_nlink = if dir { 2 } else { 1 };
+            st.st_mtime = (s.version / 1_000_000_000) as i64;
+        }
+        (Target::Null, _) => {
+            st.st_mode = S_IFCHR | 0o666;
+            st.st_rdev = (1 << 8) | 3;
+        }
+        (Target::Zero, _) => {
+            st.st_mode = S_IFCHR | 0o666;
+            st.st_rdev = (1 << 8) | 5;
+        }
+        (Target::Random, _) => {
+            st.st_mode = S_IFCHR | 0o666;
+            st.st_rdev = (1 << 8) | 9;
+        }
+        _ => {
+            // The user's terminal or a pipe: a character device, as a pty looks.
+            st.st_mode = S_IFCHR | 0o620;
+            st.st_rdev = (136 << 8) | 0;
+        }
+    }
+    st
+}
+
+fn hash(path: &str) -> u64 {
+    path.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    }) | 1
+}
+
+fn is_tty(p: &Process, t: &Target) -> bool {
+    match t {
+        Target::Stdin => p.flags & start_flags::STDIN_TTY != 0,
+        Target::Output(1) => p.flags & start_flags::STDOUT_TTY != 0,
+        Target::Output(_) => p.flags & start_flags::STDERR_TTY != 0,
+        _ => false,
+    }
+}
+
+fn open(p: &mut Process, rpc: &mut Rpc, path: String, flags: u32, mode: u32) -> i64 {
+    if let Some(t) = device(&path) {
+        return match p.fds.insert(Open::new(t, flags)) {
+            Some(fd) => i64::from(fd),
+            None => err(e::EMFILE),
+        };
+    }
+    if path.starts_with("/proc/") || path.starts_with("/sys/") || path.starts_with("/dev/") {
+        return err(e::ENOENT);
+    }
+    let acc = flags & f::O_ACCMODE;
+    let mut ff = 0;
+    if flags & f::O_CREAT != 0 {
+        ff |= fsflags::CREATE;
+    }
+    if flags & f::O_EXCL != 0 {
+        ff |= fsflags::EXCL;
+    }
+    if flags & f::O_TRUNC != 0 && acc != f::O_RDONLY {
+        ff |= fsflags::TRUNC;
+    }
+    let st = if path == "/" {
+        stat_path(p, rpc, &path)
+    } else {
+        let mut out = [0u8; 64];
+        fs_req(
+            p,
+            rpc,
+            fsp::OPEN,
+            &path,
+            "",
+            0,
+            0,
+            ff,
+            mode & 0o7777,
+            &[],
+            &mut out,
+        )
+        .and_then(|n| FsStat::read_from_bytes(&out[..n.min(64)]).map_err(|_| err(e::EIO)))
+    };
+    let st = match st {
+        Ok(s) => s,
+        Err(x) => return x,
+    };
+    let target = if st.kind == kind::DIR {
+        if acc != f::O_RDONLY {
+            return err(e::EISDIR);
+        }
+        Target::Dir { path, next: 0 }
+    } else {
+        if flags & f::O_DIRECTORY != 0 {
+            return err(e::ENOTDIR);
+        }
+        Target::File(path)
+    };
+    match p.fds.insert(Open::new(target, flags)) {
+        Some(fd) => i64::from(fd),
+        None => err(e::EMFILE),
+    }
+}
+
+fn getdents(p: &mut Process, rpc: &mut Rpc, fd: i32, buf: u64, len: u64) -> i64 {
+    let (path, mut next) = match p.fds.get(fd).map(|o| o.target.clone()) {
+        Some(Target::Dir { path, next }) => (path, next),
+        Some(_) => return err(e::ENOTDIR),
+        None => return err(e::EBADF),
+    };
+    let mut out = vec![0u8; (len as usize).min(64 << 10)];
+    let mut w = DirentWriter::new(&mut out);
+    // Cursor 0 is ".", 1 is "..", 2 + k the directory's entry k.
+    while next < 2 {
+        let name: &[u8] = if next == 0 { b"." } else { b".." };
+        if w.push(next + 1, (next + 1) as i64, 4, name).is_err() {
+            break;
+        }
+        next += 1;
+    }
+    let mut reply = vec![0u8; fsp::MAX_IO];
+    'outer: while next >= 2 && next != DIR_END {
+        let n = match fs_req(
+            p,
+            rpc,
+            fsp::READDIR,
+            &path,
+            "",
+            next - 2,
+            0,
+            0,
+            0,
+            &[],
+            &mut reply,
+        ) {
+            Ok(n) => n,
+            Err(x) => return x,
+        };
+        let Some((h, entries)) = parse_dir(&reply[..n]) else {
+            return err(e::EIO);
+        };
+        let mut i = next;
+        for ent in entries {
+            let t = if ent.kind == kind::DIR { 4 } else { 8 };
+            let full = normalize(&path, ent.name);
+            if w.push(hash(&full), (i + 1) as i64, t, ent.name.as_bytes())
+                .is_err()
+            {
+                next = i;
+                break 'outer;
+            }
+            i += 1;
+        }
+        next = if h.next == DIR_END {
+            DIR_END
+        } else {
+            h.next + 2
+        };
+    }
+    let used = w.len();
+    if used == 0 && next != DIR_END && len > 0 {
+        return err(e::EINVAL);
+    }
+    if copy_out(p, rpc, buf, &out[..used]).is_err() {
+        return err(e::EFAULT);
+    }
+    if let Some(o) = p.fds.get(fd) {
+        o.target = Target::Dir { path, next };
+    }
+    used as i64
+}
+
+fn stat_at(p: &mut Process, rpc: &mut Rpc, path: &str) -> Result<Stat, i64> {
+    if let Some(t) = device(path) {
+        return Ok(stat_of(&t, None, hash(path)));
+    }
+    let st = stat_path(p, rpc, path)?;
+    Ok(stat_of(&Target::File(String::new()), Some(st), hash(path)))
+}
+
+fn fstat(p: &mut Process, rpc: &mut Rpc, fd: i32) -> Result<Stat, i64> {
+    let t = p
+        .fds
+        .get(fd)
+        .map(|o| o.target.clone())
+        .ok_or(err(e::EBADF))?;
+    match &t {
+        Target::File(path) | Target::Dir { path, .. } => {
+            let path = path.clone();
+            stat_at(p, rpc, &path)
+        }
+        other => Ok(stat_of(other, None, 1000 + fd as u64)),
+    }
+}
+
+fn put_stat(p: &mut Process, rpc: &mut Rpc, va: u64, st: Result<Stat, i64>) -> i64 {
+    match st {
+        Ok(s) => match write_val(p, rpc, va, &s) {
+            Ok(()) => 0,
+            Err(x) => err(x),
+        },
+        Err(x) => x,
+    }
+}
+
+fn dup_to(p: &mut Process, old: i32, new: Option<i32>, min: i32, cloexec: bool) -> i64 {
+    let Some(mut o) = p.fds.get(old).cloned() else {
+        return err(e::EBADF);
+    };
+    o.cloexec = cloexec;
+    match new {
+        Some(n) => {
+            if p.fds.put(n, o) {
+                i64::from(n)
+            } else {
+                err(e::EBADF)
+            }
+        }
+        None => match p.fds.insert_from(min, o) {
+            Some(fd) => i64::from(fd),
+            None => err(e::EMFILE),
+        },
+    }
+}
+
+fn simple(p: &mut Process, rpc: &mut Rpc, op: u32, path: &str, path2: &str, x: u64) -> i64 {
+    match fs_req(p, rpc, op, path, path2, x, 0, 0, 0o755, &[], &mut [0u8; 64]) {
+        Ok(_) => 0,
+        Err(v) => v,
+    }
+}
+
+/// The file syscalls.
+pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> i64 {
+    let fd = a[0] as i32;
+    let r: Result<i64, i64> = (|| {
+        Ok(match n {
+            nr::OPEN => {
+                let path = resolve(p, rpc, f::AT_FDCWD, a[0])?;
+                open(p, rpc, path, a[1] as u32, a[2] as u32)
+            }
+            nr::OPENAT => {
+                let path = resolve(p, rpc, fd, a[1])?;
+                open(p, rpc, path, a[2] as u32, a[3] as u32)
+            }
+            nr::CLOSE => match p.fds.close(fd) {
+                Some(_) => 0,
+                None => err(e::EBADF),
+            },
+            nr::LSEEK => {
+                let (off, whence) = (a[1] as i64, a[2]);
+                let Some(o) = p.fds.get(fd).cloned() else {
+                    return Ok(err(e::EBADF));
+                };
+                let base: i64 = match (whence, &o.target) {
+                    (_, Target::Stdin | Target::Output(_)) => return Ok(err(e::ESPIPE)),
+                    (0, _) => 0,
+                    (1, _) => o.offset as i64,
+                    (2, Target::File(path)) => {
+                        let path = path.clone();
+                        stat_path(p, rpc, &path)?.size as i64
+                    }
+                    (2, _) => 0,
+                    _ => return Ok(err(e::EINVAL)),
+                };
+                let Some(new) = base.checked_add(off).filter(|v| *v >= 0) else {
+                    return Ok(err(e::EINVAL));
+                };
+                if let Some(o) = p.fds.get(fd) {
+                    o.offset = new as u64;
+                    if let Target::Dir { next, .. } = &mut o.target {
+                        *next = new as u64;
+                    }
+                }
+                new
+            }
+            nr::FSTAT => {
+                let st = fstat(p, rpc, fd);
+                put_stat(p, rpc, a[1], st)
+            }
+            nr::STAT | nr::LSTAT => {
+                let path = resolve(p, rpc, f::AT_FDCWD, a[0])?;
+                let st = stat_at(p, rpc, &path);
+                put_stat(p, rpc, a[1], st)
+            }
+            nr::NEWFSTATAT => {
+                let flags = a[3] as u32;
+                let raw = read_cstr(p, rpc, a[1], fsp::MAX_PATH).map_err(err)?;
+                let st = if raw.is_empty() && flags & f::AT_EMPTY_PATH != 0 {
+                    if fd == f::AT_FDCWD {
+                        let cwd = p.cwd.clone();
+                        stat_at(p, rpc, &cwd)
+                    } else {
+                        fstat(p, rpc, fd)
+                    }
+                } else {
+                    let path = resolve(p, rpc, fd, a[1])?;
+                    stat_at(p, rpc, &path)
+                };
+                put_stat(p, rpc, a[2], st)
+            }
+            nr::ACCESS => {
+                let path = resolve(p, rpc, f::AT_FDCWD, a[0])?;
+                stat_at(p, rpc, &path).map(|_| 0)?
+            }
+            nr::FACCESSAT | nr::FACCESSAT2 => {
+                let path = resolve(p, rpc, fd, a[1])?;
+                stat_at(p, rpc, &path).map(|_| 0)?
+            }
+            nr::GETDENTS64 => getdents(p, rpc, fd, a[1], a[2]),
+            nr::UNLINK => {
+                let path = resolve(p, rpc, f::AT_FDCWD, a[0])?;
+                simple(p, rpc, fsp::UNLINK, &path, "", 0)
+            }
+            nr::RMDIR => {
+                let path = resolve(p, rpc, f::AT_FDCWD, a[0])?;
+                simple(p, rpc, fsp::RMDIR, &path, "", 0)
+            }
+            nr::UNLINKAT => {
+                let path = resolve(p, rpc, fd, a[1])?;
+                let op = if a[2] as u32 & f::AT_REMOVEDIR != 0 {
+                    fsp::RMDIR
+                } else {
+                    fsp::UNLINK
+                };
+                simple(p, rpc, op, &path, "", 0)
+            }
+            nr::MKDIR => {
+                let path = resolve(p, rpc, f::AT_FDCWD, a[0])?;
+                simple(p, rpc, fsp::MKDIR, &path, "", 0)
+            }
+            nr::MKDIRAT => {
+                let path = resolve(p, rpc, fd, a[1])?;
+                simple(p, rpc, fsp::MKDIR, &path, "", 0)
+            }
+            nr::RENAME => {
+                let from = resolve(p, rpc, f::AT_FDCWD, a[0])?;
+                let to = resolve(p, rpc, f::AT_FDCWD, a[1])?;
+                simple(p, rpc, fsp::RENAME, &from, &to, 0)
+            }
+            nr::RENAMEAT | nr::RENAMEAT2 => {
+                if n == nr::RENAMEAT2 && a[4] != 0 {
+                    return Ok(err(e::EINVAL));
+                }
+                let from = resolve(p, rpc, fd, a[1])?;
+                let to = resolve(p, rpc, a[2] as i32, a[3])?;
+                simple(p, rpc, fsp::RENAME, &from, &to, 0)
+            }
+            nr::TRUNCATE => {
+                let path = resolve(p, rpc, f::AT_FDCWD, a[0])?;
+                simple(p, rpc, fsp::TRUNCATE, &path, "", a[1])
+            }
+            nr::FTRUNCATE => match p.fds.get(fd).map(|o| (o.target.clone(), o.write)) {
+                Some((Target::File(path), true)) => simple(p, rpc, fsp::TRUNCATE, &path, "", a[1]),
+                Some((Target::File(_), false)) => err(e::EINVAL),
+                Some(_) => err(e::EINVAL),
+                None => err(e::EBADF),
+            },
+            nr::FSYNC | nr::FDATASYNC => match p.fds.get(fd).map(|o| o.target.clone()) {
+                Some(Target::File(path)) => simple(p, rpc, fsp::FSYNC, &path, "", 0),
+                Some(_) => 0,
+                None => err(e::EBADF),
+            },
+            nr::GETCWD => {
+                let mut s = p.cwd.clone().into_bytes();
+                s.push(0);
+                if (s.len() as u64) > a[1] {
+                    return Ok(err(e::ERANGE));
+                }
+                copy_out(p, rpc, a[0], &s).map_err(err)?;
+                s.len() as i64
+            }
+            nr::CHDIR => {
+                let path = resolve(p, rpc, f::AT_FDCWD, a[0])?;
+                let st = stat_path(p, rpc, &path)?;
+                if st.kind != kind::DIR {
+                    return Ok(err(e::ENOTDIR));
+                }
+                p.cwd = path;
+                0
+            }
+            nr::READLINK | nr::READLINKAT => {
+                let (pv, buf, len) = if n == nr::READLINK {
+                    (a[0], a[1], a[2])
+                } else {
+                    (a[1], a[2], a[3])
+                };
+                let raw = read_cstr(p, rpc, pv, fsp::MAX_PATH).map_err(err)?;
+                if raw == b"/proc/self/exe" {
+                    let exe = p.exe.clone().into_bytes();
+                    let k = exe.len().min(len as usize);
+                    copy_out(p, rpc, buf, &exe[..k]).map_err(err)?;
+                    k as i64
+                } else {
+                    // No symbolic links in the vNode's storage: an existing file is not one.
+                    let path =
+                        resolve(p, rpc, if n == nr::READLINK { f::AT_FDCWD } else { fd }, pv)?;
+                    stat_at(p, rpc, &path)?;
+                    err(e::EINVAL)
+                }
+            }
+            nr::DUP => dup_to(p, fd, None, 0, false),
+            nr::DUP2 => {
+                if p.fds.get(fd).is_none() {
+                    return Ok(err(e::EBADF));
+                }
+                if fd == a[1] as i32 {
+                    i64::from(fd)
+                } else {
+                    dup_to(p, fd, Some(a[1] as i32), 0, false)
+                }
+            }
+            nr::DUP3 => {
+                if fd == a[1] as i32 {
+                    return Ok(err(e::EINVAL));
+                }
+                dup_to(p, fd, Some(a[1] as i32), 0, a[2] as u32 & f::O_CLOEXEC != 0)
+            }
+            nr::FCNTL => fcntl(p, fd, a[1] as u32, a[2]),
+            nr::IOCTL => ioctl(p, rpc, fd, a[1] as u32, a[2]),
+            _ => err(e::ENOSYS),
+        })
+    })();
+    r.unwrap_or_else(|x| x)
+}
+
+fn fcntl(p: &mut Process, fd: i32, cmd: u32, arg: u64) -> i64 {
+    const F_DUPFD: u32 = 0;
+    const F_GETFD: u32 = 1;
+    const F_SETFD: u32 = 2;
+    const F_GETFL: u32 = 3;
+    const F_SETFL: u32 = 4;
+    const F_DUPFD_CLOEXEC: u32 = 1030;
+    match cmd {
+        F_DUPFD => dup_to(p, fd, None, arg as i32, false),
+        F_DUPFD_CLOEXEC => dup_to(p, fd, None, arg as i32, true),
+        _ => {
+            let Some(o) = p.fds.get(fd) else {
+                return err(e::EBADF);
+            };
+            match cmd {
+                F_GETFD => i64::from(o.cloexec),
+                F_SETFD => {
+                    o.cloexec = arg & 1 != 0;
+                    0
+                }
+                F_GETFL => i64::from(o.flags & !f::O_CLOEXEC),
+                F_SETFL => {
+                    let keep = o.flags & (f::O_ACCMODE | f::O_CREAT | f::O_EXCL | f::O_TRUNC);
+                    o.flags = keep | (arg as u32 & (f::O_APPEND | f::O_NONBLOCK));
+                    o.append = o.flags & f::O_APPEND != 0;
+                    0
+                }
+                _ => err(e::EINVAL),
+            }
+        }
+    }
+}
+
+fn ioctl(p: &mut Process, rpc: &mut Rpc, fd: i32, cmd: u32, arg: u64) -> i64 {
+    const TCGETS: u32 = 0x5401;
+    const TIOCGWINSZ: u32 = 0x5413;
+    const TIOCGPGRP: u32 = 0x540f;
+    let Some(t) = p.fds.get(fd).map(|o| o.target.clone()) else {
+        return err(e::EBADF);
+    };
+    if !is_tty(p, &t) {
+        return err(e::ENOTTY);
+    }
+    let r: Result<(), Errno> = match cmd {
+        TCGETS => write_val(p, rpc, arg, &Termios::default_tty()),
+        TIOCGWINSZ => {
+            let (rows, cols) = p.winsize;
+            let w = Winsize {
+                ws_row: if rows == 0 { 24 } else { rows },
+                ws_col: if cols == 0 { 80 } else { cols },
+                ws_xpixel: 0,
+                ws_ypixel: 0,
+            };
+            write_val(p, rpc, arg, &w)
+        }
+        TIOCGPGRP => write_val(p, rpc, arg, &(p.pid as i32)),
+        _ => return err(e::ENOTTY),
+    };
+    match r {
+        Ok(()) => 0,
+        Err(x) => err(x),
+    }
+}

@@ -1,0 +1,301 @@
+//! read/write and their vectored and positioned forms: files in the vNode (through its buffer
+//! cache), the user's terminal or pipes (through the managers), and the simple devices.
+
+extern crate alloc;
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use guest_rt::rpc::{Rpc, RpcError};
+use guest_rt::time;
+use lego_linux::errno as e;
+use lego_linux::sysno as nr;
+use lego_proto::fs::{self as fsp, MAX_IO};
+use lego_proto::proc as pp;
+use zerocopy::IntoBytes;
+
+use super::fs::fs_req;
+use super::{copy_in, copy_out, err, status_err};
+use crate::fd::Target;
+use crate::process::{Process, RunState};
+
+/// Most bytes one read or write moves (Linux's `MAX_RW_COUNT`).
+const MAX_RW: u64 = 0x7fff_f000;
+
+/// The read/write family.
+pub fn rw(p: &mut Process, rpc: &mut Rpc, manager: u32, n: u64, a: [u64; 6]) -> i64 {
+    let fd = a[0] as i32;
+    match n {
+        nr::READ => read(p, rpc, manager, fd, a[1], a[2].min(MAX_RW), None),
+        nr::WRITE => write(p, rpc, manager, fd, a[1], a[2].min(MAX_RW), None),
+        nr::PREAD64 => read(p, rpc, manager, fd, a[1], a[2].min(MAX_RW), Some(a[3])),
+        nr::PWRITE64 => write(p, rpc, manager, fd, a[1], a[2].min(MAX_RW), Some(a[3])),
+        nr::READV | nr::WRITEV => {
+            let cnt = a[2] as usize;
+            if cnt > 1024 {
+                return err(e::EINVAL);
+            }
+            let mut total: i64 = 0;
+            for i in 0..cnt {
+                let mut v = [0u64; 2];
+                if super::copy_in(p, rpc, a[1] + 16 * i as u64, v.as_mut_bytes()).is_err() {
+                    return err(e::EFAULT);
+                }
+                if v[1] == 0 {
+                    continue;
+                }
+                let r = if n == nr::READV {
+                    read(p, rpc, manager, fd, v[0], v[1].min(MAX_RW), None)
+                } else {
+                    write(p, rpc, manager, fd, v[0], v[1].min(MAX_RW), None)
+                };
+                if r < 0 {
+                    return if total > 0 { total } else { r };
+                }
+                total += r;
+                if (r as u64) < v[1] || p.retry_syscall {
+                    break;
+                }
+            }
+            if p.retry_syscall && total > 0 {
+                // Part of the vector was read: return that instead of waiting.
+                p.retry_syscall = false;
+                p.state = RunState::Runnable;
+            }
+            total
+        }
+        _ => err(e::ENOSYS),
+    }
+}
+
+fn read(
+    p: &mut Process,
+    rpc: &mut Rpc,
+    manager: u32,
+    fd: i32,
+    buf: u64,
+    len: u64,
+    at: Option<u64>,
+) -> i64 {
+    let Some(o) = p.fds.get(fd) else {
+        return err(e::EBADF);
+    };
+    if !o.read {
+        return err(e::EBADF);
+    }
+    let target = o.target.clone();
+    let offset = at.unwrap_or(o.offset);
+    match target {
+        Target::Null => 0,
+        Target::Zero | Target::Random => {
+            let mut chunk = vec![0u8; 4096];
+            let mut done = 0u64;
+            let mut x = time::now_ns() ^ u64::from(p.pid).rotate_left(32);
+            while done < len {
+                let n = (len - done).min(4096) as usize;
+                if matches!(target, Target::Random) {
+                    for b in chunk[..n].iter_mut() {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        *b = x as u8;
+                    }
+                }
+                if copy_out(p, rpc, buf + done, &chunk[..n]).is_err() {
+                    return if done > 0 {
+                        done as i64
+                    } else {
+                        err(e::EFAULT)
+                    };
+                }
+                done += n as u64;
+            }
+            done as i64
+        }
+        Target::Output(_) => err(e::EBADF),
+        Target::Dir { .. } => err(e::EISDIR),
+        Target::Stdin => read_stdin(p, rpc, manager, buf, len),
+        Target::File(path) => {
+            let mut done = 0u64;
+            let mut data = vec![0u8; MAX_IO];
+            while done < len {
+                let want = (len - done).min(MAX_IO as u64) as usize;
+                let n = match fs_req(
+                    p,
+                    rpc,
+                    fsp::READ,
+                    &path,
+                    "",
+                    offset + done,
+                    want as u32,
+                    0,
+                    0,
+                    &[],
+                    &mut data[..want],
+                ) {
+                    Ok(n) => n,
+                    Err(x) => return if done > 0 { done as i64 } else { x },
+                };
+                if n == 0 {
+                    break;
+                }
+                if copy_out(p, rpc, buf + done, &data[..n]).is_err() {
+                    return if done > 0 {
+                        done as i64
+                    } else {
+                        err(e::EFAULT)
+                    };
+                }
+                done += n as u64;
+                if n < want {
+                    break;
+                }
+            }
+            if at.is_none()
+                && let Some(o) = p.fds.get(fd)
+            {
+                o.offset = offset + done;
+            }
+            done as i64
+        }
+    }
+}
+
+/// Stdin comes from the managers: what they have now, end of file, or nothing yet (the
+/// process then sleeps a little and the read is made again).
+fn read_stdin(p: &mut Process, rpc: &mut Rpc, manager: u32, buf: u64, len: u64) -> i64 {
+    if p.stdin_eof || len == 0 {
+        return 0;
+    }
+    let req = pp::Input {
+        pid: p.pid,
+        max: len.min(pp::MAX_OUTPUT as u64) as u32,
+    };
+    let mut data = vec![0u8; req.max as usize];
+    match rpc.call(manager, pp::INPUT, req.as_bytes(), &mut data) {
+        Ok(0) => {
+            p.stdin_eof = true;
+            0
+        }
+        Ok(n) => {
+            p.stdin_waits = 0;
+            match copy_out(p, rpc, buf, &data[..n]) {
+                Ok(()) => n as i64,
+                Err(_) => err(e::EFAULT),
+            }
+        }
+        Err(RpcError::Remote(s)) if s == pp::INPUT_AGAIN => {
+            // Back off from 1 ms to 16 ms while nothing comes.
+            let wait_ms = 1u64 << p.stdin_waits.min(4);
+            p.stdin_waits += 1;
+            p.retry_syscall = true;
+            p.state = RunState::Sleeping(time::now_ns() + wait_ms * 1_000_000);
+            0
+        }
+        Err(RpcError::Remote(s)) => status_err(s),
+        Err(_) => err(e::EIO),
+    }
+}
+
+fn write(
+    p: &mut Process,
+    rpc: &mut Rpc,
+    manager: u32,
+    fd: i32,
+    buf: u64,
+    len: u64,
+    at: Option<u64>,
+) -> i64 {
+    let Some(o) = p.fds.get(fd) else {
+        return err(e::EBADF);
+    };
+    if !o.write {
+        return err(e::EBADF);
+    }
+    let (target, append) = (o.target.clone(), o.append);
+    let mut offset = at.unwrap_or(o.offset);
+    match target {
+        Target::Null | Target::Zero | Target::Random => len as i64,
+        Target::Stdin | Target::Dir { .. } => err(e::EBADF),
+        Target::Output(which) => {
+            let mut done = 0u64;
+            let mut msg: Vec<u8> = Vec::new();
+            while done < len {
+                let n = (len - done).min(pp::MAX_OUTPUT as u64) as usize;
+                msg.clear();
+                msg.extend_from_slice(
+                    pp::Output {
+                        pid: p.pid,
+                        fd: which,
+                    }
+                    .as_bytes(),
+                );
+                let at = msg.len();
+                msg.resize(at + n, 0);
+                if copy_in(p, rpc, buf + done, &mut msg[at..]).is_err() {
+                    return if done > 0 {
+                        done as i64
+                    } else {
+                        err(e::EFAULT)
+                    };
+                }
+                match rpc.call(manager, pp::OUTPUT, &msg, &mut []) {
+                    Ok(_) => {}
+                    Err(RpcError::Remote(s)) if lego_proto::fs::errno_of(s) == Some(32) => {
+                        // The reader went away: SIGPIPE, unless the program ignores it.
+                        if p.sigactions[13].0 != 1 {
+                            p.kill(13, 0);
+                        }
+                        return err(e::EPIPE);
+                    }
+                    Err(_) => return if done > 0 { done as i64 } else { err(e::EIO) },
+                }
+                done += n as u64;
+            }
+            done as i64
+        }
+        Target::File(path) => {
+            if append {
+                match super::fs::stat_path(p, rpc, &path) {
+                    Ok(st) => offset = st.size,
+                    Err(x) => return x,
+                }
+            }
+            let mut done = 0u64;
+            let mut data = vec![0u8; MAX_IO];
+            while done < len {
+                let n = (len - done).min(MAX_IO as u64) as usize;
+                if copy_in(p, rpc, buf + done, &mut data[..n]).is_err() {
+                    return if done > 0 {
+                        done as i64
+                    } else {
+                        err(e::EFAULT)
+                    };
+                }
+                match fs_req(
+                    p,
+                    rpc,
+                    fsp::WRITE,
+                    &path,
+                    "",
+                    offset + done,
+                    n as u32,
+                    0,
+                    0,
+                    &data[..n],
+                    &mut [0u8; 4],
+                ) {
+                    Ok(_) => {}
+                    Err(x) => return if done > 0 { done as i64 } else { x },
+                }
+                done += n as u64;
+            }
+            if at.is_none()
+                && let Some(o) = p.fds.get(fd)
+            {
+                o.offset = offset + done;
+            }
+            done as i64
+        }
+    }
+}

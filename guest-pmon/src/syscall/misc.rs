@@ -1,0 +1,285 @@
+//! Time, identity, limits, signals (recorded; delivery comes with the next issue), and the
+//! thread-setup calls a C library makes at start.
+
+use guest_rt::rpc::Rpc;
+use guest_rt::time;
+use lego_linux::abi::resource::{RLIM_INFINITY, Rlimit};
+use lego_linux::abi::signal::{KernelSigaction, StackT};
+use lego_linux::abi::time::{Timespec, Timeval};
+use lego_linux::abi::utsname::Utsname;
+use lego_linux::errno as e;
+use lego_linux::sysno as nr;
+
+use super::{copy_out, err, read_val, write_val};
+use crate::process::{Process, RunState};
+
+const NS: u64 = 1_000_000_000;
+
+fn realtime(p: &Process) -> u64 {
+    p.clock_base.0 + (time::now_ns() - p.clock_base.1)
+}
+
+fn ts(ns: u64) -> Timespec {
+    Timespec {
+        tv_sec: (ns / NS) as i64,
+        tv_nsec: (ns % NS) as i64,
+    }
+}
+
+/// The clock `id` now, in ns; `None` for an unknown clock.
+fn clock(p: &Process, id: u64) -> Option<u64> {
+    match id {
+        0 | 5 | 8 | 11 => Some(realtime(p)), // REALTIME, REALTIME_COARSE, REALTIME_ALARM, TAI
+        1 | 4 | 6 | 7 | 9 => Some(time::now_ns()), // MONOTONIC(_RAW, _COARSE), BOOTTIME(_ALARM)
+        2 | 3 => Some(p.c.user_ns + p.c.system_ns), // PROCESS_ and THREAD_CPUTIME_ID
+        _ => None,
+    }
+}
+
+fn put<T: zerocopy::IntoBytes + zerocopy::Immutable>(
+    p: &mut Process,
+    rpc: &mut Rpc,
+    va: u64,
+    v: &T,
+) -> i64 {
+    match write_val(p, rpc, va, v) {
+        Ok(()) => 0,
+        Err(x) => err(x),
+    }
+}
+
+/// Sleeps until `deadline` (monotonic ns): the process leaves the CPU.
+fn sleep_until(p: &mut Process, deadline: u64) -> i64 {
+    if deadline > time::now_ns() {
+        p.state = RunState::Sleeping(deadline);
+    }
+    0
+}
+
+/// The syscalls of this family; `None` for one we do not implement.
+pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> {
+    Some(match n {
+        nr::ARCH_PRCTL => match a[0] {
+            0x1001 => {
+                p.regs.gs_base = a[1];
+                0
+            }
+            0x1002 => {
+                p.regs.fs_base = a[1];
+                0
+            }
+            0x1003 => {
+                let v = p.regs.fs_base;
+                put(p, rpc, a[1], &v)
+            }
+            0x1004 => {
+                let v = p.regs.gs_base;
+                put(p, rpc, a[1], &v)
+            }
+            _ => err(e::EINVAL),
+        },
+        nr::SET_TID_ADDRESS => i64::from(p.pid),
+        nr::SET_ROBUST_LIST => 0,
+        // Restartable sequences need the kernel to keep the area current; without that, the C
+        // library is told there are none (it copes).
+        nr::RSEQ => err(e::ENOSYS),
+        nr::UNAME => {
+            let u = Utsname::new(
+                b"Linux",
+                b"lego",
+                b"6.1.0-lego",
+                b"#1 LegoOS",
+                b"x86_64",
+                b"(none)",
+            );
+            put(p, rpc, a[0], &u)
+        }
+        nr::CLOCK_GETTIME => match clock(p, a[0]) {
+            Some(ns) => put(p, rpc, a[1], &ts(ns)),
+            None => err(e::EINVAL),
+        },
+        nr::CLOCK_GETRES => match clock(p, a[0]) {
+            Some(_) if a[1] == 0 => 0,
+            Some(_) => put(p, rpc, a[1], &ts(1)),
+            None => err(e::EINVAL),
+        },
+        nr::GETTIMEOFDAY => {
+            let ns = realtime(p);
+            if a[0] == 0 {
+                0
+            } else {
+                let tv = Timeval {
+                    tv_sec: (ns / NS) as i64,
+                    tv_usec: ((ns % NS) / 1000) as i64,
+                };
+                put(p, rpc, a[0], &tv)
+            }
+        }
+        nr::TIME => {
+            let s = realtime(p) / NS;
+            if a[0] != 0 && write_val(p, rpc, a[0], &s).is_err() {
+                return Some(err(e::EFAULT));
+            }
+            s as i64
+        }
+        nr::NANOSLEEP => match read_val::<Timespec>(p, rpc, a[0]) {
+            Ok(t) if t.tv_sec >= 0 && (0..NS as i64).contains(&t.tv_nsec) => {
+                let d = (t.tv_sec as u64).saturating_mul(NS) + t.tv_nsec as u64;
+                sleep_until(p, time::now_ns().saturating_add(d))
+            }
+            Ok(_) => err(e::EINVAL),
+            Err(x) => err(x),
+        },
+        nr::CLOCK_NANOSLEEP => match (clock(p, a[0]), read_val::<Timespec>(p, rpc, a[2])) {
+            (None, _) => err(e::EINVAL),
+            (_, Err(x)) => err(x),
+            (Some(now), Ok(t)) if t.tv_sec >= 0 && (0..NS as i64).contains(&t.tv_nsec) => {
+                let d = (t.tv_sec as u64).saturating_mul(NS) + t.tv_nsec as u64;
+                let rel = if a[1] & 1 != 0 {
+                    d.saturating_sub(now)
+                } else {
+                    d
+                };
+                sleep_until(p, time::now_ns().saturating_add(rel))
+            }
+            (Some(_), Ok(_)) => err(e::EINVAL),
+        },
+        nr::GETPID | nr::GETTID | nr::GETPGRP | nr::GETSID => i64::from(p.pid),
+        nr::GETPPID => 1,
+        nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => 0,
+        nr::SCHED_YIELD => 0,
+        nr::UMASK => 0o022,
+        nr::RT_SIGACTION => {
+            let sig = a[0] as usize;
+            if sig == 0 || sig > 64 || ((sig == 9 || sig == 19) && a[1] != 0) {
+                return Some(err(e::EINVAL));
+            }
+            let old = p.sigactions[sig];
+            if a[2] != 0 {
+                let k = KernelSigaction {
+                    sa_handler: old.0,
+                    sa_flags: old.1,
+                    sa_restorer: old.2,
+                    sa_mask: old.3,
+                };
+                if let Err(x) = write_val(p, rpc, a[2], &k) {
+                    return Some(err(x));
+                }
+            }
+            if a[1] != 0 {
+                match read_val::<KernelSigaction>(p, rpc, a[1]) {
+                    Ok(k) => {
+                        p.sigactions[sig] = (k.sa_handler, k.sa_flags, k.sa_restorer, k.sa_mask)
+                    }
+                    Err(x) => return Some(err(x)),
+                }
+            }
+            0
+        }
+        nr::RT_SIGPROCMASK => {
+            let old = p.sigmask;
+            if a[2] != 0 && write_val(p, rpc, a[2], &old).is_err() {
+                return Some(err(e::EFAULT));
+            }
+            if a[1] != 0 {
+                let set: u64 = match read_val(p, rpc, a[1]) {
+                    Ok(s) => s,
+                    Err(x) => return Some(err(x)),
+                };
+                let unblockable = (1u64 << 8) | (1 << 18); // SIGKILL, SIGSTOP (bits sig-1)
+                p.sigmask = match a[0] {
+                    0 => old | set,
+                    1 => old & !set,
+                    2 => set,
+                    _ => return Some(err(e::EINVAL)),
+                } & !unblockable;
+            }
+            0
+        }
+        nr::SIGALTSTACK => {
+            if a[1] != 0 {
+                let (sp, flags, size) = p.altstack;
+                let s = StackT {
+                    ss_sp: sp,
+                    ss_flags: flags as i32,
+                    pad: 0,
+                    ss_size: size,
+                };
+                if let Err(x) = write_val(p, rpc, a[1], &s) {
+                    return Some(err(x));
+                }
+            }
+            if a[0] != 0 {
+                match read_val::<StackT>(p, rpc, a[0]) {
+                    Ok(s) => p.altstack = (s.ss_sp, s.ss_flags as u32, s.ss_size),
+                    Err(x) => return Some(err(x)),
+                }
+            }
+            0
+        }
+        nr::GETRANDOM => {
+            let len = a[1].min(1 << 20) as usize;
+            let mut x =
+                time::now_ns() ^ (u64::from(p.pid) << 40) ^ guest_rt::arch::rdtsc().rotate_left(17);
+            let mut buf = [0u8; 256];
+            let mut done = 0;
+            while done < len {
+                let n = (len - done).min(buf.len());
+                for b in buf[..n].iter_mut() {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    *b = (x >> 24) as u8;
+                }
+                if copy_out(p, rpc, a[0] + done as u64, &buf[..n]).is_err() {
+                    return Some(if done > 0 {
+                        done as i64
+                    } else {
+                        err(e::EFAULT)
+                    });
+                }
+                done += n;
+            }
+            done as i64
+        }
+        nr::GETRLIMIT | nr::PRLIMIT64 => {
+            let (res, old) = if n == nr::GETRLIMIT {
+                (a[0], a[1])
+            } else {
+                if a[0] != 0 && a[0] != u64::from(p.pid) {
+                    return Some(err(e::ESRCH));
+                }
+                (a[1], a[3])
+            };
+            let lim = match res {
+                3 => Rlimit {
+                    rlim_cur: 8 << 20,
+                    rlim_max: RLIM_INFINITY,
+                }, // STACK
+                7 => Rlimit {
+                    rlim_cur: crate::fd::MAX_FDS as u64,
+                    rlim_max: crate::fd::MAX_FDS as u64,
+                }, // NOFILE
+                0..=15 => Rlimit {
+                    rlim_cur: RLIM_INFINITY,
+                    rlim_max: RLIM_INFINITY,
+                },
+                _ => return Some(err(e::EINVAL)),
+            };
+            if old != 0 { put(p, rpc, old, &lim) } else { 0 }
+        }
+        nr::SETRLIMIT => 0,
+        nr::SCHED_GETAFFINITY => {
+            let len = a[1] as usize;
+            if len < 8 {
+                return Some(err(e::EINVAL));
+            }
+            let mask: u64 = 1;
+            match copy_out(p, rpc, a[2], &mask.to_le_bytes()) {
+                Ok(()) => 8,
+                Err(x) => err(x),
+            }
+        }
+        _ => return None,
+    })
+}
