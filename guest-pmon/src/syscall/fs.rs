@@ -212,20 +212,13 @@ fn open(p: &mut Process, rpc: &mut Rpc, path: String, flags: u32, mode: u32) -> 
         stat_path(p, rpc, &path)
     } else {
         let mut out = [0u8; 64];
-        fs_req(
-            p,
-            rpc,
-            fsp::OPEN,
-            &path,
-            "",
-            0,
-            0,
-            ff,
-            mode & 0o7777,
-            &[],
-            &mut out,
-        )
-        .and_then(|n| FsStat::read_from_bytes(&out[..n.min(64)]).map_err(|_| err(e::EIO)))
+        let r = fs_req(p, rpc, fsp::OPEN, &path, "", 0, 0, ff, mode & 0o7777, &[], &mut out);
+        match r {
+            Ok(n) => FsStat::read_from_bytes(&out[..n.min(64)]).map_err(|_| err(e::EIO)),
+            // The storage opens files only: a directory is opened here.
+            Err(x) if x == err(e::EISDIR) && ff & fsflags::EXCL == 0 => stat_path(p, rpc, &path),
+            Err(x) => Err(x),
+        }
     };
     let st = match st {
         Ok(s) => s,
