@@ -212,7 +212,19 @@ fn open(p: &mut Process, rpc: &mut Rpc, path: String, flags: u32, mode: u32) -> 
         stat_path(p, rpc, &path)
     } else {
         let mut out = [0u8; 64];
-        let r = fs_req(p, rpc, fsp::OPEN, &path, "", 0, 0, ff, mode & 0o7777, &[], &mut out);
+        let r = fs_req(
+            p,
+            rpc,
+            fsp::OPEN,
+            &path,
+            "",
+            0,
+            0,
+            ff,
+            mode & 0o7777,
+            &[],
+            &mut out,
+        );
         match r {
             Ok(n) => FsStat::read_from_bytes(&out[..n.min(64)]).map_err(|_| err(e::EIO)),
             // The storage opens files only: a directory is opened here.
