@@ -81,11 +81,6 @@ impl Lines {
         })
     }
 
-    /// The cache's own counters.
-    pub fn stats(&self) -> lego_excache::Stats {
-        self.cache.stats()
-    }
-
     fn frame(&self, s: Slot) -> u64 {
         self.base + u64::from(s.0) * PAGE as u64
     }
@@ -112,6 +107,7 @@ impl Lines {
 
     /// Flushes the pending victims: one TLB flush, then their write-backs. The first dirty
     /// one bound for `rider_owner` is returned (address, bytes) to ride on a miss request.
+    #[allow(clippy::too_many_arguments)]
     fn flush_batch(
         &mut self,
         rpc: &mut Rpc,

@@ -123,9 +123,4 @@ impl FdTable {
     pub fn close(&mut self, fd: i32) -> Option<Open> {
         self.fds.remove(&fd)
     }
-
-    /// Open descriptors.
-    pub fn len(&self) -> usize {
-        self.fds.len()
-    }
 }

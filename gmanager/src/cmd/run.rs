@@ -307,11 +307,11 @@ fn stream(s: UnixStream, a: &RunArgs) -> Result<u8> {
             }
         };
         match kind {
-            frame::STDOUT if stdout_ok => {
-                if out.write_all(&data).and_then(|()| out.flush()).is_err() {
-                    stdout_ok = false;
-                    let _ = send_frame(&mut to_mgr, frame::STDOUT_CLOSED, &[]);
-                }
+            frame::STDOUT
+                if stdout_ok && out.write_all(&data).and_then(|()| out.flush()).is_err() =>
+            {
+                stdout_ok = false;
+                let _ = send_frame(&mut to_mgr, frame::STDOUT_CLOSED, &[]);
             }
             frame::STDERR => {
                 let mut e = std::io::stderr();

@@ -178,11 +178,6 @@ impl FileChunks<'_> {
 }
 
 impl Home {
-    /// Processes here.
-    pub fn count(&self) -> usize {
-        self.procs.len()
-    }
-
     /// `EXEC`.
     pub fn exec<W: World>(&mut self, w: &mut W, req: &[u8], out: &mut [u8]) -> Result<usize, u32> {
         let (h, rest) = decode::<proto::ExecRequest>(req)?;
@@ -326,7 +321,11 @@ impl Home {
         // Owners learn their vmas before they receive pages.
         if let Err(s) = self.tell_owners(w, h.pid, &p, 0..lego_mm::layout::USER_TOP) {
             self.free_everywhere(w, h.pid, &mut p);
-            return exec_error(out, errno_or(s), "an owner refused the program's vmas");
+            let msg = format!(
+                "an owner of its memory refused its vmas ({})",
+                lego_proto::fs::errno_text(errno_or(s))
+            );
+            return exec_error(out, errno_or(s), &msg);
         }
         // The pages: the segments' file bytes (bss and holes stay unwritten: zero), then the
         // stack image.
@@ -660,6 +659,8 @@ fn send_vmas<W: World>(
     tree: &VmaTree,
     range: Range<u64>,
 ) -> Result<(), u32> {
+    // The last vRegion ends above the user half's last page (`USER_TOP`).
+    let range = range.start..range.end.min(lego_mm::layout::USER_TOP);
     let vmas: Vec<proto::Vma> = tree.vmas_in(range.clone()).map(|v| to_proto(&v)).collect();
     let h = proto::OwnerVmas {
         pid,

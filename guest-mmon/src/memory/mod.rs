@@ -157,7 +157,10 @@ struct RpcWorld<'a> {
 fn rpc_status(e: RpcError) -> u32 {
     match e {
         RpcError::Remote(s) => s,
-        _ => status_of(errno::EHOSTDOWN),
+        other => {
+            guest_rt::println!("mmon: a call to another component failed: {other:?}");
+            status_of(errno::EHOSTDOWN)
+        }
     }
 }
 

@@ -163,7 +163,15 @@ impl Owner {
             .vmas
             .entry(h.pid)
             .or_insert_with(|| VmaTree::new(Layout::linux(8 << 20, None), MAX_VMAS));
-        let mm: Vec<Vma> = vmas.iter().map(to_mm).collect();
+        // The owner keeps addresses and protection only: pieces the home keeps apart (two
+        // files, different offsets) may be one vma here, and the tree wants them merged.
+        let mut mm: Vec<Vma> = Vec::with_capacity(vmas.len());
+        for v in vmas.iter().map(to_mm) {
+            match mm.last_mut() {
+                Some(last) if last.end == v.start && last.can_merge(&v) => last.end = v.end,
+                _ => mm.push(v),
+            }
+        }
         tree.install(h.lo..h.hi, &mm).map_err(|e| fail(e.errno()))?;
         // Pages outside every vma of the range are gone (unmapped at the home).
         let mut at = h.lo;
@@ -196,16 +204,6 @@ impl Owner {
     pub fn exit(&mut self, pid: u32) -> u64 {
         self.vmas.remove(&pid);
         self.pages.remove_process(pid, &mut self.arena)
-    }
-
-    /// Pages held for `pid`.
-    pub fn pages_of(&self, pid: u32) -> u64 {
-        self.pages.count(pid)
-    }
-
-    /// Processes with pages or vmas here.
-    pub fn processes(&self) -> usize {
-        self.vmas.len()
     }
 }
 

@@ -166,7 +166,7 @@ fn stat_of(target: &Target, fs: Option<FsStat>, ino: u64) -> Stat {
         _ => {
             // The user's terminal or a pipe: a character device, as a pty looks.
             st.st_mode = S_IFCHR | 0o620;
-            st.st_rdev = (136 << 8) | 0;
+            st.st_rdev = 136 << 8;
         }
     }
     st
@@ -290,8 +290,7 @@ fn getdents(p: &mut Process, rpc: &mut Rpc, fd: i32, buf: u64, len: u64) -> i64 
         let Some((h, entries)) = parse_dir(&reply[..n]) else {
             return err(e::EIO);
         };
-        let mut i = next;
-        for ent in entries {
+        for (i, ent) in (next..).zip(entries) {
             let t = if ent.kind == kind::DIR { 4 } else { 8 };
             let full = normalize(&path, ent.name);
             if w.push(hash(&full), (i + 1) as i64, t, ent.name.as_bytes())
@@ -300,7 +299,6 @@ fn getdents(p: &mut Process, rpc: &mut Rpc, fd: i32, buf: u64, len: u64) -> i64 
                 next = i;
                 break 'outer;
             }
-            i += 1;
         }
         next = if h.next == DIR_END {
             DIR_END

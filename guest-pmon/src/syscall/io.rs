@@ -241,6 +241,15 @@ fn write(
                 }
                 match rpc.call(manager, pp::OUTPUT, &msg, &mut []) {
                     Ok(_) => {}
+                    Err(RpcError::Remote(s)) if lego_proto::fs::errno_of(s) == Some(11) => {
+                        // The user's terminal or pipe is behind: what was written counts;
+                        // with nothing written, the write is made again in a moment.
+                        if done == 0 {
+                            p.retry_syscall = true;
+                            p.state = RunState::Sleeping(time::now_ns() + 1_000_000);
+                        }
+                        return done as i64;
+                    }
                     Err(RpcError::Remote(s)) if lego_proto::fs::errno_of(s) == Some(32) => {
                         // The reader went away: SIGPIPE, unless the program ignores it.
                         if p.sigactions[13].0 != 1 {

@@ -17,8 +17,7 @@ use crate::process::Process;
 const PG: u64 = PAGE as u64;
 
 fn up(x: u64) -> u64 {
-    x.checked_add(PG - 1)
-        .map_or(u64::MAX & !(PG - 1), |v| v & !(PG - 1))
+    x.checked_add(PG - 1).map_or(!(PG - 1), |v| v & !(PG - 1))
 }
 
 /// Sends a memory request to the home and applies its reply to the process's view.
@@ -93,7 +92,7 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> i64 {
             // Cached lines are mapped with the old protection: write them back and drop them,
             // so the next touch maps them with the new one.
             let hi = a[0].saturating_add(up(a[1]));
-            if a[0] % PG == 0 && !p.invalidate(rpc, a[0], hi, true) {
+            if a[0].is_multiple_of(PG) && !p.invalidate(rpc, a[0], hi, true) {
                 return err(e::ENOMEM);
             }
             home_call(
@@ -112,7 +111,7 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> i64 {
         nr::MREMAP => {
             // The pages move at their owners: what is only here must get there first.
             let hi = a[0].saturating_add(up(a[1]));
-            if a[0] % PG == 0 && !p.invalidate(rpc, a[0], hi, true) {
+            if a[0].is_multiple_of(PG) && !p.invalidate(rpc, a[0], hi, true) {
                 return err(e::ENOMEM);
             }
             let req = proto::MremapRequest {

@@ -1,0 +1,296 @@
+//! `lego run`: unmodified static Linux programs on real clusters, their output compared with
+//! the same binaries run natively on this host.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use common::cluster::Rt;
+use common::{require_kvm, stderr, stdout};
+
+fn prog(name: &str) -> String {
+    testprogs::path(name).display().to_string()
+}
+
+/// `lego run --name NAME ARGS...` with `input` on stdin.
+fn run_with(rt: &Rt, name: &str, args: &[&str], input: &[u8]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lego"));
+    c.arg("run")
+        .args(["--name", name])
+        .args(args)
+        .env("LEGO_RUNTIME_DIR", rt.dir.path())
+        .env("LEGO_STATE_DIR", rt.state.path())
+        .env_remove("LEGO_CLUSTER")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("run lego");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let data = input.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let o = child.wait_with_output().expect("wait for lego run");
+    let _ = feeder.join();
+    o
+}
+
+fn run(rt: &Rt, name: &str, args: &[&str]) -> Output {
+    run_with(rt, name, args, b"")
+}
+
+fn native(name: &str, args: &[&str]) -> Output {
+    Command::new(prog(name))
+        .args(args)
+        .env_clear()
+        .output()
+        .expect("run natively")
+}
+
+fn status(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn up(rt: &Rt, name: &str, extra: &[&str]) {
+    let mut args = vec!["up", "--name", name];
+    args.extend_from_slice(extra);
+    let o = rt.lego(&args);
+    assert!(o.status.success(), "lego up: {}", stderr(&o));
+}
+
+#[test]
+fn static_programs_run_with_their_memory_on_mcomponents() {
+    require_kvm();
+    let rt = Rt::new();
+    let name = "run";
+    up(&rt, name, &["--mmon-mem", "1G"]);
+
+    // Hello, musl and glibc: output and exit status (the number of arguments).
+    for libc in ["musl", "glibc"] {
+        let p = prog(&format!("hello-{libc}"));
+        let o = run(&rt, name, &[&p, "a", "b"]);
+        assert_eq!(status(&o), 3, "{libc}: {}", stderr(&o));
+        assert_eq!(stdout(&o), format!("hello from lego, argc=3 argv0={p}\n"));
+    }
+    // A Rust program for x86_64-unknown-linux-musl (a static PIE).
+    let o = run(&rt, name, &[&prog("rust-hello"), "x"]);
+    assert_eq!(status(&o), 3, "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "rust says hello: 2 args, sum 5000050000\narg x\n"
+    );
+
+    // argv, envp and auxv as the program sees them: a clean environment plus --env.
+    let o = run(
+        &rt,
+        name,
+        &["-e", "LEGO_TEST=1", &prog("args-glibc"), "one", "two words"],
+    );
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    for want in [
+        "argv[1]=one\n",
+        "argv[2]=two words\n",
+        "env=LEGO_TEST=1\n",
+        "env=HOME=/\n",
+        "AT_PAGESZ=4096\n",
+        "AT_PHENT=56\n",
+        "AT_PHNUM_nonzero=1\n",
+        "AT_ENTRY_nonzero=1\n",
+        "AT_RANDOM_nonzero=1\n",
+        "AT_UID=0 AT_EUID=0 AT_GID=0 AT_EGID=0 AT_SECURE=0\n",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    assert!(
+        out.contains(&format!("AT_EXECFN={}\n", prog("args-glibc"))),
+        "{out}"
+    );
+
+    // Stdin to stdout: 16 MiB of pseudo-random bytes come back identical.
+    let mut data = vec![0u8; 16 << 20];
+    let mut x = 0x1234_5678_9abc_def0u64;
+    for b in data.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    let o = run_with(&rt, name, &[&prog("cat-musl")], &data);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert!(
+        o.stdout == data,
+        "16 MiB through cat: {} bytes came back",
+        o.stdout.len()
+    );
+    let o = run_with(&rt, name, &[&prog("cat-glibc")], b"hi\n");
+    assert_eq!(stdout(&o), "hi\n");
+
+    // Files in the vNode: written by one run, read by the next and by `lego get`.
+    let o = run(&rt, name, &[&prog("files-musl"), "write", "/work"]);
+    assert_eq!(status(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let o = run(&rt, name, &[&prog("files-glibc"), "read", "/work"]);
+    assert_eq!(status(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("read 1000 lines"), "{}", stdout(&o));
+    let local = rt.dir.path().join("data.txt");
+    let g = rt.lego(&[
+        "get",
+        "--name",
+        name,
+        "default:/work/data.txt",
+        &local.display().to_string(),
+    ]);
+    assert!(g.status.success(), "{}", stderr(&g));
+    let text = std::fs::read_to_string(&local).expect("read the copy");
+    assert!(text.starts_with("line 0 of the file\n") && text.ends_with("line 999 of the file\n"));
+
+    // mmap, munmap, mremap, mprotect, madvise, brk.
+    for libc in ["musl", "glibc"] {
+        let o = run(&rt, name, &[&prog(&format!("mm-{libc}"))]);
+        assert_eq!(status(&o), 0, "{libc}: {}{}", stdout(&o), stderr(&o));
+        assert_eq!(stdout(&o), stdout(&native(&format!("mm-{libc}"), &[])));
+    }
+
+    // A wild pointer: SIGSEGV, exit 139, a shell's message; the cluster carries on.
+    let o = run(&rt, name, &[&prog("wild-musl"), "dead0000"]);
+    assert_eq!(status(&o), 139, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Segmentation fault at 0xdead0000 (rip 0x"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&rt, name, &[&prog("hello-musl")]);
+    assert_eq!(status(&o), 1, "the next run: {}", stderr(&o));
+
+    // An unknown syscall: ENOSYS, and one line in the pComponent's log.
+    let o = run(&rt, name, &[&prog("nosys-glibc")]);
+    assert_eq!(status(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let logs = stdout(&rt.lego(&["logs", "--name", name, "p0"]));
+    assert!(
+        logs.contains("unknown syscall 425 (io_uring_setup)"),
+        "{logs}"
+    );
+
+    // ELF files that are not static x86-64 executables: one clear line each, status 126.
+    let hello = std::fs::read(prog("hello-glibc")).expect("read hello");
+    let bad = rt.dir.path().join("bad");
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (hello[..100].to_vec(), "truncated"),
+        (
+            b"#!/bin/sh\necho hi\n garbage garbage garbage".to_vec(),
+            "not an ELF",
+        ),
+        (
+            {
+                let mut h = hello.clone();
+                h[18] = 183; // e_machine: EM_AARCH64
+                h
+            },
+            "aarch64",
+        ),
+    ];
+    for (bytes, want) in cases {
+        std::fs::write(&bad, &bytes).expect("write a bad program");
+        let o = run(&rt, name, &[&bad.display().to_string()]);
+        assert_eq!(status(&o), 126, "{want}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.to_lowercase().contains(&want.to_lowercase()),
+            "{want}: {err}"
+        );
+    }
+    if std::path::Path::new("/bin/true").exists() {
+        let o = run(&rt, name, &["/bin/true"]);
+        assert_eq!(status(&o), 126, "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(
+                "dynamically linked (needs /lib64/ld-linux-x86-64.so.2): build it with -static"
+            ),
+            "{}",
+            stderr(&o)
+        );
+    }
+    let o = run(&rt, name, &["/no/such/program"]);
+    assert_eq!(status(&o), 127, "{}", stderr(&o));
+
+    // A working set four times the ExCache: each policy evicts and flushes, both mComponents
+    // hold part of the memory, and the output is the native run's, byte for byte.
+    let n = "524288"; // 2 MiB of integers + 2 MiB of merge buffer
+    let want = native("sort-musl", &[n]);
+    assert!(want.status.success());
+    for policy in ["fifo", "lru", "random"] {
+        let o = run(
+            &rt,
+            name,
+            &[
+                "--excache",
+                "1M",
+                "--policy",
+                policy,
+                "--json",
+                &prog("sort-musl"),
+                n,
+            ],
+        );
+        assert_eq!(status(&o), 0, "{policy}: {}", stderr(&o));
+        let out = stdout(&o);
+        let (program, json) = out.split_at(out.find('{').expect("JSON at the end"));
+        assert_eq!(program.as_bytes(), want.stdout, "{policy}");
+        let v: serde_json::Value = serde_json::from_str(json).expect("run JSON");
+        let s = &v["stats"];
+        for k in ["misses", "evictions", "flushes", "plocal_fills"] {
+            assert!(s[k].as_u64().unwrap_or(0) > 0, "{policy}: {k} in {s}");
+        }
+        let owners = s["owners"].as_array().expect("owners");
+        assert_eq!(owners.len(), 2, "{policy}: memory on both mComponents: {s}");
+        for o in owners {
+            assert!(o["fetched"].as_u64().unwrap_or(0) > 0, "{policy}: {s}");
+        }
+    }
+
+    // --stats prints the table on stderr.
+    let o = run(&rt, name, &["--stats", &prog("hello-glibc")]);
+    let err = stderr(&o);
+    for k in [
+        "ExCache",
+        "misses",
+        "p-local",
+        "evictions",
+        "miss ",
+        "syscalls",
+    ] {
+        assert!(err.contains(k), "--stats without {k}: {err}");
+    }
+    let _ = rt.lego(&["down", "--name", name]);
+}
+
+#[test]
+fn memory_runs_out_cleanly() {
+    require_kvm();
+    let rt = Rt::new();
+    let name = "small";
+    up(&rt, name, &["-m", "1", "--mmon-mem", "192M"]);
+    // Allocates and touches 16 MiB at a time until something gives: the program sees malloc
+    // fail or is killed; it never hangs, and the next program runs.
+    let o = run(&rt, name, &[&prog("alloc-musl"), "16"]);
+    let st = status(&o);
+    assert!(
+        st == 0 && stdout(&o).contains("malloc failed") || st > 128,
+        "status {st}: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let o = run(&rt, name, &[&prog("hello-glibc")]);
+    assert_eq!(status(&o), 1, "the next run: {}", stderr(&o));
+    let _ = rt.lego(&["down", "--name", name]);
+}
+
+#[test]
+fn without_a_cluster_run_says_how_to_start_one() {
+    let rt = Rt::new();
+    let o = run(&rt, "nothing", &[&prog("hello-musl")]);
+    assert_eq!(status(&o), 1);
+    assert!(stderr(&o).contains("lego up"), "{}", stderr(&o));
+}
