@@ -122,7 +122,7 @@ impl Lines {
         let Some(ticket) = self.cache.take_flush_batch(&mut self.batch) else {
             return Ok(None);
         };
-        space.activate();
+        space.flush_tlb();
         c.tlb_flushes += 1;
         c.evictions += self.batch.len() as u64;
         let mut rider = None;
@@ -322,7 +322,7 @@ impl Lines {
                 dirty.push((v.key.va, self.frame(v.slot)));
             }
         }
-        space.activate();
+        space.flush_tlb();
         c.tlb_flushes += 1;
         let mut per_owner: BTreeMap<u32, Vec<(u64, u64)>> = BTreeMap::new();
         for (va, pa) in dirty {

@@ -457,7 +457,9 @@ impl Process {
     /// Runs the process for up to a slice; returns when it exited, blocked, or its slice
     /// ended (the monitor then polls the fabric).
     pub fn run_slice(&mut self, rpc: &mut Rpc, manager: u32) {
-        self.space.activate();
+        if self.space.user_cr3() == 0 {
+            self.space.activate();
+        }
         let slice_end = time::now_ns() + SLICE_NS;
         if self.retry_syscall {
             self.retry_syscall = false;
@@ -471,7 +473,7 @@ impl Process {
         loop {
             time::arm_wakeup(arch::rdtsc() + time::ns_to_ticks(SLICE_NS));
             let t0 = time::now_ns();
-            let exit = usermode::enter(&mut self.regs, self.resume);
+            let exit = usermode::enter(&mut self.regs, self.resume, self.space.user_cr3());
             let t1 = time::now_ns();
             self.c.user_ns += t1 - t0;
             self.resume = self.trampoline_resume();

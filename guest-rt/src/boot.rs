@@ -87,9 +87,10 @@ extern "C" fn rt_entry(boot_info: u64, cpu: u64) -> ! {
 /// Per-CPU bring-up once the heap exists: descriptor tables with their own trap stacks, the
 /// local APIC, the syscall MSRs.
 fn cpu_init(cpu: usize, features: cpuid::Features) {
-    let trap_stack = Box::leak(Box::new([0u8; 16 << 10]));
+    let kernel_stack = Box::leak(Box::new([0u8; 16 << 10]));
     let df_stack = Box::leak(Box::new([0u8; 8 << 10]));
-    let rsp0 = percpu::trap_stack_top(trap_stack);
+    percpu::set_kernel_stack(kernel_stack.as_ptr() as u64 + kernel_stack.len() as u64);
+    let rsp0 = crate::mm::isolation::trap_stack_top(cpu);
     let ist1 = (df_stack.as_ptr() as u64 + df_stack.len() as u64) & !15;
     gdt::init(cpu, rsp0, ist1);
     if features.x2apic {
@@ -116,6 +117,10 @@ fn boot_cpu(bi: &'static BootInfo, t0: u64) -> ! {
     let memory = mm::init(bi);
     let features = cpuid::features();
     cpu_init(0, features);
+    // Programs run on pComponents only: isolate them there unless told not to.
+    mm::isolation::init(
+        bi.role() == lego_abi::Role::Pmon && bi.cmdline_value("isolation") != Some("off"),
+    );
     smp::advance(Stage::SharedReady);
     smp::mark_online(0);
     percpu::this().set_online();

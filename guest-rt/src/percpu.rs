@@ -14,6 +14,9 @@ pub struct PerCpu {
     /// The user's GS base while the CPU is in a trap from user mode. Offset 0: the trap entry
     /// code uses it (`gs:[0]`).
     user_gs_base: AtomicU64,
+    /// Top of the stack the trap entry moves to for traps from user mode (offset 8): the trap
+    /// stack itself is in the entry area, visible to user code.
+    kernel_stack: AtomicU64,
     cpu: AtomicU32,
     online: AtomicBool,
     user_active: AtomicBool,
@@ -30,6 +33,7 @@ static CPUS: AllCpus = AllCpus(
     [const {
         PerCpu {
             user_gs_base: AtomicU64::new(0),
+            kernel_stack: AtomicU64::new(0),
             cpu: AtomicU32::new(0),
             online: AtomicBool::new(false),
             user_active: AtomicBool::new(false),
@@ -48,15 +52,12 @@ pub fn init(cpu: usize) {
     write_gs_base(slot as *const PerCpu as u64);
 }
 
-/// Prepares a trap stack for this CPU: stores the per-CPU pointer in its top word, where the trap
-/// entry finds it for traps from user mode, and returns the RSP0 to put in the TSS (below it,
-/// 16-byte aligned).
-pub fn trap_stack_top(stack: &mut [u8]) -> u64 {
-    let end = (stack.as_mut_ptr() as u64 + stack.len() as u64) & !15;
-    let slot = (end - 8) as *mut u64;
-    // SAFETY: `slot` is the last aligned word inside `stack`, which we borrow mutably.
-    unsafe { slot.write(read_gs_base()) };
-    end - 16
+/// Sets the stack traps from user mode run on (its top), and records this CPU's per-CPU
+/// pointer for the trap entry.
+pub fn set_kernel_stack(top: u64) {
+    let pc = this();
+    pc.kernel_stack.store(top & !15, Ordering::Relaxed);
+    crate::mm::isolation::set_percpu(pc.cpu(), pc as *const PerCpu as u64);
 }
 
 /// This CPU's data.

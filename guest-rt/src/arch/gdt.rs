@@ -48,6 +48,7 @@ struct AllTables([UnsafeCell<CpuTables>; MAX_CPUS]);
 // SAFETY: CPU `i` only ever touches `TABLES.0[i]`, and only during its own bring-up.
 unsafe impl Sync for AllTables {}
 
+#[unsafe(link_section = ".bss.entry_ro")]
 static TABLES: AllTables = AllTables(
     [const {
         UnsafeCell::new(CpuTables {

@@ -48,6 +48,7 @@ struct Idt(UnsafeCell<[Gate; 256]>);
 // `boot` order this); afterwards it is read-only.
 unsafe impl Sync for Idt {}
 
+#[unsafe(link_section = ".bss.entry_ro")]
 static IDT: Idt = Idt(UnsafeCell::new(
     [Gate {
         offset_low: 0,

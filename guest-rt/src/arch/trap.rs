@@ -52,14 +52,12 @@ pub struct TrapFrame {
 // itself rather than trusting the event delivery to have done so (the PVM host emulates it).
 //
 // Traps from user mode (CS RPL 3) cannot trust GS: the PVM host hands the kernel the GS base the
-// user had (measured: 0). They arrive on this CPU's trap stack (TSS.RSP0), whose word above
-// RSP0 holds the per-CPU pointer (see `percpu::trap_stack_top`); the user's GS base is kept in
-// per-CPU offset 0 and put back on the way out.
+// user had (measured: 0). They arrive on this CPU's trap stack (TSS.RSP0, in the entry area),
+// whose address says which CPU this is; the user's GS base is kept in per-CPU offset 0.
 const FRAME_CS: usize = 18 * 8;
-const PERCPU_ABOVE_FRAME: usize = 23 * 8;
 global_asm!(
     r#"
-    .section .text.traps, "ax"
+    .section .text.lego_entry.traps, "ax"
     .global lego_trap_stubs
     .p2align 4
 lego_trap_stubs:
@@ -93,10 +91,27 @@ lego_trap_common:
     push r15
     test qword ptr [rsp + {cs}], 3
     jz 2f
+    // From user mode: the monitor's page table first (mm/isolation.rs), then this CPU's
+    // per-CPU pointer, found from where its trap stack is (nothing user code can write), then
+    // the monitor's own stack. A trap from user mode never returns here: it ends the run.
+    cmp qword ptr [LEGO_ISOLATE], 0
+    je 4f
+    mov rax, qword ptr [LEGO_KERNEL_CR3]
+    mov cr3, rax
+4:
+    mov rax, rsp
+    lea rcx, [LEGO_TRAP_STACKS]
+    sub rax, rcx
+    shr rax, {stack_shift}
+    mov rax, qword ptr [LEGO_PERCPU_PTR + rax * 8]
     rdgsbase rcx
-    mov rax, [rsp + {percpu}]
     wrgsbase rax
     mov gs:[0], rcx
+    mov rdi, rsp
+    mov rsp, gs:[8]
+    cld
+    call {dispatch}
+    ud2
 2:
     mov rdi, rsp
     mov rbp, rsp
@@ -129,7 +144,7 @@ lego_trap_common:
 "#,
     dispatch = sym dispatch,
     cs = const FRAME_CS,
-    percpu = const PERCPU_ABOVE_FRAME,
+    stack_shift = const crate::mm::isolation::TRAP_STACK.trailing_zeros(),
 );
 
 unsafe extern "C" {

@@ -129,6 +129,10 @@ struct UserCpu {
     /// Non-zero: enter through the trampoline at this address.
     tramp_code: u64,
     tramp_data: u64,
+    /// This CPU's scratch line in the entry area (the last registers go through it).
+    scratch: u64,
+    /// The page table to run user code on (0: stay on the current one).
+    user_cr3: u64,
 }
 
 struct AllUserCpus([UnsafeCell<UserCpu>; MAX_CPUS]);
@@ -178,12 +182,14 @@ static LEGO_USER_CPUS: AllUserCpus = AllUserCpus(
             cr2: 0,
             tramp_code: 0,
             tramp_data: 0,
+            scratch: 0,
+            user_cr3: 0,
         })
     }; MAX_CPUS],
 );
 
 const UC_SIZE: usize = core::mem::size_of::<UserCpu>();
-const SYSCALL_STUB_ALIGN: usize = 32;
+const SYSCALL_STUB_ALIGN: usize = 64;
 
 fn mine() -> *mut UserCpu {
     LEGO_USER_CPUS.0[percpu::this().cpu()].get()
@@ -196,13 +202,20 @@ fn mine() -> *mut UserCpu {
 // the kernel context.
 global_asm!(
     r#"
-    .section .text.user_entry, "ax"
+    .section .text.lego_entry.user, "ax"
     .global lego_syscall_stubs
-    .p2align 5
+    .p2align 6
 lego_syscall_stubs:
     .set cpu, 0
     .rept {max_cpus}
-    .p2align 5
+    .p2align 6
+    mov qword ptr [LEGO_ENTRY_SCRATCH + cpu * 64], rax
+    cmp qword ptr [LEGO_ISOLATE], 0
+    je 1f
+    mov rax, qword ptr [LEGO_KERNEL_CR3]
+    mov cr3, rax
+1:
+    mov rax, qword ptr [LEGO_ENTRY_SCRATCH + cpu * 64]
     mov qword ptr [LEGO_USER_CPUS + cpu * {uc_size} + {o_rsp}], rsp
     lea rsp, [LEGO_USER_CPUS + cpu * {uc_size} + {o_rax} + 8]
     jmp lego_syscall_common
@@ -285,11 +298,25 @@ lego_user_enter:
     mov r9, [rdi + 48]
     mov r8, [rdi + 56]
     mov rbp, [rdi + 64]
-    mov rsi, [rdi + 80]
     mov rdx, [rdi + 88]
     mov rbx, [rdi + 104]
+    // The last three go through the entry area's scratch line: after the switch to the user
+    // root, the save area (monitor memory) is out of reach.
+    mov rsi, [rdi + {o_scratch}]
     mov rax, [rdi + 112]
-    mov rdi, [rdi + 72]
+    mov [rsi], rax
+    mov rax, [rdi + 72]
+    mov [rsi + 8], rax
+    mov rax, [rdi + 80]
+    mov [rsi + 16], rax
+    mov rax, [rdi + {o_ucr3}]
+    test rax, rax
+    jz 5f
+    mov cr3, rax
+5:
+    mov rax, [rsi]
+    mov rdi, [rsi + 8]
+    mov rsi, [rsi + 16]
     sysretq
 "#,
     max_cpus = const MAX_CPUS,
@@ -307,6 +334,8 @@ lego_user_enter:
     o_kind = const offset_of!(UserCpu, exit_kind),
     o_tcode = const offset_of!(UserCpu, tramp_code),
     o_tdata = const offset_of!(UserCpu, tramp_data),
+    o_scratch = const offset_of!(UserCpu, scratch),
+    o_ucr3 = const offset_of!(UserCpu, user_cr3),
     exit_syscall = const EXIT_SYSCALL,
 );
 
@@ -341,7 +370,9 @@ pub fn init_cpu() {
 }
 
 /// Runs user code with `regs` until it leaves the CPU; `regs` then holds its registers.
-pub fn enter(regs: &mut UserRegs, resume: Resume) -> Exit {
+/// `user_cr3`: the page table to run it on (0: the current one). With isolation on
+/// (`mm::isolation`), the entry code comes back to the monitor's own table.
+pub fn enter(regs: &mut UserRegs, resume: Resume, user_cr3: u64) -> Exit {
     let pc = percpu::this();
     let uc = mine();
     regs.rflags = (regs.rflags & USER_FLAGS) | FLAGS_FIXED;
@@ -356,6 +387,8 @@ pub fn enter(regs: &mut UserRegs, resume: Resume) -> Exit {
         (*uc).exit_kind = EXIT_NONE;
         (*uc).tramp_code = code;
         (*uc).tramp_data = data;
+        (*uc).scratch = crate::mm::isolation::scratch(pc.cpu());
+        (*uc).user_cr3 = user_cr3;
     }
     let irq = platform::irq_save();
     // User code may rely on the timer (preemption), which an owed EOI would hold back.
@@ -474,6 +507,6 @@ pub fn run(entry: u64, arg: u64, stack_top: u64) -> (Exit, UserRegs) {
         rdi: arg,
         ..UserRegs::default()
     };
-    let exit = enter(&mut regs, Resume::Clobber);
+    let exit = enter(&mut regs, Resume::Clobber, 0);
     (exit, regs)
 }

@@ -10,6 +10,8 @@ mod init;
 #[cfg(target_os = "none")]
 mod iomap;
 #[cfg(target_os = "none")]
+pub mod isolation;
+#[cfg(target_os = "none")]
 pub mod space;
 
 #[cfg(target_os = "none")]

@@ -95,10 +95,13 @@ pub struct Leaf {
     pub dirty: bool,
 }
 
-/// One process's page table.
+/// One process's page table: `root` maps the monitor and the process (what the monitor runs
+/// on without isolation); with isolation, `user_root` maps the process and only the entry area
+/// (`isolation`), sharing `root`'s lower-half tables.
 #[derive(Debug)]
 pub struct UserSpace {
     root: u64,
+    user_root: u64,
     /// Table pages below the root (for freeing).
     tables: u64,
 }
@@ -111,7 +114,21 @@ impl UserSpace {
         for i in 256..512 {
             set_entry(root, i, entry(boot, i));
         }
-        Ok(UserSpace { root, tables: 0 })
+        let user_root = if super::isolation::enabled() {
+            let Some(u) = alloc_table() else {
+                free_table(root);
+                return Err(SpaceError::OutOfMemory);
+            };
+            set_entry(u, 511, super::isolation::entry_pml4e());
+            u
+        } else {
+            0
+        };
+        Ok(UserSpace {
+            root,
+            user_root,
+            tables: 0,
+        })
     }
 
     /// The root's physical address (CR3).
@@ -140,6 +157,9 @@ impl UserSpace {
                 let n = alloc_table().ok_or(SpaceError::OutOfMemory)?;
                 self.tables += 1;
                 set_entry(t, i, n | TABLE);
+                if level == 3 && self.user_root != 0 {
+                    set_entry(self.user_root, i, n | TABLE);
+                }
                 t = n;
             } else {
                 t = e & ADDR;
@@ -199,6 +219,21 @@ impl UserSpace {
         (e & P != 0).then_some(((e & ADDR) + (va & 4095), e & RW != 0))
     }
 
+    /// The page table user code runs on: the user root with isolation, else 0 (the current
+    /// one, which [`activate`](Self::activate) made this space's).
+    pub fn user_cr3(&self) -> u64 {
+        self.user_root
+    }
+
+    /// Makes cleared entries take effect before a frame is reused: with isolation, the next
+    /// entry into user code loads the user root, which flushes the TLB, so nothing is needed;
+    /// without, a CR3 reload.
+    pub fn flush_tlb(&self) {
+        if self.user_root == 0 {
+            self.activate();
+        }
+    }
+
     /// Makes this space the CPU's (a privileged instruction: a trap on PVM). Also flushes the
     /// TLB of user entries, which is how a batch of evictions is made safe.
     pub fn activate(&self) {
@@ -239,5 +274,9 @@ impl UserSpace {
             }
         }
         free_table(self.root);
+        if self.user_root != 0 {
+            // Its lower half was `root`'s; slot 511 is the shared entry area.
+            free_table(self.user_root);
+        }
     }
 }
