@@ -466,6 +466,11 @@ pub struct UpArgs {
     /// (fdatasync).
     #[arg(long)]
     pub disk_direct: bool,
+    /// Run programs on page tables that map the monitors too (no isolation): only to measure
+    /// what isolation costs (`lego bench miss` does). By default a program cannot read or
+    /// write its pComponent's memory.
+    #[arg(long)]
+    pub no_isolation: bool,
     /// How receivers wait (default: adaptive).
     #[arg(long, value_enum)]
     pub poll: Option<PollArg>,

@@ -159,8 +159,13 @@ impl Daemon {
         } else {
             String::new()
         };
+        let isolation = if self.spec.isolation {
+            ""
+        } else {
+            "isolation=off"
+        };
         cfg.cmdline = format!(
-            "manager={MANAGER_ID} rpc_peers={} incarnation={incarnation} {cache} {}",
+            "manager={MANAGER_ID} rpc_peers={} incarnation={incarnation} {cache} {isolation} {}",
             others.join(","),
             c.extra_cmdline
         )

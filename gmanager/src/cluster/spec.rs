@@ -69,6 +69,9 @@ pub struct SpecFile {
     /// Open the disk images with O_DIRECT (I/O reaches the host's device, bypassing its page
     /// cache, like real hardware).
     pub disk_direct: Option<bool>,
+    /// Isolate programs from the monitors' memory (default true; false only to measure what
+    /// isolation costs).
+    pub isolation: Option<bool>,
     /// pComponents.
     pub pmon: Option<RoleSection>,
     /// mComponents.
@@ -133,6 +136,9 @@ pub struct ClusterSpec {
     /// Disk images opened with O_DIRECT.
     #[serde(default)]
     pub disk_direct: bool,
+    /// Programs isolated from the monitors' memory.
+    #[serde(default = "yes")]
+    pub isolation: bool,
     /// Components, in id order.
     pub components: Vec<ComponentSpec>,
 }
@@ -154,6 +160,8 @@ pub struct Overrides {
     pub cache: Option<u64>,
     /// O_DIRECT disk images.
     pub disk_direct: Option<bool>,
+    /// Isolation of programs.
+    pub isolation: Option<bool>,
     /// Cluster name.
     pub name: Option<String>,
     /// Polling and network model.
@@ -346,6 +354,7 @@ pub fn resolve(
         net_latency_ns: o.net_latency_ns.or(f.net_latency_ns).unwrap_or(0),
         net_bandwidth_mbps: o.net_bandwidth_mbps.or(f.net_bandwidth_mbps).unwrap_or(0),
         disk_direct: o.disk_direct.or(f.disk_direct).unwrap_or(false),
+        isolation: o.isolation.or(f.isolation).unwrap_or(true),
         components,
     })
 }
@@ -674,4 +683,8 @@ mod tests {
                 .contains("only pmon")
         );
     }
+}
+
+fn yes() -> bool {
+    true
 }

@@ -27,6 +27,7 @@ fn overrides(a: &UpArgs) -> Overrides {
         disk: a.smon_disk,
         cache: a.mmon_cache,
         disk_direct: a.disk_direct.then_some(true),
+        isolation: a.no_isolation.then_some(false),
         name: a.name.clone(),
         poll: a
             .poll
