@@ -629,10 +629,11 @@ fn huge_offsets_within_the_limit_work() {
         [&[0, 0][..], b"12345"].concat()
     );
     assert_eq!(read(&mut c, &mut b, A, 0, 5), b"abc\0\0");
-    // The backend refuses such a file: the page stays dirty.
+    // The backend refuses such a file for good: the page's data is dropped and this fsync
+    // reports it, once; the size is the backend's again.
     assert_eq!(c.fsync(&mut b, A), Err(Error::Backend(MemError::TooBig)));
-    assert_eq!(c.stats().dirty_pages, 1);
-    c.truncate(&mut b, A, 3).unwrap();
+    assert_eq!(c.stats().dirty_pages, 0);
+    assert_eq!(c.size(&mut b, A).unwrap(), 3);
     c.fsync(&mut b, A).unwrap();
     assert_eq!(b.durable(1, "/a"), b"abc");
     c.verify().unwrap();
@@ -842,20 +843,28 @@ fn drop_all_keeps_dirty_pages_and_refetches_sizes() {
 }
 
 #[test]
-fn drop_all_after_storage_lost_unsynced_writes() {
+fn a_restart_that_lost_unsynced_write_backs_fails_the_next_fsync() {
     let mut b = backend(16, &[(A, b""), (B, b"")]);
     let mut c = cache(1, no_ra());
     c.write(&mut b, A, 0, &pattern(PAGE, 34)).unwrap();
     c.write(&mut b, A, P, b"x").unwrap(); // page 0 written back (not fsynced), evicted
-    b.restart(); // loses page 0
-    c.drop_all();
+    b.restart(); // loses page 0; the cache notices the new incarnation by itself
     // The cache reports what the storage has plus what it still holds.
     assert_eq!(c.size(&mut b, A).unwrap(), P + 1);
     let got = read_all(&mut c, &mut b, A);
     assert!(got[..PAGE].iter().all(|&x| x == 0));
     assert_eq!(got[PAGE..], *b"x");
+    // Never a success for data that is gone: the next fsync says so, once.
+    assert_eq!(c.fsync(&mut b, A), Err(Error::Lost));
+    assert_eq!(
+        b.durable(1, "/a"),
+        got,
+        "what is left was written and fsynced"
+    );
     c.fsync(&mut b, A).unwrap();
-    assert_eq!(b.durable(1, "/a"), got);
+    // B wrote nothing back: nothing to report.
+    c.fsync(&mut b, B).unwrap();
+    assert_eq!(c.stats().restarts, 1);
     c.verify().unwrap();
 }
 
