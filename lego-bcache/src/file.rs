@@ -2,7 +2,7 @@
 //!
 //! States live in a slab addressed by a `u32` file id (what page slots store instead of the
 //! path); ids of dropped files are reused. The key index is a `HashTable<u32>` of ids hashed
-//! by (vnode, path), so the path is stored once. A state is 80 bytes plus the path.
+//! by (vnode, path), so the path is stored once. A state is 88 bytes plus the path.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -44,6 +44,8 @@ pub(crate) struct FileState {
     pub(crate) ra: Readahead,
     /// A write-back error not reported yet.
     pub(crate) fault: Option<Fault>,
+    /// When it was recorded (`Stats::file_errors` then): the oldest are forgotten first.
+    pub(crate) fault_seq: u32,
     /// Written back or truncated at the backend since the last successful fsync.
     pub(crate) unsynced: bool,
     /// The sizes must be fetched again before use (after `drop_all`).
@@ -103,6 +105,7 @@ impl Files {
             dirty: 0,
             ra: Readahead::default(),
             fault: None,
+            fault_seq: 0,
             unsynced: false,
             stale: false,
             idle: false,
@@ -228,7 +231,7 @@ mod tests {
     fn state_size() {
         // The figure quoted in the crate docs.
         assert!(
-            core::mem::size_of::<FileState>() <= 80,
+            core::mem::size_of::<FileState>() <= 88,
             "{}",
             core::mem::size_of::<FileState>()
         );

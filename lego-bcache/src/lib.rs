@@ -18,7 +18,7 @@
 //!   bytes per 4 KiB page (≈1 %), all allocated by `Cache::new`. See `slots.rs`.
 //! * **Files.** A file is (vNode, path); two vNodes with the same path are different files.
 //!   Its state (path copy, sizes, dirty page count, readahead state, head of its page list,
-//!   an unreported write-back error) is 80 bytes, plus the path, plus 5 to 10 bytes in the key
+//!   an unreported write-back error) is 88 bytes, plus the path, plus 5 to 10 bytes in the key
 //!   index. It is kept while the file has cached pages, for up to [`Config::max_idle_files`]
 //!   files whose writes reached the backend but were not fsynced yet (so [`Cache::sync_all`]
 //!   knows to fsync them), and for up to [`Config::max_error_files`] files with a write-back

@@ -104,6 +104,7 @@ impl Cache {
         f.ra.reset();
         if f.fault.is_none() {
             f.fault = Some(fault);
+            f.fault_seq = self.stats.file_errors as u32;
             self.stats.file_errors += 1;
         }
         if id != self.pinned {
@@ -174,6 +175,7 @@ impl Cache {
         }
         let keep = self.config.max_error_files as usize;
         let surplus = errors.len().saturating_sub(keep);
+        errors.sort_unstable_by_key(|&id| self.files.get(id).fault_seq);
         for &id in errors.iter().take(surplus) {
             if self.files.is_live(id) && self.files.get(id).idle && !self.files.get(id).unsynced {
                 self.stats.forgotten_errors += 1;

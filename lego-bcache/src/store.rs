@@ -101,6 +101,7 @@ impl Cache {
                 f.unsynced = false;
                 if f.fault.is_none() {
                     f.fault = Some(Fault::Lost);
+                    f.fault_seq = self.stats.file_errors as u32;
                     self.stats.file_errors += 1;
                 }
             }

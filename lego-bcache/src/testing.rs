@@ -117,6 +117,9 @@ pub struct MemBackend {
     pub write_syncs: usize,
     /// Files that a write or fsync failed for with a permanent error, in order.
     pub permanent_failures: Vec<(u32, String)>,
+    /// Restart the storage component of the call that gets this index in `log`, right after
+    /// that call did its work (the caller sees it succeed, its effect is lost unless durable).
+    pub restart_after_call: Option<usize>,
 }
 
 impl MemBackend {
@@ -137,6 +140,7 @@ impl MemBackend {
             rng: 0x9E37_79B9_7F4A_7C15,
             write_syncs: 0,
             permanent_failures: Vec::new(),
+            restart_after_call: None,
         }
     }
 
@@ -335,7 +339,19 @@ impl MemBackend {
             .ok_or(MemError::NotFound)
     }
 
+    /// Does the restart asked for by `restart_after_call`, if this is that call.
+    fn maybe_restart(&mut self, storage: u32) {
+        if self
+            .restart_after_call
+            .is_some_and(|i| i + 1 == self.log.len())
+        {
+            self.restart_storage(storage);
+        }
+    }
+
     fn note(&mut self, f: FileKey<'_>, r: Result<(), MemError>) -> Result<(), MemError> {
+        let storage = self.storage(f.vnode);
+        self.maybe_restart(storage);
         if let Err(e) = r
             && !matches!(e, MemError::Injected | MemError::Down)
         {
@@ -503,11 +519,13 @@ impl Backend for MemBackend {
         if !d.reservations {
             return Ok(Reserve::Unsupported);
         }
-        if blocks <= d.reserved || blocks <= free {
+        let r = if blocks <= d.reserved || blocks <= free {
             d.reserved = blocks;
-            Ok(Reserve::Granted)
+            Reserve::Granted
         } else {
-            Ok(Reserve::Refused)
-        }
+            Reserve::Refused
+        };
+        self.maybe_restart(storage);
+        Ok(r)
     }
 }
