@@ -200,13 +200,12 @@ impl Cache {
         let mut report = Ok(());
         if writeback {
             self.flush_file(b, id, false)?;
-            if self.files.get(id).unsynced {
-                if let Err(e) = self.backend_fsync(b, id) {
-                    // Failed for good: the error is on the file and reported below.
-                    if self.files.get(id).unsynced {
-                        return Err(e);
-                    }
-                }
+            // Failed for good: the error is on the file and reported below.
+            if self.files.get(id).unsynced
+                && let Err(e) = self.backend_fsync(b, id)
+                && self.files.get(id).unsynced
+            {
+                return Err(e);
             }
             report = self.take_fault(b, id);
         }

@@ -4,7 +4,7 @@
 //! injects transient and permanent errors on demand, and can model a disk of a limited number
 //! of blocks with per-client reservations, as the sComponent's `RESERVE` does.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -64,6 +64,10 @@ pub struct MemFile {
     pub durable: Vec<u8>,
     /// Whether the file itself survives a restart (its creation was made durable).
     pub created: bool,
+    /// Blocks with data (holes have none).
+    pub blocks: BTreeSet<u64>,
+    /// `blocks` as of the last fsync.
+    pub durable_blocks: BTreeSet<u64>,
 }
 
 /// One storage component's disk, for the space and restart model.
@@ -146,12 +150,15 @@ impl MemBackend {
 
     /// Creates (or replaces) a file with durable contents `data`.
     pub fn create(&mut self, vnode: u32, path: &str, data: &[u8]) {
+        let blocks: BTreeSet<u64> = (0..(data.len() as u64).div_ceil(BLOCK)).collect();
         self.files.insert(
             (vnode, String::from(path)),
             MemFile {
                 data: data.to_vec(),
                 durable: data.to_vec(),
                 created: true,
+                durable_blocks: blocks.clone(),
+                blocks,
             },
         );
     }
@@ -216,6 +223,7 @@ impl MemBackend {
         for ((v, _), f) in self.files.iter_mut() {
             if on(*v) {
                 f.data.clone_from(&f.durable);
+                f.blocks.clone_from(&f.durable_blocks);
             }
         }
         let d = self.disk(id);
@@ -230,7 +238,7 @@ impl MemBackend {
         self.files
             .iter()
             .filter(|((v, _), _)| self.routes.get(v).copied().unwrap_or(0) == id)
-            .map(|(_, f)| (f.data.len() as u64).div_ceil(BLOCK))
+            .map(|(_, f)| f.blocks.len() as u64)
             .sum::<u64>()
             + pending
     }
@@ -374,21 +382,18 @@ impl MemBackend {
         if end > max {
             return Err(MemError::TooBig);
         }
-        let old_len = self.get(f)?.data.len() as u64;
         // Copy-on-write: every block touched gets a new one; the ones it replaces are held
         // until the next fsync.
-        let touched = if data.is_empty() {
-            0
+        let range = if data.is_empty() {
+            0..0
         } else {
-            (end - 1) / BLOCK - offset / BLOCK + 1
+            offset / BLOCK..(end - 1) / BLOCK + 1
         };
-        let replaced = (offset / BLOCK..end.div_ceil(BLOCK))
-            .filter(|b| *b < old_len.div_ceil(BLOCK))
-            .count() as u64;
-        let grows = end.div_ceil(BLOCK).saturating_sub(old_len.div_ceil(BLOCK));
+        let touched = range.end - range.start;
+        let file = self.get(f)?;
+        let replaced = range.clone().filter(|b| file.blocks.contains(b)).count() as u64;
         let free = self.free_for_us(id);
-        let need = replaced + grows;
-        if need > free {
+        if touched > free {
             return Err(MemError::NoSpace);
         }
         if let Some(d) = self.disks.get_mut(&id) {
@@ -399,6 +404,7 @@ impl MemBackend {
         if (file.data.len() as u64) < end {
             resize(&mut file.data, end, max)?;
         }
+        file.blocks.extend(range);
         let at = offset as usize;
         file.data[at..at + data.len()].copy_from_slice(data);
         Ok(())
@@ -409,6 +415,7 @@ impl MemBackend {
         self.inject(false)?;
         let file = self.get(f)?;
         file.durable.clone_from(&file.data);
+        file.durable_blocks.clone_from(&file.blocks);
         file.created = true;
         if let Some(d) = self.disks.get_mut(&id) {
             d.pending = 0;
@@ -478,7 +485,10 @@ impl Backend for MemBackend {
         self.reach(f.vnode)?;
         self.inject(false)?;
         let max = self.max_file;
-        resize(&mut self.get(f)?.data, size, max)
+        let file = self.get(f)?;
+        resize(&mut file.data, size, max)?;
+        file.blocks.retain(|b| *b < size.div_ceil(BLOCK));
+        Ok(())
     }
 
     fn max_io(&self) -> usize {
