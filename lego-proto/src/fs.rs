@@ -45,6 +45,17 @@ pub const DROP_CACHES: u32 = 44;
 /// (`lego bench storage` compares both). Data: a [`BenchRequest`]. Reply: each operation's
 /// latency in ns, a `u32` each. Only mComponents serve it (an sComponent answers `ENOTSUP`).
 pub const BENCH: u32 = 45;
+/// Hold data blocks for a buffer cache's dirty data (an mComponent asks its vNodes'
+/// sComponent): `offset` is the TOTAL number of 4 KiB data blocks the caller wants held for it
+/// (absolute, so repeating it changes nothing), `vnode` 0, `storage` the sComponent, no path.
+/// It succeeds if the total is at most the free blocks less every other caller's reservation,
+/// else `ENOSPC` (the old reservation stands). Reservations are keyed by the calling component
+/// and its incarnation (a new incarnation of the caller drops the old one; a restarted
+/// sComponent holds none), and a `WRITE` from the caller uses its reservation up by the blocks
+/// the write allocated. Reply: [`FsStatFs`] of the space after it. (Client side only here:
+/// until the sComponent serves it, it stays outside `OP_BASE..=OP_LAST`, so no monitor
+/// registers it and an sComponent answers it as an unknown opcode.)
+pub const RESERVE: u32 = 46;
 /// Last opcode of the file protocol.
 pub const OP_LAST: u32 = 45;
 
@@ -70,6 +81,7 @@ pub const fn op_name(op: u32) -> &'static str {
         STATFS => "statfs",
         DROP_CACHES => "drop_caches",
         BENCH => "bench",
+        RESERVE => "reserve",
         _ => "unknown",
     }
 }
@@ -622,6 +634,28 @@ mod tests {
         let h = DirHeader { count: 3, ..h };
         out[..16].copy_from_slice(h.as_bytes());
         assert!(parse_dir(&out[..at]).is_none());
+    }
+
+    #[test]
+    fn reserve_carries_its_total_in_offset() {
+        let r = Request {
+            head: FsRequest {
+                offset: 4096,
+                storage: 3,
+                ..Default::default()
+            },
+            path: "",
+            path2: "",
+            data: b"",
+        };
+        let mut buf = vec![0u8; r.encoded_len()];
+        let n = r.encode(&mut buf).expect("fits");
+        let back = Request::decode(RESERVE, &buf[..n]).expect("decodes");
+        assert_eq!(
+            (back.head.offset, back.head.vnode, back.path),
+            (4096, 0, "")
+        );
+        assert_eq!(op_name(RESERVE), "reserve");
     }
 
     #[test]
