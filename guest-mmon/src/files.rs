@@ -17,8 +17,9 @@
 //!   [`BEHIND_PAUSE_NS`].
 //!
 //! The console reports long work (a task over 200 ms, with its steps and the longest time
-//! other requests could have waited) and any time requests could not be taken for more than
-//! 100 ms.
+//! other requests could have waited), every new longest time requests could not be taken (from
+//! 5 ms on: what a request arriving then would have waited before being served), and any time
+//! that was more than 100 ms.
 
 extern crate alloc;
 
@@ -52,6 +53,8 @@ const FINAL_PAGES: u64 = 64;
 const BEHIND_PAUSE_NS: u64 = 1_000_000_000;
 /// Requests not taken for longer than this are reported on the console.
 const HOLD_REPORT_NS: u64 = 100_000_000;
+/// A new longest time requests were not taken is reported from this on.
+const RECORD_NS: u64 = 5_000_000;
 
 /// The service.
 pub struct Files {
@@ -70,6 +73,10 @@ pub struct Files {
     last_take: u64,
     /// When the last long hold was reported.
     hold_reported: u64,
+    /// What ran since waiting requests were last taken (for the report of a long hold).
+    doing: &'static str,
+    /// The longest time requests could not be taken so far.
+    longest_hold: u64,
 }
 
 /// A long request and its progress.
@@ -131,6 +138,8 @@ impl Files {
             behind_after: 0,
             last_take: 0,
             hold_reported: 0,
+            doing: "",
+            longest_hold: 0,
         })
     }
 
@@ -255,6 +264,7 @@ impl Files {
 
     /// Serves request `d` and replies.
     fn answer(&mut self, rpc: &mut Rpc, d: Deferred) {
+        self.doing = proto::op_name(d.opcode);
         let r = self.serve(rpc, d.opcode, &d.req);
         let reply = &self.reply;
         rpc.reply(d, r.map(|n| &reply[..n]));
@@ -268,6 +278,7 @@ impl Files {
         };
         task.steps += 1;
         let (op, start) = (task.d.opcode, rpc.env().now_ns());
+        self.doing = "a step of a long request";
         let mut failed = None;
         let mut progress = true;
         if let Ok(r) = Request::decode(op, &task.d.req) {
@@ -327,6 +338,7 @@ impl Files {
     /// Write-behind for up to [`STEP_NS`].
     fn behind(&mut self, rpc: &mut Rpc) {
         let start = rpc.env().now_ns();
+        self.doing = "write-behind";
         while self.cache.writeback_wanted() && rpc.env().now_ns() < start + STEP_NS {
             let (cache, mut b) = backend!(self, rpc, 0);
             match cache.write_back_some(&mut b, STEP_PAGES) {
@@ -346,11 +358,23 @@ impl Files {
         if let Some(t) = self.tasks.front_mut() {
             t.hold = t.hold.max(held);
         }
+        if held > self.longest_hold {
+            self.longest_hold = held;
+            if held >= RECORD_NS {
+                println!(
+                    "mmon: files: longest wait for requests so far: {}.{:03} ms ({})",
+                    held / 1_000_000,
+                    held / 1000 % 1000,
+                    self.doing
+                );
+            }
+        }
         if held > HOLD_REPORT_NS && now > self.hold_reported + 1_000_000_000 {
             self.hold_reported = now;
             println!(
-                "mmon: files: requests could not be taken for {} ms",
-                held / 1_000_000
+                "mmon: files: requests could not be taken for {} ms ({})",
+                held / 1_000_000,
+                self.doing
             );
         }
     }

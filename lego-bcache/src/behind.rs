@@ -29,6 +29,12 @@ impl Cache {
             && self.files.get(self.last_written).dirty > per_file
     }
 
+    /// Whether write-behind should fsync file `id` with a run of `n` more pages.
+    pub(crate) fn sync_due(&self, id: u32, n: usize) -> bool {
+        let every = self.config.writeback_sync_pages as usize;
+        every > 0 && self.files.get(id).since_sync as usize + n >= every
+    }
+
     /// Up to about `max` pages of the coldest dirty runs, written back (or dropped for good).
     pub(crate) fn write_back_coldest<B: Backend>(
         &mut self,
@@ -37,7 +43,7 @@ impl Cache {
     ) -> Result<usize, Error<B::Error>> {
         let mut done = 0;
         while done < max {
-            match self.write_back_one(b) {
+            match self.write_back_one(b, true) {
                 Ok(Some(n)) => {
                     done += n.max(1);
                     self.stats.write_behind_pages += n as u64;

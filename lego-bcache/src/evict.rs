@@ -21,7 +21,7 @@ impl Cache {
                 self.evict(s);
                 return Ok(s);
             }
-            if self.write_back_one(b)?.is_none() {
+            if self.write_back_one(b, false)?.is_none() {
                 break;
             }
         }
@@ -41,13 +41,15 @@ impl Cache {
         }
     }
 
-    /// Writes back the coldest dirty run whose storage has not failed in this operation.
-    /// Returns its pages once one was written back (or dropped for good); `None` if no dirty
-    /// page is left to try; the last transient error if every run tried failed (their
-    /// storages are then passed over until the operation ends).
+    /// Writes back the coldest dirty run whose storage has not failed in this operation (for
+    /// write-behind, `behind`: with an fsync when one is due). Returns its pages once one was
+    /// written back (or dropped for good); `None` if no dirty page is left to try; the last
+    /// transient error if every run tried failed (their storages are then passed over until
+    /// the operation ends).
     pub(crate) fn write_back_one<B: Backend>(
         &mut self,
         b: &mut B,
+        behind: bool,
     ) -> Result<Option<usize>, Error<B::Error>> {
         let mut d = self.slots.coldest(State::Dirty);
         let mut last = None;
@@ -60,7 +62,7 @@ impl Cache {
                 d = self.slots.lru_next(x);
                 continue;
             }
-            match self.write_back_around(b, x) {
+            match self.write_back_around(b, x, behind) {
                 Ok((Wrote::Retry, _)) => d = self.slots.coldest(State::Dirty),
                 Ok((_, n)) => return Ok(Some(n)),
                 Err(e) => {
@@ -77,11 +79,12 @@ impl Cache {
     }
 
     /// Writes back the run of contiguous dirty pages of one file around the dirty page in slot
-    /// `d`, at most one backend request long.
+    /// `d`, at most one backend request long; with `behind`, with an fsync if one is due.
     fn write_back_around<B: Backend>(
         &mut self,
         b: &mut B,
         d: u32,
+        behind: bool,
     ) -> Result<(Wrote, usize), Error<B::Error>> {
         let (id, p) = (self.slots.file(d), self.slots.page(d));
         let max = self.io_pages(b) as u64;
@@ -93,6 +96,7 @@ impl Cache {
         while end - start < max && self.slots.is_dirty(id, end) {
             end += 1;
         }
-        self.write_run(b, id, start, end, false)
+        let sync = behind && self.sync_due(id, (end - start) as usize);
+        self.write_run(b, id, start, end, sync)
     }
 }

@@ -41,6 +41,8 @@ pub(crate) struct FileState {
     pub(crate) pages: u32,
     /// Pages cached and dirty.
     pub(crate) dirty: u32,
+    /// Pages written back since its last fsync (write-behind fsyncs it every so often).
+    pub(crate) since_sync: u32,
     pub(crate) ra: Readahead,
     /// A write-back error not reported yet.
     pub(crate) fault: Option<Fault>,
@@ -103,6 +105,7 @@ impl Files {
             head: NIL,
             pages: 0,
             dirty: 0,
+            since_sync: 0,
             ra: Readahead::default(),
             fault: None,
             fault_seq: 0,

@@ -166,6 +166,10 @@ pub struct Config {
     pub writeback_file_pages: u32,
     /// ... or when more than this percentage of the arena is dirty (0 or ≥ 100: no limit).
     pub writeback_percent: u32,
+    /// Write-behind and flush steps fsync a file with the run that brings what they wrote
+    /// back since its last fsync to this many pages (0: never), so that the storage flushes
+    /// its disk as the data comes and a final fsync has little left to flush.
+    pub writeback_sync_pages: u32,
 }
 
 impl Default for Config {
@@ -180,6 +184,7 @@ impl Default for Config {
             reserve_batch: 256,
             writeback_file_pages: 1024,
             writeback_percent: 10,
+            writeback_sync_pages: 1024,
         }
     }
 }

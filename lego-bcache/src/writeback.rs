@@ -116,6 +116,11 @@ impl Cache {
         st.disk_size = st.disk_size.max(offset + len as u64);
         let synced = sync && len > 0;
         st.unsynced = (st.unsynced || len > 0) && !synced;
+        st.since_sync = if synced {
+            0
+        } else {
+            st.since_sync.saturating_add(n as u32)
+        };
         self.run = run;
         Ok((if synced { Wrote::Synced } else { Wrote::Clean }, n))
     }
@@ -152,6 +157,7 @@ impl Cache {
         id: u32,
         dirty: &[u64],
         sync: bool,
+        behind: bool,
     ) -> Result<(Wrote, usize), Error<B::Error>> {
         let max = self.io_pages(b);
         let mut i = 0;
@@ -163,7 +169,8 @@ impl Cache {
                 j += 1;
             }
             let is_last = j == dirty.len();
-            let (w, n) = self.write_run(b, id, dirty[i], dirty[j - 1] + 1, sync && is_last)?;
+            let sync = (sync && is_last) || (behind && self.sync_due(id, j - i));
+            let (w, n) = self.write_run(b, id, dirty[i], dirty[j - 1] + 1, sync)?;
             done += n;
             last = w;
             if w == Wrote::Retry {
@@ -189,7 +196,7 @@ impl Cache {
                 break;
             }
             let dirty = self.dirty_pages(id, None);
-            let (last, _) = self.write_pages(b, id, &dirty, sync)?;
+            let (last, _) = self.write_pages(b, id, &dirty, sync, false)?;
             match last {
                 Wrote::Retry => continue,
                 w => return Ok(w == Wrote::Synced),
@@ -206,7 +213,7 @@ impl Cache {
         max: usize,
     ) -> Result<usize, Error<B::Error>> {
         let dirty = self.dirty_pages(id, Some(max));
-        self.write_pages(b, id, &dirty, false).map(|(_, n)| n)
+        self.write_pages(b, id, &dirty, false, true).map(|(_, n)| n)
     }
 
     /// Writes back file `id` and fsyncs it at the backend (with the last write-back, if
@@ -232,6 +239,7 @@ impl Cache {
     /// dropped if it has no pages.
     fn synced(&mut self, id: u32) {
         self.files.get_mut(id).unsynced = false;
+        self.files.get_mut(id).since_sync = 0;
         if id != self.pinned {
             self.release_file(id);
         }

@@ -233,6 +233,7 @@ impl Run {
                 reserve_batch: s.batch,
                 writeback_file_pages: 4,
                 writeback_percent: 50,
+                writeback_sync_pages: 3,
                 ..Config::default()
             },
         );

@@ -1319,6 +1319,39 @@ fn write_behind_starts_past_the_per_file_limit_and_goes_in_bounded_steps() {
 }
 
 #[test]
+fn write_behind_fsyncs_as_it_goes_so_the_final_fsync_has_little_to_flush() {
+    let mut b = backend(4, &[(A, b"")]);
+    let mut c = cache(
+        256,
+        Config {
+            writeback_file_pages: 8,
+            writeback_percent: 0,
+            writeback_sync_pages: 16,
+            ..Config::default()
+        },
+    );
+    let data = pattern(64 * PAGE, 78);
+    for i in 0..8 {
+        c.write(
+            &mut b,
+            A,
+            i * 8 * P,
+            &data[i as usize * 8 * PAGE..][..8 * PAGE],
+        )
+        .unwrap();
+        while c.writeback_wanted() {
+            c.write_back_some(&mut b, 4).unwrap();
+        }
+    }
+    // 56 pages written behind: an fsync with every 16 of them.
+    assert_eq!(b.write_syncs, 3);
+    assert!(b.durable(1, "/a").len() >= 48 * PAGE);
+    c.fsync(&mut b, A).unwrap();
+    assert_eq!(b.durable(1, "/a"), data);
+    c.verify().unwrap();
+}
+
+#[test]
 fn write_behind_starts_past_the_share_of_dirty_pages() {
     let mut b = backend(4, &[(A, b""), (B, b"")]);
     let mut c = cache(
