@@ -497,7 +497,7 @@ fn longest_wait_ms(rt: &Rt, name: &str) -> Option<f64> {
 }
 
 /// A 256 MiB put does not hold other requests at the mComponent: its data is written back
-/// while it comes (write-behind, with an fsync every 4 MiB) and its fsync in steps, so a request
+/// while it comes (write-behind, with an fsync every 1 MiB) and its fsync in steps, so a request
 /// arriving at any moment is taken within a few milliseconds. Measured at m0 (its console
 /// reports each new longest wait): the host still runs one file operation at a time, so no
 /// other request can actually arrive during the put on this branch (see the next test).

@@ -184,7 +184,7 @@ impl Default for Config {
             reserve_batch: 256,
             writeback_file_pages: 1024,
             writeback_percent: 10,
-            writeback_sync_pages: 1024,
+            writeback_sync_pages: 256,
         }
     }
 }
