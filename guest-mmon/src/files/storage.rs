@@ -31,8 +31,9 @@ pub enum Space {
     Unknown,
     /// It serves `RESERVE`.
     Native,
-    /// It does not: `STATFS` instead, granting up to its free blocks.
-    Emulated,
+    /// It does not: `STATFS` instead, granting up to its free blocks, or no more than what it
+    /// holds for us (granted, less what our writes used since).
+    Emulated(u64),
 }
 
 /// The cache's backend for one request: the engine and where things go.
@@ -175,6 +176,12 @@ impl Storage<'_> {
                 ..Default::default()
             };
             self.request(proto::WRITE, f, head, chunk, &mut [0u8; 4])?;
+            // As an sComponent that reserves would: the write used up the blocks it touched.
+            let to = self.route(f.vnode);
+            if let Some(Space::Emulated(held)) = self.space.get_mut(&to) {
+                let at = head.offset % 4096;
+                *held = held.saturating_sub((at + chunk.len() as u64).div_ceil(4096));
+            }
         }
         if sync && n == 0 {
             return self.fsync(f);
@@ -302,7 +309,12 @@ impl Backend for Storage<'_> {
 
     fn reserve(&mut self, s: u32, blocks: u64) -> Result<Reserve, u32> {
         let mode = self.space.get(&s).copied().unwrap_or(Space::Unknown);
-        if mode != Space::Emulated {
+        if let Space::Emulated(last) = mode {
+            if blocks <= last {
+                self.space.insert(s, Space::Emulated(blocks));
+                return Ok(Reserve::Granted);
+            }
+        } else {
             match self.reserve_native(s, blocks)? {
                 Some(r) => {
                     self.space.insert(s, Space::Native);
@@ -314,15 +326,15 @@ impl Backend for Storage<'_> {
                          checking its free blocks with STATFS instead (approximate if other \
                          mComponents write to it)"
                     );
-                    self.space.insert(s, Space::Emulated);
+                    self.space.insert(s, Space::Emulated(0));
                 }
             }
         }
         let st = self.statfs(s)?;
-        Ok(if blocks <= st.blocks_free {
-            Reserve::Granted
-        } else {
-            Reserve::Refused
-        })
+        if blocks > st.blocks_free {
+            return Ok(Reserve::Refused);
+        }
+        self.space.insert(s, Space::Emulated(blocks));
+        Ok(Reserve::Granted)
     }
 }
