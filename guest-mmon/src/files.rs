@@ -13,8 +13,8 @@
 //!   tasks behind it); once little is left, the request itself is served as usual;
 //! * after the requests, while the cache wants write-behind (a file or the cache past its
 //!   dirty limits), dirty pages are written back in steps the same way, so that a big put's
-//!   fsync finds little left to do. A transient failure pauses write-behind for
-//!   [`BEHIND_PAUSE_NS`].
+//!   fsync finds little left to do. It never waits for an sComponent that is not connected,
+//!   and a transient failure pauses it for [`BEHIND_PAUSE_NS`].
 //!
 //! The console reports long work (a task over 200 ms, with its steps and the longest time
 //! other requests could have waited), every new longest time requests could not be taken (from
@@ -99,6 +99,7 @@ macro_rules! backend {
                 routes: &$self.routes,
                 space: &mut $self.space,
                 scratch: Vec::new(),
+                no_wait: false,
             },
         )
     };
@@ -176,6 +177,7 @@ impl Files {
                 routes: &self.routes,
                 space: &mut self.space,
                 scratch: Vec::new(),
+                no_wait: false,
             },
         );
         match op {
@@ -341,6 +343,7 @@ impl Files {
         self.doing = "write-behind";
         while self.cache.writeback_wanted() && rpc.env().now_ns() < start + STEP_NS {
             let (cache, mut b) = backend!(self, rpc, 0);
+            b.no_wait = true;
             match cache.write_back_some(&mut b, STEP_PAGES) {
                 Ok(n) if n > 0 => {}
                 _ => {

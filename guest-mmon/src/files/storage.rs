@@ -46,6 +46,9 @@ pub struct Storage<'a> {
     /// How each sComponent holds space.
     pub space: &'a mut BTreeMap<u32, Space>,
     pub scratch: Vec<u8>,
+    /// Fail at once with `EHOSTDOWN` rather than wait for an sComponent that is not connected
+    /// (background work must not hold requests for a component that is down).
+    pub no_wait: bool,
 }
 
 /// Whether repeating `op` after a lost reply is harmless.
@@ -80,7 +83,7 @@ impl Storage<'_> {
             if failed {
                 self.rpc.disconnect(s);
             }
-            if self.rpc.connect_async(&[s]).is_err() {
+            if self.rpc.connect_async(&[s]).is_err() || self.no_wait {
                 return Err(status_of(errno::EHOSTDOWN));
             }
             self.rpc.poll();
