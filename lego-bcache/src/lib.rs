@@ -59,9 +59,10 @@
 //! * **Space** (`store.rs`): every dirty page is covered by a block reserved for the cache at
 //!   its file's storage component ([`Backend::reserve`]; data is copy-on-write there, so even an
 //!   overwrite needs a new block). The cache reserves [`Config::reserve_batch`] blocks ahead,
-//!   re-sends its total at a new incarnation and when it holds far more than it needs, and a
-//!   write that would dirty a page it cannot cover fails with [`Error::NoSpace`] (or returns
-//!   the bytes applied before it). A completed write-back uses up its pages' blocks.
+//!   re-sends its total at a new incarnation and when it holds far more than it needs. A write
+//!   reserves a block for every page it newly dirties before it applies anything, and fails
+//!   whole with [`Error::NoSpace`] if the storage refuses. A completed write-back uses up its
+//!   pages' blocks.
 //! * **Write-behind** (`behind.rs`): the caller asks [`Cache::writeback_wanted`] after its
 //!   requests and writes back bounded batches with [`Cache::write_back_some`] while it holds
 //!   (a file with more than [`Config::writeback_file_pages`] dirty, or the cache more than
@@ -88,9 +89,10 @@
 //! * A read returns exactly the bytes of the file as written through the cache (zeros in holes
 //!   and gaps; what the backend has where a failed write-back dropped pages), never bytes past
 //!   its end.
-//! * Writes are applied in page order; if the backend fails (or the space runs out) after part
-//!   of a write was applied, the write returns the number of bytes applied (like `write(2)`),
-//!   and [`Error`] only when nothing was.
+//! * Writes are applied in page order; a write the storage has no space for changes nothing
+//!   ([`Error::NoSpace`]); if the backend fails after part of a write was applied (or a
+//!   restart took its reservation midway), the write returns the number of bytes applied (like
+//!   `write(2)`), and [`Error`] only when nothing was.
 //! * No input panics: offsets or sizes beyond [`Config::max_file_size`] return
 //!   [`Error::TooLarge`]. Memory is bounded: the arena, the slot table and the index are
 //!   allocated by `Cache::new`; file states are bounded by the arena, [`Config::max_idle_files`]

@@ -115,14 +115,24 @@ impl Cache {
         b: &mut B,
         st: u16,
     ) -> Result<(), Error<B::Error>> {
+        self.reserve_pages(b, st, 1)
+    }
+
+    /// Makes room in the reservation of storage `st` for `n` more dirty pages.
+    pub(crate) fn reserve_pages<B: Backend>(
+        &mut self,
+        b: &mut B,
+        st: u16,
+        n: u64,
+    ) -> Result<(), Error<B::Error>> {
         let Some(s) = self.stores.get(usize::from(st)).copied() else {
             return Ok(());
         };
-        if s.unlimited || s.dirty < s.reserved {
+        if n == 0 || s.unlimited || s.dirty + n <= s.reserved {
             return Ok(());
         }
         let batch = u64::from(self.config.reserve_batch);
-        for want in [s.dirty + 1 + batch, s.dirty + 1] {
+        for want in [s.dirty + n + batch, s.dirty + n] {
             if self.ask(b, st, want)? {
                 return Ok(());
             }

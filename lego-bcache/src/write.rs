@@ -3,9 +3,11 @@
 //! A page that is not cached is read first only if the backend has bytes in it that the write
 //! does not cover (read-modify-write); otherwise it starts as zeros. Pages are written in
 //! order, and the file's size is raised after each one, so an eviction write-back of an
-//! earlier page of the same write (small arena) is cut at the right size. A page that becomes
-//! dirty needs a block reserved at the file's storage first (`store.rs`): without one the
-//! write stops there (`NoSpace`, or the bytes applied before it).
+//! earlier page of the same write (small arena) is cut at the right size. Every page a write
+//! newly dirties needs a block reserved at the file's storage (`store.rs`): the write reserves
+//! them all before it applies anything, and fails with `NoSpace` if the storage refuses (a
+//! restart that drops the reservation midway can still stop it after some pages: then it
+//! returns the bytes applied).
 
 use crate::backend::{Backend, FileKey, PAGE_U64};
 use crate::slots::{NIL, State};
@@ -22,7 +24,14 @@ impl Cache {
         let id = self.state_for(b, f)?;
         self.last_written = id;
         let end = offset + data.len() as u64;
-        let mut p = offset / PAGE_U64;
+        // Space for every page this write newly dirties, up front: a write the storage has no
+        // room for changes nothing.
+        let first = offset / PAGE_U64;
+        let fresh = (first..end.div_ceil(PAGE_U64))
+            .filter(|&p| !self.slots.is_dirty(id, p))
+            .count() as u64;
+        self.reserve_pages(b, self.files.get(id).store, fresh)?;
+        let mut p = first;
         let mut done = 0usize;
         while p * PAGE_U64 < end {
             let start = p * PAGE_U64;

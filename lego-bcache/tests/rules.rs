@@ -1184,12 +1184,16 @@ fn every_dirty_page_is_covered_by_a_reservation_asked_for_in_batches() {
 }
 
 #[test]
-fn a_full_disk_refuses_writes_at_write_time_with_the_bytes_applied() {
+fn a_full_disk_refuses_writes_at_write_time_all_or_nothing() {
     let mut b = backend(16, &[(A, b""), (B, b"")]);
     b.limit(0, 20);
     let mut c = cache(64, Config::default());
     let data = pattern(30 * PAGE, 63);
-    assert_eq!(c.write(&mut b, A, 0, &data), Ok(20 * PAGE));
+    // 30 pages do not fit: nothing is applied.
+    assert_eq!(c.write(&mut b, A, 0, &data), Err(Error::NoSpace));
+    assert_eq!(c.stats().dirty_pages, 0);
+    assert_eq!(c.size(&mut b, A), Ok(0));
+    assert_eq!(c.write(&mut b, A, 0, &data[..20 * PAGE]), Ok(20 * PAGE));
     assert_eq!(
         c.write(&mut b, A, 20 * P, &data[20 * PAGE..]),
         Err(Error::NoSpace)
@@ -1232,6 +1236,10 @@ fn other_clients_reservations_count() {
     let mut c = cache(64, Config::default());
     assert_eq!(
         c.write(&mut b, A, 0, &pattern(20 * PAGE, 65)),
+        Err(Error::NoSpace)
+    );
+    assert_eq!(
+        c.write(&mut b, A, 0, &pattern(10 * PAGE, 65)),
         Ok(10 * PAGE)
     );
 }
