@@ -93,6 +93,8 @@ struct Log {
     puts: Vec<Put>,
     gets_ok: usize,
     gets_failed: usize,
+    /// Failed gets by error (what follows the path).
+    get_errors: BTreeMap<String, usize>,
     /// Gets of acknowledged files that said they do not exist or returned other bytes: the
     /// bug this soak is for.
     bad_gets: Vec<String>,
@@ -176,10 +178,21 @@ fn get(rt: &Rt, name: &str, vnode: &str, path: &str, out: &Path) -> Result<Vec<u
     std::fs::read(out).map_err(|e| format!("reading {}: {e}", out.display()))
 }
 
-/// A failure that no component restart explains: the file was acknowledged, so it is on s0's
-/// disk and must never be missing or different.
+/// Whether a failed get is explained by a component being down or restarting (the request
+/// could not reach it, or it died under the request). Anything else for an acknowledged file
+/// (no such file, no space, an I/O error, other bytes) is the bug this soak is for: it is on
+/// s0's disk, and reading it needs neither space nor anything a restart loses.
 fn is_bad(err: &str) -> bool {
-    err.contains("no such file") || err.contains("differs")
+    const RESTARTING: [&str; 7] = [
+        " is failed",
+        " is starting",
+        " is booted",
+        "failed during the request",
+        "unreachable",
+        "did not answer",
+        "not connected",
+    ];
+    !RESTARTING.iter().any(|r| err.contains(r))
 }
 
 /// Stops the soak's threads even if an assertion fails mid-way.
@@ -313,6 +326,8 @@ fn soak(run_secs: u64) {
                         Ok(()) => l.gets_ok += 1,
                         Err(e) => {
                             l.gets_failed += 1;
+                            let kind = e.rsplit(": ").next().unwrap_or("").to_string();
+                            *l.get_errors.entry(kind).or_default() += 1;
                             if is_bad(&e) && !gone {
                                 l.bad_gets.push(format!("{}:{}: {e}", p.vnode, p.path));
                             }
@@ -359,6 +374,7 @@ fn soak(run_secs: u64) {
         *why.entry(kind).or_default() += 1;
     }
     eprintln!("storage soak: failed puts by error: {why:?}");
+    eprintln!("storage soak: failed gets by error: {:?}", log.get_errors);
     assert!(acked >= 20, "only {acked} puts were acknowledged");
     assert!(log.kills.len() >= 3, "only {} kills", log.kills.len());
     assert!(
@@ -495,7 +511,7 @@ fn storage_soak_long() {
 }
 
 /// The longest time m0 could not take requests, from its console (`None` if it never
-/// reported one: under 5 ms).
+/// reported one: under 1 ms, or an m0 that does not report it).
 fn longest_wait_ms(rt: &Rt, name: &str) -> Option<f64> {
     let log = ok(rt, &["logs", "--name", name, "m0"]);
     log.lines()
@@ -534,11 +550,13 @@ fn a_big_put_holds_other_requests_for_milliseconds_at_the_mcomponent() {
         ],
     );
     let put_ms = t.elapsed().as_secs_f64() * 1e3;
-    let wait = longest_wait_ms(&rt, name).unwrap_or(0.0);
+    let wait = longest_wait_ms(&rt, name).expect("m0 reports its longest wait for requests");
     eprintln!("256 MiB put in {put_ms:.0} ms; m0's longest wait for requests {wait:.1} ms");
-    // 50 ms is the bound on a small read's p99 while such a put runs; the steps are ~2-10 ms
-    // (a wait above it on this shared host is a vCPU that lost its core, not the cache).
-    assert!(wait < 50.0, "m0 held requests for {wait} ms during the put");
+    // The steps are ~2-5 ms and the longest wait over a put 10-30 ms on this shared 2-core
+    // host (a vCPU that loses its core for a while counts too); before write-behind and steps
+    // the put's fsync held every request for 2-3 s. The bound is the worst single wait, not
+    // the p99 of reads (50 ms, the next test), so it leaves room for the host.
+    assert!(wait < 100.0, "m0 held requests for {wait} ms during the put");
     let out = tmp.path().join("got");
     let got = get(&rt, name, "web", "/big", &out).expect("get the file back");
     assert!(got == content(256, 256 << 20), "the big file differs");

@@ -18,7 +18,7 @@
 //!
 //! The console reports long work (a task over 200 ms, with its steps and the longest time
 //! other requests could have waited), every new longest time requests could not be taken (from
-//! 5 ms on: what a request arriving then would have waited before being served), and any time
+//! 1 ms on: what a request arriving then would have waited before being served), and any time
 //! that was more than 100 ms.
 
 extern crate alloc;
@@ -54,7 +54,7 @@ const BEHIND_PAUSE_NS: u64 = 1_000_000_000;
 /// Requests not taken for longer than this are reported on the console.
 const HOLD_REPORT_NS: u64 = 100_000_000;
 /// A new longest time requests were not taken is reported from this on.
-const RECORD_NS: u64 = 5_000_000;
+const RECORD_NS: u64 = 1_000_000;
 
 /// The service.
 pub struct Files {
