@@ -556,7 +556,10 @@ fn a_big_put_holds_other_requests_for_milliseconds_at_the_mcomponent() {
     // host (a vCPU that loses its core for a while counts too); before write-behind and steps
     // the put's fsync held every request for 2-3 s. The bound is the worst single wait, not
     // the p99 of reads (50 ms, the next test), so it leaves room for the host.
-    assert!(wait < 100.0, "m0 held requests for {wait} ms during the put");
+    assert!(
+        wait < 100.0,
+        "m0 held requests for {wait} ms during the put"
+    );
     let out = tmp.path().join("got");
     let got = get(&rt, name, "web", "/big", &out).expect("get the file back");
     assert!(got == content(256, 256 << 20), "the big file differs");
