@@ -517,7 +517,7 @@ fn longest_wait_ms(rt: &Rt, name: &str) -> Option<f64> {
     log.lines()
         .filter_map(|l| l.split("longest wait for requests so far: ").nth(1))
         .filter_map(|rest| rest.split(" ms").next()?.parse::<f64>().ok())
-        .last()
+        .fold(None, |m: Option<f64>, w| Some(m.map_or(w, |m| m.max(w))))
 }
 
 /// A 256 MiB put does not hold other requests at the mComponent: its data is written back
