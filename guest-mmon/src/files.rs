@@ -77,6 +77,8 @@ pub struct Files {
     doing: &'static str,
     /// The longest time requests could not be taken so far.
     longest_hold: u64,
+    /// Requests for another service taken from the queue (see `drain`).
+    foreign: VecDeque<Deferred>,
 }
 
 /// A long request and its progress.
@@ -141,6 +143,7 @@ impl Files {
             hold_reported: 0,
             doing: "",
             longest_hold: 0,
+            foreign: VecDeque::new(),
         })
     }
 
@@ -249,8 +252,8 @@ impl Files {
         (pages > FINAL_PAGES).then_some(pages)
     }
 
-    /// Takes a request: a short one is served now, a long one queued as a task.
-    fn accept(&mut self, rpc: &mut Rpc, d: Deferred) {
+    /// Takes a request: a short one is served now, a long one queued as a task (for `work`).
+    pub fn accept(&mut self, rpc: &mut Rpc, d: Deferred) {
         if self.long_work(d.opcode, &d.req).is_some() {
             let now = rpc.env().now_ns();
             self.tasks.push_back(Task {
@@ -382,20 +385,48 @@ impl Files {
         }
     }
 
+    /// One bounded step of background work (the front long request, else write-behind), at
+    /// most about [`STEP_NS`]. Returns when it wants to run again, as `Service::run` does on a
+    /// monitor loop that has it: 0 if more is due at once, the end of a write-behind pause, or
+    /// `u64::MAX` if nothing is left.
+    pub fn work(&mut self, rpc: &mut Rpc) -> u64 {
+        let now = rpc.env().now_ns();
+        if !self.tasks.is_empty() {
+            self.step(rpc);
+        } else if self.cache.writeback_wanted() && now >= self.behind_after {
+            self.behind(rpc);
+        }
+        if !self.tasks.is_empty() {
+            0
+        } else if self.cache.writeback_wanted() {
+            self.behind_after.max(rpc.env().now_ns()).min(u64::MAX - 1)
+        } else {
+            u64::MAX
+        }
+    }
+
+    /// A request that is not a file request, taken from the engine's queue while serving file
+    /// requests between steps (`drain`): for the monitor to route (see `drain`).
+    pub fn take_foreign(&mut self) -> Option<Deferred> {
+        self.foreign.pop_front()
+    }
+
     /// Serves what is waiting, long work in steps, then write-behind in steps, taking new
-    /// requests between steps.
+    /// requests between steps, for as long as work is due. (This is the monitor loop's job
+    /// where it calls `Service::run`: there `deferred` should only `accept` and `run` should
+    /// call `work`.) A request that is not a file request stops it: it is kept for
+    /// `take_foreign`.
     fn drain(&mut self, rpc: &mut Rpc) {
         loop {
-            let now = rpc.env().now_ns();
-            self.take_point(now);
+            self.take_point(rpc.env().now_ns());
             while let Some(d) = rpc.take_deferred() {
+                if !proto::is_fs_op(d.opcode) {
+                    self.foreign.push_back(d);
+                    return;
+                }
                 self.accept(rpc, d);
             }
-            if !self.tasks.is_empty() {
-                self.step(rpc);
-            } else if self.cache.writeback_wanted() && now >= self.behind_after {
-                self.behind(rpc);
-            } else {
+            if self.work(rpc) != 0 {
                 return;
             }
             rpc.poll();
@@ -469,5 +500,10 @@ impl Service for Files {
         self.last_take = rpc.env().now_ns();
         self.accept(rpc, d);
         self.drain(rpc);
+        // Only file requests defer when this is the monitor's only service; a monitor with
+        // several routes `take_foreign` itself (and should call `accept` and `work` instead).
+        while let Some(d) = self.take_foreign() {
+            rpc.reply(d, Err(lego_proto::rpc::status::FAILED));
+        }
     }
 }
