@@ -361,6 +361,11 @@ impl Files {
     fn take_point(&mut self, now: u64) {
         let held = now.saturating_sub(self.last_take);
         self.last_take = now;
+        self.note_hold(now, held);
+    }
+
+    /// Requests could not be taken for `held` ns, until `now`: recorded, and reported if long.
+    fn note_hold(&mut self, now: u64, held: u64) {
         if let Some(t) = self.tasks.front_mut() {
             t.hold = t.hold.max(held);
         }
@@ -396,6 +401,9 @@ impl Files {
         } else if self.cache.writeback_wanted() && now >= self.behind_after {
             self.behind(rpc);
         }
+        // Requests wait for the step at least (more if the caller serves others after it).
+        let end = rpc.env().now_ns();
+        self.note_hold(end, end.saturating_sub(now));
         if !self.tasks.is_empty() {
             0
         } else if self.cache.writeback_wanted() {
