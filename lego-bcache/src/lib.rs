@@ -66,9 +66,10 @@
 //! * **Write-behind** (`behind.rs`): the caller asks [`Cache::writeback_wanted`] after its
 //!   requests and writes back bounded batches with [`Cache::write_back_some`] while it holds
 //!   (a file with more than [`Config::writeback_file_pages`] dirty, or the cache more than
-//!   [`Config::writeback_percent`] dirty); [`Cache::flush_some`] writes back part of a file (or
-//!   a tree) so that a long fsync or rename can be done in bounded steps with other requests
-//!   in between.
+//!   [`Config::writeback_percent`] dirty), fsyncing a file every
+//!   [`Config::writeback_sync_pages`] it writes back so the storage flushes its disk as the data
+//!   comes; [`Cache::flush_some`] writes back part of a file (or a tree) so that a long fsync or
+//!   rename can be done in bounded steps with other requests in between.
 //!
 //! # Guarantees
 //!
