@@ -1,15 +1,32 @@
 //! The buffer cache service: file requests (`lego_proto::fs`) from clients, served from this
-//! mComponent's cache (`lego-bcache`), with the vNode's sComponent behind it. Requests that
-//! only concern names (mkdir, readdir, ...) are forwarded; those that change what a cached file
-//! holds (open with truncate, unlink, rename) first make the cache forget it.
+//! mComponent's cache (`lego-bcache`), with the vNode's sComponent behind it (`storage.rs`).
+//! Requests that only concern names (mkdir, readdir, ...) are forwarded; those that change what
+//! a cached file holds (open with truncate, unlink, rename) first make the cache forget it.
 //!
 //! Every handler defers: the cache may have to call the sComponent, which a handler cannot do
-//! from inside the dispatcher. Requests are then served one at a time, in arrival order.
+//! from inside the dispatcher. Deferred requests are served one at a time, in arrival order,
+//! except that long work never holds the others for more than a few milliseconds:
+//!
+//! * an fsync, a rename or a `DROP_CACHES` with more than [`FINAL_PAGES`] to write back
+//!   becomes a *task*: its pages are written back in steps of [`STEP_NS`], and between steps
+//!   the requests that arrived meanwhile are served (short ones at once, long ones queued as
+//!   tasks behind it); once little is left, the request itself is served as usual;
+//! * after the requests, while the cache wants write-behind (a file or the cache past its
+//!   dirty limits), dirty pages are written back in steps the same way, so that a big put's
+//!   fsync finds little left to do. It never waits for an sComponent that is not connected,
+//!   and a transient failure pauses it for [`BEHIND_PAUSE_NS`].
+//!
+//! The console reports long work (a task over 200 ms, with its steps and the longest time
+//! other requests could have waited), every new longest time requests could not be taken (from
+//! 1 ms on: what a request arriving then would have waited before being served), and any time
+//! that was more than 100 ms.
 
 extern crate alloc;
 
+mod storage;
+
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -17,25 +34,77 @@ use guest_rt::mm::{FRAMES, phys_to_virt};
 use guest_rt::println;
 use guest_rt::rpc::Rpc;
 use guest_rt::service::{Service, heartbeat};
-use lego_bcache::{Backend, Cache, Config, Error, FileKey, PAGE};
+use lego_bcache::{Cache, Config, Error, FileKey, PAGE};
 use lego_proto::fs::{self as proto, FsStat, MAX_IO, Request, errno, flags, kind, status_of};
 use lego_rpc::Env;
-use lego_rpc::rpc::{DEFER, Deferred, RpcError};
+use lego_rpc::rpc::{DEFER, Deferred};
 use zerocopy::{FromBytes, IntoBytes};
 
-/// How long a request waits for the sComponent to come back (it may be restarting).
-const RECONNECT_NS: u64 = 3_000_000_000;
+use storage::{Space, Storage};
+
+/// A step of long work, at most about this long (ns) before waiting requests are taken.
+const STEP_NS: u64 = 2_000_000;
+/// Pages per write-back call within a step.
+const STEP_PAGES: usize = 16;
+/// An fsync or rename with at most this many pages to write back is served at once.
+const FINAL_PAGES: u64 = 64;
+/// After a transient failure, write-behind waits this long (the sComponent is unreachable:
+/// every attempt would wait for it).
+const BEHIND_PAUSE_NS: u64 = 1_000_000_000;
+/// Requests not taken for longer than this are reported on the console.
+const HOLD_REPORT_NS: u64 = 100_000_000;
+/// A new longest time requests were not taken is reported from this on.
+const RECORD_NS: u64 = 1_000_000;
 
 /// The service.
 pub struct Files {
     cache: Cache,
     reply: Box<[u8]>,
-    /// The incarnation of each sComponent when we last talked to it: a new one lost what was
-    /// not fsync'ed, so the cache drops its clean pages.
-    seen: Vec<(u32, u32)>,
     /// Each vNode's sComponent, as its requests name it: where its pages are written back to,
     /// whichever request's work evicts them.
     routes: BTreeMap<u32, u32>,
+    /// How each sComponent holds space for us.
+    space: BTreeMap<u32, Space>,
+    /// Long requests being worked on, the front one first.
+    tasks: VecDeque<Task>,
+    /// No write-behind before this (`now_ns`).
+    behind_after: u64,
+    /// When waiting requests were last taken (`now_ns`; 0: not serving).
+    last_take: u64,
+    /// When the last long hold was reported.
+    hold_reported: u64,
+    /// What ran since waiting requests were last taken (for the report of a long hold).
+    doing: &'static str,
+    /// The longest time requests could not be taken so far.
+    longest_hold: u64,
+    /// Requests for another service taken from the queue (see `drain`).
+    foreign: VecDeque<Deferred>,
+}
+
+/// A long request and its progress.
+struct Task {
+    d: Deferred,
+    started: u64,
+    steps: u32,
+    /// The longest time other requests could not be taken while it ran.
+    hold: u64,
+}
+
+/// Borrows the cache and a backend for storage `$s` out of `$self` (disjoint fields).
+macro_rules! backend {
+    ($self:ident, $rpc:expr, $s:expr) => {
+        (
+            &mut $self.cache,
+            Storage {
+                rpc: $rpc,
+                storage: $s,
+                routes: &$self.routes,
+                space: &mut $self.space,
+                scratch: Vec::new(),
+                no_wait: false,
+            },
+        )
+    };
 }
 
 impl Files {
@@ -66,37 +135,30 @@ impl Files {
         Some(Files {
             cache: Cache::new(arena, cfg),
             reply: vec![0u8; lego_proto::rpc::MAX_PAYLOAD].into_boxed_slice(),
-            seen: Vec::new(),
             routes: BTreeMap::new(),
+            space: BTreeMap::new(),
+            tasks: VecDeque::new(),
+            behind_after: 0,
+            last_take: 0,
+            hold_reported: 0,
+            doing: "",
+            longest_hold: 0,
+            foreign: VecDeque::new(),
         })
-    }
-
-    /// Drops the clean pages if `storage` restarted since we last saw it.
-    fn check_incarnation(&mut self, rpc: &Rpc, storage: u32) {
-        let now = rpc.env().peer_incarnation(storage);
-        match self.seen.iter_mut().find(|(s, _)| *s == storage) {
-            Some((_, inc)) if *inc != now => {
-                *inc = now;
-                self.cache.drop_all();
-            }
-            Some(_) => {}
-            None => self.seen.push((storage, now)),
-        }
     }
 
     fn serve(&mut self, rpc: &mut Rpc, op: u32, bytes: &[u8]) -> Result<usize, u32> {
         let r = Request::decode(op, bytes).map_err(|e| status_of(e.errno()))?;
         let storage = r.head.storage;
         if op == proto::DROP_CACHES {
-            let mut b = Storage {
-                rpc,
-                storage,
-                routes: &self.routes,
-                scratch: Vec::new(),
-            };
-            self.cache.sync_all(&mut b).map_err(status)?;
-            self.cache.drop_all();
+            let (cache, mut b) = backend!(self, rpc, storage);
+            cache.sync_all(&mut b).map_err(status)?;
+            cache.drop_all();
             return Ok(0);
+        }
+        if op == proto::RESERVE {
+            // Ours to send, not a client's: it would hold space in our name.
+            return Err(status_of(errno::ENOTSUP));
         }
         // The cache keys on paths, so they must be canonical before anything is cached.
         lego_fs::path::validate(r.path).map_err(|e| status_of(lego_fs::serve::errno_of(&e)))?;
@@ -104,20 +166,23 @@ impl Files {
             lego_fs::path::validate(r.path2)
                 .map_err(|e| status_of(lego_fs::serve::errno_of(&e)))?;
         }
-        self.check_incarnation(rpc, storage);
         self.routes.insert(r.head.vnode, storage);
         let key = FileKey {
             vnode: r.head.vnode,
             path: r.path,
         };
-        let mut b = Storage {
-            rpc,
-            storage,
-            routes: &self.routes,
-            scratch: Vec::new(),
-        };
         let reply = &mut self.reply;
-        let cache = &mut self.cache;
+        let (cache, mut b) = (
+            &mut self.cache,
+            Storage {
+                rpc,
+                storage,
+                routes: &self.routes,
+                space: &mut self.space,
+                scratch: Vec::new(),
+                no_wait: false,
+            },
+        );
         match op {
             proto::READ => {
                 let out = reply
@@ -167,6 +232,213 @@ impl Files {
                 b.forward(op, bytes, reply)
             }
             _ => b.forward(op, bytes, reply),
+        }
+    }
+
+    /// Pages request `op` would write back before it can be answered, if that makes it long
+    /// work (`None`: serve it at once).
+    fn long_work(&self, op: u32, bytes: &[u8]) -> Option<u64> {
+        let r = Request::decode(op, bytes).ok()?;
+        let key = FileKey {
+            vnode: r.head.vnode,
+            path: r.path,
+        };
+        let pages = match op {
+            proto::FSYNC => self.cache.dirty_pages_of(key, false),
+            proto::RENAME => self.cache.dirty_pages_of(key, true),
+            proto::DROP_CACHES => self.cache.stats().dirty_pages as u64,
+            _ => return None,
+        };
+        (pages > FINAL_PAGES).then_some(pages)
+    }
+
+    /// Takes a request: a short one is served now, a long one queued as a task (for `work`).
+    pub fn accept(&mut self, rpc: &mut Rpc, d: Deferred) {
+        if self.long_work(d.opcode, &d.req).is_some() {
+            let now = rpc.env().now_ns();
+            self.tasks.push_back(Task {
+                d,
+                started: now,
+                steps: 0,
+                hold: 0,
+            });
+            return;
+        }
+        self.answer(rpc, d);
+    }
+
+    /// Serves request `d` and replies.
+    fn answer(&mut self, rpc: &mut Rpc, d: Deferred) {
+        self.doing = proto::op_name(d.opcode);
+        let r = self.serve(rpc, d.opcode, &d.req);
+        let reply = &self.reply;
+        rpc.reply(d, r.map(|n| &reply[..n]));
+    }
+
+    /// One step of the front task: writes back for up to [`STEP_NS`]; once little is left
+    /// (or the write-back fails), the request is served or answered and the task ends.
+    fn step(&mut self, rpc: &mut Rpc) {
+        let Some(task) = self.tasks.front_mut() else {
+            return;
+        };
+        task.steps += 1;
+        let (op, start) = (task.d.opcode, rpc.env().now_ns());
+        self.doing = "a step of a long request";
+        let mut failed = None;
+        let mut progress = true;
+        if let Ok(r) = Request::decode(op, &task.d.req) {
+            let key = FileKey {
+                vnode: r.head.vnode,
+                path: r.path,
+            };
+            let storage = r.head.storage;
+            while progress && rpc.env().now_ns() < start + STEP_NS {
+                let left = match op {
+                    proto::DROP_CACHES => self.cache.stats().dirty_pages as u64,
+                    _ => self.cache.dirty_pages_of(key, op == proto::RENAME),
+                };
+                if left <= FINAL_PAGES {
+                    break;
+                }
+                let (cache, mut b) = backend!(self, rpc, storage);
+                let done = match op {
+                    proto::DROP_CACHES => cache.write_back_some(&mut b, STEP_PAGES),
+                    _ => cache.flush_some(&mut b, key, op == proto::RENAME, STEP_PAGES),
+                };
+                match done {
+                    Ok(n) => progress = n > 0,
+                    Err(e) => failed = Some(status(e)),
+                }
+                progress &= failed.is_none();
+            }
+            let left = match op {
+                proto::DROP_CACHES => self.cache.stats().dirty_pages as u64,
+                _ => self.cache.dirty_pages_of(key, op == proto::RENAME),
+            };
+            if progress && left > FINAL_PAGES {
+                return;
+            }
+        }
+        // Little left, no progress possible, or failed: finish it.
+        let Some(task) = self.tasks.pop_front() else {
+            return;
+        };
+        let (started, steps, hold, d) = (task.started, task.steps, task.hold, task.d);
+        match failed {
+            Some(s) => rpc.reply(d, Err(s)),
+            None => self.answer(rpc, d),
+        }
+        let took = rpc.env().now_ns().saturating_sub(started);
+        if took > 200_000_000 {
+            println!(
+                "mmon: files: {} in {} steps over {} ms; other requests waited at most {} ms",
+                proto::op_name(op),
+                steps,
+                took / 1_000_000,
+                hold.div_ceil(1_000_000)
+            );
+        }
+    }
+
+    /// Write-behind for up to [`STEP_NS`].
+    fn behind(&mut self, rpc: &mut Rpc) {
+        let start = rpc.env().now_ns();
+        self.doing = "write-behind";
+        while self.cache.writeback_wanted() && rpc.env().now_ns() < start + STEP_NS {
+            let (cache, mut b) = backend!(self, rpc, 0);
+            b.no_wait = true;
+            match cache.write_back_some(&mut b, STEP_PAGES) {
+                Ok(n) if n > 0 => {}
+                _ => {
+                    self.behind_after = rpc.env().now_ns() + BEHIND_PAUSE_NS;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Waiting requests are taken now: notes how long they could have waited.
+    fn take_point(&mut self, now: u64) {
+        let held = now.saturating_sub(self.last_take);
+        self.last_take = now;
+        self.note_hold(now, held);
+    }
+
+    /// Requests could not be taken for `held` ns, until `now`: recorded, and reported if long.
+    fn note_hold(&mut self, now: u64, held: u64) {
+        if let Some(t) = self.tasks.front_mut() {
+            t.hold = t.hold.max(held);
+        }
+        if held > self.longest_hold {
+            self.longest_hold = held;
+            if held >= RECORD_NS {
+                println!(
+                    "mmon: files: longest wait for requests so far: {}.{:03} ms ({})",
+                    held / 1_000_000,
+                    held / 1000 % 1000,
+                    self.doing
+                );
+            }
+        }
+        if held > HOLD_REPORT_NS && now > self.hold_reported + 1_000_000_000 {
+            self.hold_reported = now;
+            println!(
+                "mmon: files: requests could not be taken for {} ms ({})",
+                held / 1_000_000,
+                self.doing
+            );
+        }
+    }
+
+    /// One bounded step of background work (the front long request, else write-behind), at
+    /// most about [`STEP_NS`]. Returns when it wants to run again, as `Service::run` does on a
+    /// monitor loop that has it: 0 if more is due at once, the end of a write-behind pause, or
+    /// `u64::MAX` if nothing is left.
+    pub fn work(&mut self, rpc: &mut Rpc) -> u64 {
+        let now = rpc.env().now_ns();
+        if !self.tasks.is_empty() {
+            self.step(rpc);
+        } else if self.cache.writeback_wanted() && now >= self.behind_after {
+            self.behind(rpc);
+        }
+        // Requests wait for the step at least (more if the caller serves others after it).
+        let end = rpc.env().now_ns();
+        self.note_hold(end, end.saturating_sub(now));
+        if !self.tasks.is_empty() {
+            0
+        } else if self.cache.writeback_wanted() {
+            self.behind_after.max(rpc.env().now_ns()).min(u64::MAX - 1)
+        } else {
+            u64::MAX
+        }
+    }
+
+    /// A request that is not a file request, taken from the engine's queue while serving file
+    /// requests between steps (`drain`): for the monitor to route (see `drain`).
+    pub fn take_foreign(&mut self) -> Option<Deferred> {
+        self.foreign.pop_front()
+    }
+
+    /// Serves what is waiting, long work in steps, then write-behind in steps, taking new
+    /// requests between steps, for as long as work is due. (This is the monitor loop's job
+    /// where it calls `Service::run`: there `deferred` should only `accept` and `run` should
+    /// call `work`.) A request that is not a file request stops it: it is kept for
+    /// `take_foreign`.
+    fn drain(&mut self, rpc: &mut Rpc) {
+        loop {
+            self.take_point(rpc.env().now_ns());
+            while let Some(d) = rpc.take_deferred() {
+                if !proto::is_fs_op(d.opcode) {
+                    self.foreign.push_back(d);
+                    return;
+                }
+                self.accept(rpc, d);
+            }
+            if self.work(rpc) != 0 {
+                return;
+            }
+            rpc.poll();
+            heartbeat(rpc);
         }
     }
 }
@@ -219,7 +491,8 @@ fn status(e: Error<u32>) -> u32 {
     match e {
         Error::Backend(s) => s,
         Error::TooLarge => status_of(errno::EFBIG),
-        Error::NoCapacity => status_of(errno::ENOSPC),
+        Error::NoCapacity | Error::NoSpace => status_of(errno::ENOSPC),
+        Error::Lost => status_of(errno::EIO),
     }
 }
 
@@ -248,196 +521,14 @@ impl Service for Files {
     }
 
     fn deferred(&mut self, rpc: &mut Rpc, d: Deferred) {
-        let r = self.serve(rpc, d.opcode, &d.req);
-        let reply = &self.reply;
-        rpc.reply(d, r.map(|n| &reply[..n]));
-    }
-}
-
-/// The sComponents, as the cache's backend: RPCs with the file protocol.
-struct Storage<'a> {
-    rpc: &'a mut Rpc,
-    /// The request's sComponent: where forwarded requests go.
-    storage: u32,
-    /// Each vNode's sComponent: where a file's pages go.
-    routes: &'a BTreeMap<u32, u32>,
-    scratch: Vec<u8>,
-}
-
-/// Whether repeating `op` after a lost reply is harmless.
-fn idempotent(op: u32) -> bool {
-    matches!(
-        op,
-        proto::READ
-            | proto::WRITE
-            | proto::FSYNC
-            | proto::STAT
-            | proto::TRUNCATE
-            | proto::READDIR
-            | proto::STATFS
-    )
-}
-
-impl Storage<'_> {
-    /// Where vNode `vnode`'s files are.
-    fn route(&self, vnode: u32) -> u32 {
-        self.routes.get(&vnode).copied().unwrap_or(self.storage)
-    }
-
-    /// Waits until we hold a working connection to sComponent `s` (it may be restarting).
-    fn link(&mut self, s: u32) -> Result<(), u32> {
-        let give_up = self.rpc.env().now_ns() + RECONNECT_NS;
-        loop {
-            let failed = self.rpc.failed_peers().contains(&s);
-            if self.rpc.connected(s) && !failed {
-                return Ok(());
-            }
-            if failed {
-                self.rpc.disconnect(s);
-            }
-            if self.rpc.connect_async(&[s]).is_err() {
-                return Err(status_of(errno::EHOSTDOWN));
-            }
-            self.rpc.poll();
-            heartbeat(self.rpc);
-            let now = self.rpc.env().now_ns();
-            if now > give_up {
-                return Err(status_of(errno::EHOSTDOWN));
-            }
-            self.rpc.idle_until(now + 1_000_000);
+        // Time spent idle before this request is nobody's wait.
+        self.last_take = rpc.env().now_ns();
+        self.accept(rpc, d);
+        self.drain(rpc);
+        // Only file requests defer when this is the monitor's only service; a monitor with
+        // several routes `take_foreign` itself (and should call `accept` and `work` instead).
+        while let Some(d) = self.take_foreign() {
+            rpc.reply(d, Err(lego_proto::rpc::status::FAILED));
         }
-    }
-
-    /// One call to sComponent `to`; a call whose reply was lost to a failure is repeated once
-    /// if that is safe.
-    fn call(&mut self, to: u32, op: u32, req: &[u8], out: &mut [u8]) -> Result<usize, u32> {
-        heartbeat(self.rpc);
-        for attempt in 0..2 {
-            self.link(to)?;
-            match self.rpc.call(to, op, req, out) {
-                Ok(n) => return Ok(n),
-                Err(RpcError::Remote(s)) => return Err(s),
-                Err(RpcError::PeerDead | RpcError::NotConnected | RpcError::Timeout)
-                    if attempt == 0 && idempotent(op) => {}
-                Err(_) => return Err(status_of(errno::EHOSTDOWN)),
-            }
-        }
-        Err(status_of(errno::EHOSTDOWN))
-    }
-
-    /// Passes a client's request on unchanged.
-    fn forward(&mut self, op: u32, req: &[u8], out: &mut [u8]) -> Result<usize, u32> {
-        self.call(self.storage, op, req, out)
-    }
-
-    /// Builds and makes a request about `f`: `head` with its vNode and sComponent filled in.
-    fn request(
-        &mut self,
-        op: u32,
-        f: FileKey<'_>,
-        head: proto::FsRequest,
-        data: &[u8],
-        out: &mut [u8],
-    ) -> Result<usize, u32> {
-        let to = self.route(f.vnode);
-        let r = Request {
-            head: proto::FsRequest {
-                vnode: f.vnode,
-                storage: to,
-                ..head
-            },
-            path: f.path,
-            path2: "",
-            data,
-        };
-        let mut buf = core::mem::take(&mut self.scratch);
-        buf.resize(r.encoded_len(), 0);
-        let n = r.encode(&mut buf).ok_or(status_of(errno::ENAMETOOLONG))?;
-        let res = self.call(to, op, &buf[..n], out);
-        self.scratch = buf;
-        res
-    }
-
-    /// Writes `data` at `offset` in requests of at most `MAX_IO`; with `sync` the last one
-    /// also fsyncs the file (`flags::SYNC`: one round trip less).
-    fn write_chunks(
-        &mut self,
-        f: FileKey<'_>,
-        offset: u64,
-        data: &[u8],
-        sync: bool,
-    ) -> Result<(), u32> {
-        let n = data.len().div_ceil(MAX_IO);
-        for (i, chunk) in data.chunks(MAX_IO).enumerate() {
-            let head = proto::FsRequest {
-                offset: offset + (i * MAX_IO) as u64,
-                flags: if sync && i + 1 == n { flags::SYNC } else { 0 },
-                ..Default::default()
-            };
-            self.request(proto::WRITE, f, head, chunk, &mut [0u8; 4])?;
-        }
-        if sync && n == 0 {
-            return self.fsync(f);
-        }
-        Ok(())
-    }
-}
-
-impl Backend for Storage<'_> {
-    type Error = u32;
-
-    fn read(&mut self, f: FileKey<'_>, offset: u64, buf: &mut [u8]) -> Result<usize, u32> {
-        let mut done = 0;
-        while done < buf.len() {
-            let want = (buf.len() - done).min(MAX_IO);
-            let head = proto::FsRequest {
-                offset: offset + done as u64,
-                len: want as u32,
-                ..Default::default()
-            };
-            let n = self.request(proto::READ, f, head, b"", &mut buf[done..done + want])?;
-            done += n;
-            if n < want {
-                break;
-            }
-        }
-        Ok(done)
-    }
-
-    fn write(&mut self, f: FileKey<'_>, offset: u64, data: &[u8]) -> Result<(), u32> {
-        self.write_chunks(f, offset, data, false)
-    }
-
-    fn write_sync(&mut self, f: FileKey<'_>, offset: u64, data: &[u8]) -> Result<(), u32> {
-        self.write_chunks(f, offset, data, true)
-    }
-
-    fn fsync(&mut self, f: FileKey<'_>) -> Result<(), u32> {
-        self.request(proto::FSYNC, f, proto::FsRequest::default(), b"", &mut [])
-            .map(|_| ())
-    }
-
-    fn size(&mut self, f: FileKey<'_>) -> Result<u64, u32> {
-        let mut out = [0u8; core::mem::size_of::<FsStat>()];
-        let n = self.request(proto::STAT, f, proto::FsRequest::default(), b"", &mut out)?;
-        let st = FsStat::read_from_bytes(out.get(..n).ok_or(status_of(errno::EIO))?)
-            .map_err(|_| status_of(errno::EIO))?;
-        if st.kind == kind::DIR {
-            return Err(status_of(errno::EISDIR));
-        }
-        Ok(st.size)
-    }
-
-    fn truncate(&mut self, f: FileKey<'_>, size: u64) -> Result<(), u32> {
-        let head = proto::FsRequest {
-            offset: size,
-            ..Default::default()
-        };
-        self.request(proto::TRUNCATE, f, head, b"", &mut [])
-            .map(|_| ())
-    }
-
-    fn max_io(&self) -> usize {
-        MAX_IO
     }
 }

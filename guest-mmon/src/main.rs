@@ -47,7 +47,7 @@ mod monitor {
                 }
             } else {
                 match self.files.as_mut() {
-                    Some(f) => f.deferred(rpc, d),
+                    Some(f) => f.accept(rpc, d),
                     None => rpc.reply(d, Err(lego_proto::rpc::status::FAILED)),
                 }
             }
@@ -55,6 +55,11 @@ mod monitor {
 
         fn idle(&mut self) -> u64 {
             self.files.as_mut().map_or(u64::MAX, |f| f.idle())
+        }
+
+        fn run(&mut self, rpc: &mut Rpc) -> u64 {
+            // The buffer cache's long work (write-behind, fsync steps) between requests.
+            self.files.as_mut().map_or(u64::MAX, |f| f.work(rpc))
         }
     }
 

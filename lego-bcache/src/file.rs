@@ -2,7 +2,7 @@
 //!
 //! States live in a slab addressed by a `u32` file id (what page slots store instead of the
 //! path); ids of dropped files are reused. The key index is a `HashTable<u32>` of ids hashed
-//! by (vnode, path), so the path is stored once. A state is 64 bytes plus the path.
+//! by (vnode, path), so the path is stored once. A state is 88 bytes plus the path.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -15,9 +15,20 @@ use crate::readahead::Readahead;
 use crate::slots::NIL;
 
 /// What the cache knows about one file.
+/// A write-back error kept on its file until an fsync reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// The backend refused the write-back for good ([`crate::Backend::error_code`]).
+    Backend(u32),
+    /// Data written back was lost: the storage restarted before it was fsynced.
+    Lost,
+}
+
 #[derive(Debug)]
 pub(crate) struct FileState {
     pub(crate) vnode: u32,
+    /// Index of the file's storage component in the cache's table.
+    pub(crate) store: u16,
     pub(crate) path: Box<str>,
     /// The file's size as clients see it: the backend's, raised by cached writes.
     pub(crate) size: u64,
@@ -28,14 +39,34 @@ pub(crate) struct FileState {
     pub(crate) head: u32,
     /// Pages cached.
     pub(crate) pages: u32,
+    /// Pages cached and dirty.
+    pub(crate) dirty: u32,
+    /// Pages written back since its last fsync (write-behind fsyncs it every so often).
+    pub(crate) since_sync: u32,
     pub(crate) ra: Readahead,
+    /// A write-back error not reported yet.
+    pub(crate) fault: Option<Fault>,
+    /// When it was recorded (`Stats::file_errors` then): the oldest are forgotten first.
+    pub(crate) fault_seq: u32,
     /// Written back or truncated at the backend since the last successful fsync.
     pub(crate) unsynced: bool,
     /// The sizes must be fetched again before use (after `drop_all`).
     pub(crate) stale: bool,
-    /// Counted in `Files::idle`: no pages, unsynced, kept only to be fsynced.
+    /// Counted in `Files::idle`: no pages, kept only to be fsynced or to report an error.
     pub(crate) idle: bool,
     live: bool,
+}
+
+/// Whether `k` is `dir` or lies below it (same vNode, path under `dir/`).
+pub(crate) fn below(k: FileKey<'_>, dir: FileKey<'_>) -> bool {
+    if k.vnode != dir.vnode {
+        return false;
+    }
+    match k.path.strip_prefix(dir.path) {
+        Some("") => true,
+        Some(rest) => rest.starts_with('/') || dir.path.ends_with('/'),
+        None => false,
+    }
 }
 
 #[derive(Default)]
@@ -63,16 +94,21 @@ impl Files {
             .copied()
     }
 
-    /// Adds the state of `f` (not in the table) with both sizes `size`.
-    pub(crate) fn insert(&mut self, f: FileKey<'_>, size: u64) -> u32 {
+    /// Adds the state of `f` (not in the table), on storage `store`, with both sizes `size`.
+    pub(crate) fn insert(&mut self, f: FileKey<'_>, store: u16, size: u64) -> u32 {
         let st = FileState {
             vnode: f.vnode,
+            store,
             path: Box::from(f.path),
             size,
             disk_size: size,
             head: NIL,
             pages: 0,
+            dirty: 0,
+            since_sync: 0,
             ra: Readahead::default(),
+            fault: None,
+            fault_seq: 0,
             unsynced: false,
             stale: false,
             idle: false,
@@ -198,7 +234,7 @@ mod tests {
     fn state_size() {
         // The figure quoted in the crate docs.
         assert!(
-            core::mem::size_of::<FileState>() <= 64,
+            core::mem::size_of::<FileState>() <= 88,
             "{}",
             core::mem::size_of::<FileState>()
         );
@@ -212,6 +248,7 @@ mod tests {
                 vnode: 1,
                 path: "/x",
             },
+            0,
             1,
         );
         let b = f.insert(
@@ -219,6 +256,7 @@ mod tests {
                 vnode: 2,
                 path: "/x",
             },
+            0,
             2,
         );
         assert_ne!(a, b);
@@ -242,6 +280,7 @@ mod tests {
                 vnode: 1,
                 path: "/y",
             },
+            0,
             3,
         );
         assert_eq!(c, a, "ids are reused");

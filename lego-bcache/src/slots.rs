@@ -145,6 +145,12 @@ impl Slots {
         self.meta[s as usize].state
     }
 
+    /// The next warmer slot after `s` in its LRU list, if any.
+    pub(crate) fn lru_next(&self, s: u32) -> Option<u32> {
+        let n = self.meta[s as usize].next;
+        (n != NIL).then_some(n)
+    }
+
     /// The slot after `s` in its file's page list.
     pub(crate) fn next_in_file(&self, s: u32) -> u32 {
         self.meta[s as usize].fnext

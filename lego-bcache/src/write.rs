@@ -3,7 +3,11 @@
 //! A page that is not cached is read first only if the backend has bytes in it that the write
 //! does not cover (read-modify-write); otherwise it starts as zeros. Pages are written in
 //! order, and the file's size is raised after each one, so an eviction write-back of an
-//! earlier page of the same write (small arena) is cut at the right size.
+//! earlier page of the same write (small arena) is cut at the right size. Every page a write
+//! newly dirties needs a block reserved at the file's storage (`store.rs`): the write reserves
+//! them all before it applies anything, and fails with `NoSpace` if the storage refuses (a
+//! restart that drops the reservation midway can still stop it after some pages: then it
+//! returns the bytes applied).
 
 use crate::backend::{Backend, FileKey, PAGE_U64};
 use crate::slots::{NIL, State};
@@ -18,8 +22,16 @@ impl Cache {
         data: &[u8],
     ) -> Result<usize, Error<B::Error>> {
         let id = self.state_for(b, f)?;
+        self.last_written = id;
         let end = offset + data.len() as u64;
-        let mut p = offset / PAGE_U64;
+        // Space for every page this write newly dirties, up front: a write the storage has no
+        // room for changes nothing.
+        let first = offset / PAGE_U64;
+        let fresh = (first..end.div_ceil(PAGE_U64))
+            .filter(|&p| !self.slots.is_dirty(id, p))
+            .count() as u64;
+        self.reserve_pages(b, self.files.get(id).store, fresh)?;
+        let mut p = first;
         let mut done = 0usize;
         while p * PAGE_U64 < end {
             let start = p * PAGE_U64;
@@ -45,11 +57,19 @@ impl Cache {
         at: usize,
         chunk: &[u8],
     ) -> Result<(), Error<B::Error>> {
+        let store = self.files.get(id).store;
         if let Some(s) = self.slots.lookup(id, p) {
-            self.arena[s as usize][at..at + chunk.len()].copy_from_slice(chunk);
-            self.slots.set_dirty(s);
-            return Ok(());
+            if self.slots.state(s) != State::Dirty {
+                self.reserve_page(b, store)?;
+            }
+            // The reservation may have noticed a restart, which drops clean pages.
+            if let Some(s2) = self.slots.lookup(id, p).filter(|&s2| s2 == s) {
+                self.arena[s2 as usize][at..at + chunk.len()].copy_from_slice(chunk);
+                self.mark_dirty(id, s2);
+                return Ok(());
+            }
         }
+        self.reserve_page(b, store)?;
         let s = self.alloc(b)?;
         // After `alloc`: its write-backs may have moved the backend's end.
         let start = p * PAGE_U64;
@@ -78,6 +98,7 @@ impl Cache {
         self.slots
             .install(s, id, p, State::Dirty, &mut self.files.get_mut(id).head);
         self.add_page(id);
+        self.count_dirty(id, true);
         Ok(())
     }
 
@@ -91,18 +112,18 @@ impl Cache {
         let id = match self.files.find(f) {
             Some(id) => id,
             // Remembered only so that `sync_all` fsyncs the truncate.
-            None => self.files.insert(f, size),
+            None => {
+                let store = self.store_for(b, f.vnode)?;
+                self.files.insert(f, store, size)
+            }
         };
         self.pinned = id;
         let keep = size.div_ceil(PAGE_U64);
-        let st = self.files.get_mut(id);
-        let mut s = st.head;
+        let mut s = self.files.get(id).head;
         while s != NIL {
             let next = self.slots.next_in_file(s);
             if self.slots.page(s) >= keep {
-                self.slots.remove(s, &mut st.head);
-                self.slots.release(s);
-                st.pages -= 1;
+                self.unmap(id, s);
             }
             s = next;
         }

@@ -629,10 +629,11 @@ fn huge_offsets_within_the_limit_work() {
         [&[0, 0][..], b"12345"].concat()
     );
     assert_eq!(read(&mut c, &mut b, A, 0, 5), b"abc\0\0");
-    // The backend refuses such a file: the page stays dirty.
+    // The backend refuses such a file for good: the page's data is dropped and this fsync
+    // reports it, once; the size is the backend's again.
     assert_eq!(c.fsync(&mut b, A), Err(Error::Backend(MemError::TooBig)));
-    assert_eq!(c.stats().dirty_pages, 1);
-    c.truncate(&mut b, A, 3).unwrap();
+    assert_eq!(c.stats().dirty_pages, 0);
+    assert_eq!(c.size(&mut b, A).unwrap(), 3);
     c.fsync(&mut b, A).unwrap();
     assert_eq!(b.durable(1, "/a"), b"abc");
     c.verify().unwrap();
@@ -842,20 +843,28 @@ fn drop_all_keeps_dirty_pages_and_refetches_sizes() {
 }
 
 #[test]
-fn drop_all_after_storage_lost_unsynced_writes() {
+fn a_restart_that_lost_unsynced_write_backs_fails_the_next_fsync() {
     let mut b = backend(16, &[(A, b""), (B, b"")]);
     let mut c = cache(1, no_ra());
     c.write(&mut b, A, 0, &pattern(PAGE, 34)).unwrap();
     c.write(&mut b, A, P, b"x").unwrap(); // page 0 written back (not fsynced), evicted
-    b.restart(); // loses page 0
-    c.drop_all();
+    b.restart(); // loses page 0; the cache notices the new incarnation by itself
     // The cache reports what the storage has plus what it still holds.
     assert_eq!(c.size(&mut b, A).unwrap(), P + 1);
     let got = read_all(&mut c, &mut b, A);
     assert!(got[..PAGE].iter().all(|&x| x == 0));
     assert_eq!(got[PAGE..], *b"x");
+    // Never a success for data that is gone: the next fsync says so, once.
+    assert_eq!(c.fsync(&mut b, A), Err(Error::Lost));
+    assert_eq!(
+        b.durable(1, "/a"),
+        got,
+        "what is left was written and fsynced"
+    );
     c.fsync(&mut b, A).unwrap();
-    assert_eq!(b.durable(1, "/a"), got);
+    // B wrote nothing back: nothing to report.
+    c.fsync(&mut b, B).unwrap();
+    assert_eq!(c.stats().restarts, 1);
     c.verify().unwrap();
 }
 
@@ -874,4 +883,574 @@ fn stats_and_debug() {
         Error::<MemError>::TooLarge.to_string(),
         "offset or size too large"
     );
+}
+
+// ---------------------------------------------------------------- write-back errors
+
+/// A file on another vNode, stored on storage component 2 (`on_two`).
+const D2: FileKey<'static> = FileKey {
+    vnode: 7,
+    path: "/d",
+};
+const E2: FileKey<'static> = FileKey {
+    vnode: 7,
+    path: "/e",
+};
+
+fn on_two(b: &mut lego_bcache::testing::MemBackend) {
+    b.routes.insert(7, 2);
+}
+
+#[test]
+fn a_write_back_that_fails_for_good_drops_the_pages_and_fsync_reports_it_once() {
+    let old = pattern(2 * PAGE, 40);
+    let mut b = backend(16, &[(A, &old)]);
+    let mut c = cache(16, no_ra());
+    c.write(&mut b, A, 0, &pattern(3 * PAGE, 41)).unwrap();
+    b.nospace_per_mille = 1000;
+    assert_eq!(c.fsync(&mut b, A), Err(Error::Backend(MemError::NoSpace)));
+    let s = c.stats();
+    assert_eq!((s.dirty_pages, s.dropped_pages, s.file_errors), (0, 3, 1));
+    b.nospace_per_mille = 0;
+    // Reported once; what reads back is what the backend has (the write never got there).
+    c.fsync(&mut b, A).unwrap();
+    assert_eq!(read_all(&mut c, &mut b, A), old);
+    assert_eq!(b.durable(1, "/a"), old);
+    c.verify().unwrap();
+}
+
+#[test]
+fn a_failed_eviction_fails_only_its_own_file() {
+    // The bug-2/bug-3 shape: a cache full of dirty pages that can never be written back (the
+    // disk is full, or the file is gone) must not fail reads and writes of other files.
+    let data_b = pattern(4 * PAGE, 42);
+    let mut b = backend(16, &[(A, b""), (B, &data_b), (C, b"")]);
+    let mut c = cache(4, no_ra());
+    c.write(&mut b, A, 0, &pattern(4 * PAGE, 43)).unwrap();
+    b.remove(1, "/a"); // gone at the storage
+    for p in 0..4 {
+        assert_eq!(
+            read(&mut c, &mut b, B, p * P, PAGE),
+            data_b[p as usize * PAGE..][..PAGE]
+        );
+    }
+    c.write(&mut b, C, 0, b"c is fine").unwrap();
+    c.fsync(&mut b, C).unwrap();
+    c.fsync(&mut b, B).unwrap();
+    assert_eq!(b.durable(1, "/c"), b"c is fine");
+    // A's error went to A alone, and A's fsync reports it, once.
+    assert_eq!(c.fsync(&mut b, A), Err(Error::Backend(MemError::NotFound)));
+    assert_eq!(c.stats().dirty_pages, 0);
+    // Gone at the storage: the next fsync says so too (but not from the cache's record).
+    assert_eq!(c.fsync(&mut b, A), Err(Error::Backend(MemError::NotFound)));
+    c.verify().unwrap();
+}
+
+#[test]
+fn transient_failures_keep_the_pages_and_eviction_picks_other_victims() {
+    let mut b = backend(16, &[(A, b""), (D2, b""), (E2, &pattern(2 * PAGE, 44))]);
+    on_two(&mut b);
+    let mut c = cache(4, no_ra());
+    // The coldest dirty pages are A's (storage 0), then D2's (storage 2).
+    c.write(&mut b, A, 0, &pattern(2 * PAGE, 45)).unwrap();
+    c.write(&mut b, D2, 0, &pattern(2 * PAGE, 46)).unwrap();
+    b.disk(0).down = true;
+    b.clear_log();
+    // Reading E2 needs frames: A's write-back fails once, D2's run is written instead.
+    assert_eq!(read_all(&mut c, &mut b, E2), pattern(2 * PAGE, 44));
+    let a_writes = writes_of(&b, 1).len();
+    assert_eq!(
+        a_writes, 1,
+        "storage 0 is tried once per operation, then passed over"
+    );
+    assert_eq!(b.data(7, "/d"), pattern(2 * PAGE, 46));
+    assert_eq!(c.stats().dirty_pages, 2, "A's pages are still dirty");
+    b.disk(0).down = false;
+    c.fsync(&mut b, A).unwrap();
+    assert_eq!(b.durable(1, "/a"), pattern(2 * PAGE, 45));
+    c.verify().unwrap();
+}
+
+/// The (offset, len) of the logged writes of vNode `vnode`.
+fn writes_of(b: &lego_bcache::testing::MemBackend, vnode: u32) -> Vec<(u64, usize)> {
+    b.log
+        .iter()
+        .filter_map(|c| match c {
+            Call::Write(v, _, o, l) if *v == vnode => Some((*o, *l)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_unreachable_storage_is_reported_as_such_never_as_no_space() {
+    let mut b = backend(16, &[(A, b""), (B, &pattern(PAGE, 47))]);
+    let mut c = cache(2, no_ra());
+    c.write(&mut b, A, 0, &pattern(2 * PAGE, 48)).unwrap();
+    // Another vNode on the same (down) storage has nothing cached: only A's pages could go.
+    b.disk(0).down = true;
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        c.read(&mut b, A2, 0, &mut buf),
+        Err(Error::Backend(MemError::Down))
+    );
+    b.disk(0).down = false;
+    b.create(2, "/a", b"x");
+    // Back: the same read works, A's data is intact.
+    assert_eq!(read(&mut c, &mut b, A2, 0, 1), b"x");
+    c.fsync(&mut b, A).unwrap();
+    assert_eq!(b.durable(1, "/a"), pattern(2 * PAGE, 48));
+    c.verify().unwrap();
+}
+
+#[test]
+fn forget_with_write_back_reports_a_recorded_error_once() {
+    let mut b = backend(16, &[(A, b""), (B, b"")]);
+    let mut c = cache(1, no_ra());
+    c.write(&mut b, A, 0, b"a").unwrap();
+    b.nospace_per_mille = 1000;
+    c.write(&mut b, B, 0, b"b").unwrap(); // evicts A: its write-back fails for good
+    b.nospace_per_mille = 0;
+    assert_eq!(c.stats().file_errors, 1);
+    assert_eq!(
+        c.forget(&mut b, A, true),
+        Err(Error::Backend(MemError::NoSpace))
+    );
+    assert_eq!(
+        c.forget(&mut b, A, true),
+        Ok(()),
+        "forgotten, with its error"
+    );
+    c.fsync(&mut b, B).unwrap();
+    c.verify().unwrap();
+}
+
+#[test]
+fn sync_all_reports_errors_without_taking_them_from_their_files() {
+    let mut b = backend(16, &[(A, b""), (B, b"")]);
+    let mut c = cache(16, no_ra());
+    c.write(&mut b, A, 0, b"a").unwrap();
+    c.write(&mut b, B, 0, b"b").unwrap();
+    b.remove(1, "/a");
+    assert_eq!(c.sync_all(&mut b), Err(Error::Backend(MemError::NotFound)));
+    assert_eq!(b.durable(1, "/b"), b"b", "B was synced all the same");
+    assert_eq!(c.fsync(&mut b, A), Err(Error::Backend(MemError::NotFound)));
+    c.verify().unwrap();
+}
+
+#[test]
+fn unreported_errors_of_files_without_pages_are_bounded() {
+    let names: Vec<String> = (0..12).map(|i| format!("/f{i}")).collect();
+    let files: Vec<_> = names
+        .iter()
+        .map(|n| (FileKey { vnode: 1, path: n }, &b""[..]))
+        .collect();
+    let mut b = backend(16, &files);
+    let mut c = cache(
+        1,
+        Config {
+            max_idle_files: 2,
+            max_error_files: 3,
+            ..Config::default()
+        },
+    );
+    b.nospace_per_mille = 1000;
+    for (f, _) in &files {
+        c.write(&mut b, *f, 0, b"x").unwrap();
+        c.verify().unwrap();
+    }
+    let s = c.stats();
+    assert_eq!(s.file_errors, 11, "every file but the last was evicted");
+    assert!(s.files <= 1 + 2 + 3 + 2, "{s:?}");
+    assert!(s.forgotten_errors >= 4, "{s:?}");
+    // The most recent errors are still reported.
+    assert_eq!(
+        c.fsync(&mut b, files[10].0),
+        Err(Error::Backend(MemError::NoSpace))
+    );
+}
+
+// ---------------------------------------------------------------- storage restarts
+
+#[test]
+fn files_lost_in_a_restart_fail_alone_and_every_other_file_stays_readable() {
+    // Bug 3's mechanism: files created but not yet durable when the storage restarted are
+    // gone there; their dirty pages filled the cache and every eviction failed with ENOENT,
+    // so reads of every other file did too.
+    let kept: Vec<String> = (0..6).map(|i| format!("/kept{i}")).collect();
+    let lost: Vec<String> = (0..6).map(|i| format!("/lost{i}")).collect();
+    let mut b = backend(4, &[]);
+    let mut c = cache(8, no_ra());
+    for (i, p) in kept.iter().enumerate() {
+        let f = FileKey { vnode: 1, path: p };
+        b.create_unsynced(1, p);
+        c.write(&mut b, f, 0, &pattern(2 * PAGE, i as u8)).unwrap();
+        c.fsync(&mut b, f).unwrap();
+    }
+    for (i, p) in lost.iter().enumerate() {
+        let f = FileKey { vnode: 1, path: p };
+        b.create_unsynced(1, p);
+        c.write(&mut b, f, 0, &pattern(2 * PAGE, 50 + i as u8))
+            .unwrap();
+    }
+    b.restart(); // the lost files' creation was never durable
+    for (i, p) in kept.iter().enumerate() {
+        let f = FileKey { vnode: 1, path: p };
+        assert_eq!(
+            read_all(&mut c, &mut b, f),
+            pattern(2 * PAGE, i as u8),
+            "{p}"
+        );
+    }
+    for p in &lost {
+        let f = FileKey { vnode: 1, path: p };
+        assert_eq!(
+            c.fsync(&mut b, f),
+            Err(Error::Backend(MemError::NotFound)),
+            "{p}"
+        );
+    }
+    assert_eq!(c.stats().dirty_pages, 0);
+    c.verify().unwrap();
+}
+
+#[test]
+fn a_restart_during_a_write_back_keeps_its_pages_dirty() {
+    let mut b = backend(1, &[(A, b""), (B, b"")]);
+    let mut c = cache(1, no_ra());
+    c.write(&mut b, A, 0, &pattern(PAGE, 60)).unwrap();
+    b.clear_log();
+    // Writing B evicts A: size of B, then A's write-back, then the storage restarts.
+    b.restart_after_call = Some(1);
+    c.write(&mut b, B, 0, b"b").unwrap();
+    b.restart_after_call = None;
+    // A's page was kept dirty and written again, to the new incarnation.
+    assert_eq!(writes(&b), [(0, PAGE), (0, PAGE)]);
+    assert_eq!(b.data(1, "/a"), pattern(PAGE, 60));
+    // Nothing was lost, so nothing is reported.
+    c.fsync(&mut b, A).unwrap();
+    c.fsync(&mut b, B).unwrap();
+    assert_eq!(b.durable(1, "/a"), pattern(PAGE, 60));
+    assert_eq!(b.durable(1, "/b"), b"b");
+    c.verify().unwrap();
+}
+
+#[test]
+fn an_fsync_answered_by_a_new_incarnation_is_not_trusted() {
+    let mut b = backend(1, &[(A, b"")]);
+    let mut c = cache(2, no_ra());
+    c.write(&mut b, A, 0, &pattern(3 * PAGE, 61)).unwrap(); // page 0 written back
+    b.clear_log();
+    // fsync: writes page 1, then page 2 with the fsync; restart after the page-1 write.
+    b.restart_after_call = Some(0);
+    assert_eq!(c.fsync(&mut b, A), Err(Error::Lost));
+    b.restart_after_call = None;
+    c.fsync(&mut b, A).unwrap();
+    let d = b.durable(1, "/a");
+    assert_eq!(d.len(), 3 * PAGE);
+    assert!(d[..PAGE].iter().all(|&x| x == 0), "page 0 was lost");
+    assert_eq!(d[PAGE..], pattern(3 * PAGE, 61)[PAGE..]);
+    c.verify().unwrap();
+}
+
+// ---------------------------------------------------------------- reservations
+
+#[test]
+fn every_dirty_page_is_covered_by_a_reservation_asked_for_in_batches() {
+    let mut b = backend(16, &[(A, b"")]);
+    b.limit(0, 10_000);
+    let mut c = cache(
+        1024,
+        Config {
+            reserve_batch: 100,
+            writeback_percent: 0,
+            writeback_file_pages: 0,
+            ..Config::default()
+        },
+    );
+    for i in 0..300u64 {
+        c.write(&mut b, A, i * P, &pattern(PAGE, 62)).unwrap();
+        let (held, dirty) = c.reservation(0).unwrap();
+        assert!(held.unwrap() >= dirty, "{held:?} < {dirty}");
+        assert_eq!(b.disks[&0].reserved, held.unwrap());
+    }
+    assert_eq!(b.reserves(), 3, "one request per 100 pages");
+    c.fsync(&mut b, A).unwrap();
+    // The writes used the blocks up; what is left is under two batches.
+    let (held, dirty) = c.reservation(0).unwrap();
+    assert_eq!(dirty, 0);
+    assert_eq!(held, Some(b.disks[&0].reserved));
+    assert!(held.unwrap() <= 200, "{held:?}");
+}
+
+#[test]
+fn a_full_disk_refuses_writes_at_write_time_all_or_nothing() {
+    let mut b = backend(16, &[(A, b""), (B, b"")]);
+    b.limit(0, 20);
+    let mut c = cache(64, Config::default());
+    let data = pattern(30 * PAGE, 63);
+    // 30 pages do not fit: nothing is applied.
+    assert_eq!(c.write(&mut b, A, 0, &data), Err(Error::NoSpace));
+    assert_eq!(c.stats().dirty_pages, 0);
+    assert_eq!(c.size(&mut b, A), Ok(0));
+    assert_eq!(c.write(&mut b, A, 0, &data[..20 * PAGE]), Ok(20 * PAGE));
+    assert_eq!(
+        c.write(&mut b, A, 20 * P, &data[20 * PAGE..]),
+        Err(Error::NoSpace)
+    );
+    assert_eq!(c.write(&mut b, B, 0, b"b"), Err(Error::NoSpace));
+    assert_eq!(c.stats().no_space, 3);
+    // Overwriting a dirty page needs no new block.
+    assert_eq!(c.write(&mut b, A, 0, b"again"), Ok(5));
+    c.fsync(&mut b, A).unwrap();
+    let mut want = data[..20 * PAGE].to_vec();
+    want[..5].copy_from_slice(b"again");
+    assert_eq!(b.durable(1, "/a"), want);
+    assert!(b.permanent_failures.is_empty(), "no write-back ever failed");
+    c.verify().unwrap();
+}
+
+#[test]
+fn dirtying_a_clean_page_needs_a_block_too() {
+    // Copy-on-write at the storage: an overwrite needs a free block until the next commit.
+    let old = pattern(4 * PAGE, 64);
+    let mut b = backend(16, &[(A, &old)]);
+    b.limit(0, 6);
+    let mut c = cache(16, no_ra());
+    read_all(&mut c, &mut b, A);
+    for p in 0..2 {
+        assert_eq!(c.write(&mut b, A, p * P, b"x"), Ok(1));
+    }
+    assert_eq!(c.write(&mut b, A, 2 * P, b"x"), Err(Error::NoSpace));
+    c.fsync(&mut b, A).unwrap();
+    // The fsync committed: the replaced blocks are free again.
+    assert_eq!(c.write(&mut b, A, 2 * P, b"x"), Ok(1));
+    c.verify().unwrap();
+}
+
+#[test]
+fn other_clients_reservations_count() {
+    let mut b = backend(16, &[(A, b"")]);
+    b.limit(0, 100);
+    b.disk(0).others = 90;
+    let mut c = cache(64, Config::default());
+    assert_eq!(
+        c.write(&mut b, A, 0, &pattern(20 * PAGE, 65)),
+        Err(Error::NoSpace)
+    );
+    assert_eq!(
+        c.write(&mut b, A, 0, &pattern(10 * PAGE, 65)),
+        Ok(10 * PAGE)
+    );
+}
+
+#[test]
+fn pages_dropped_without_write_back_give_their_blocks_back() {
+    let mut b = backend(16, &[(A, b"")]);
+    b.limit(0, 100_000);
+    let mut c = cache(
+        2048,
+        Config {
+            reserve_batch: 10,
+            writeback_percent: 0,
+            writeback_file_pages: 0,
+            ..Config::default()
+        },
+    );
+    c.write(&mut b, A, 0, &pattern(1000 * PAGE, 66)).unwrap();
+    assert!(b.disks[&0].reserved >= 1000);
+    c.truncate(&mut b, A, 0).unwrap();
+    assert!(b.disks[&0].reserved <= 20, "{}", b.disks[&0].reserved);
+    c.verify().unwrap();
+}
+
+#[test]
+fn a_new_incarnation_is_asked_again_for_the_dirty_pages() {
+    let mut b = backend(16, &[(A, b"")]);
+    b.limit(0, 1000);
+    let mut c = cache(64, Config::default());
+    c.write(&mut b, A, 0, &pattern(10 * PAGE, 67)).unwrap();
+    c.fsync(&mut b, A).unwrap();
+    c.write(&mut b, A, 0, &pattern(10 * PAGE, 68)).unwrap();
+    b.restart();
+    assert_eq!(b.disks[&0].reserved, 0);
+    read(&mut c, &mut b, A, 0, 1);
+    let (held, dirty) = c.reservation(0).unwrap();
+    assert_eq!(dirty, 10);
+    assert!(held.unwrap() >= 10);
+    assert_eq!(b.disks[&0].reserved, held.unwrap());
+}
+
+#[test]
+fn a_storage_without_reservations_is_asked_once() {
+    let mut b = backend(16, &[(A, b"")]);
+    let mut c = cache(64, Config::default());
+    c.write(&mut b, A, 0, &pattern(40 * PAGE, 69)).unwrap();
+    c.write(&mut b, A, 0, &pattern(40 * PAGE, 70)).unwrap();
+    assert_eq!(b.reserves(), 1);
+    assert_eq!(c.reservation(0), Some((None, 40)));
+    c.fsync(&mut b, A).unwrap();
+    assert_eq!(b.durable(1, "/a"), pattern(40 * PAGE, 70));
+}
+
+// ---------------------------------------------------------------- write-behind, steps
+
+#[test]
+fn write_behind_starts_past_the_per_file_limit_and_goes_in_bounded_steps() {
+    let mut b = backend(4, &[(A, b"")]);
+    let mut c = cache(
+        256,
+        Config {
+            writeback_file_pages: 16,
+            writeback_percent: 0,
+            ..Config::default()
+        },
+    );
+    c.write(&mut b, A, 0, &pattern(16 * PAGE, 71)).unwrap();
+    assert!(!c.writeback_wanted());
+    c.write(&mut b, A, 16 * P, &pattern(32 * PAGE, 72)).unwrap();
+    assert!(c.writeback_wanted());
+    let mut steps = 0;
+    while c.writeback_wanted() {
+        b.clear_log();
+        let n = c.write_back_some(&mut b, 8).unwrap();
+        assert!((1..=8 + 4).contains(&n), "{n}");
+        assert!(b.writes() <= 3 && b.fsyncs() == 0);
+        steps += 1;
+    }
+    assert!(steps >= 3, "{steps}");
+    assert!(c.stats().dirty_pages <= 16);
+    // Coldest first: the start of the file went first.
+    assert!(b.data(1, "/a").len() >= 32 * PAGE);
+    assert!(c.stats().write_behind_pages >= 32);
+    c.verify().unwrap();
+}
+
+#[test]
+fn write_behind_fsyncs_as_it_goes_so_the_final_fsync_has_little_to_flush() {
+    let mut b = backend(4, &[(A, b"")]);
+    let mut c = cache(
+        256,
+        Config {
+            writeback_file_pages: 8,
+            writeback_percent: 0,
+            writeback_sync_pages: 16,
+            ..Config::default()
+        },
+    );
+    let data = pattern(64 * PAGE, 78);
+    for i in 0..8 {
+        c.write(
+            &mut b,
+            A,
+            i * 8 * P,
+            &data[i as usize * 8 * PAGE..][..8 * PAGE],
+        )
+        .unwrap();
+        while c.writeback_wanted() {
+            c.write_back_some(&mut b, 4).unwrap();
+        }
+    }
+    // 56 pages written behind: an fsync with every 16 of them.
+    assert_eq!(b.write_syncs, 3);
+    assert!(b.durable(1, "/a").len() >= 48 * PAGE);
+    c.fsync(&mut b, A).unwrap();
+    assert_eq!(b.durable(1, "/a"), data);
+    c.verify().unwrap();
+}
+
+#[test]
+fn write_behind_starts_past_the_share_of_dirty_pages() {
+    let mut b = backend(4, &[(A, b""), (B, b"")]);
+    let mut c = cache(
+        100,
+        Config {
+            writeback_file_pages: 0,
+            writeback_percent: 10,
+            ..Config::default()
+        },
+    );
+    c.write(&mut b, A, 0, &pattern(6 * PAGE, 73)).unwrap();
+    c.write(&mut b, B, 0, &pattern(4 * PAGE, 74)).unwrap();
+    assert!(!c.writeback_wanted(), "10 of 100");
+    c.write(&mut b, B, 4 * P, b"x").unwrap();
+    assert!(c.writeback_wanted());
+    c.write_back_some(&mut b, 4).unwrap();
+    assert!(!c.writeback_wanted());
+    assert_eq!(
+        b.data(1, "/a").len(),
+        4 * PAGE,
+        "A's pages were the coldest"
+    );
+}
+
+#[test]
+fn write_back_some_passes_over_an_unreachable_storage() {
+    let mut b = backend(4, &[(A, b""), (D2, b"")]);
+    on_two(&mut b);
+    let mut c = cache(64, Config::default());
+    c.write(&mut b, A, 0, &pattern(4 * PAGE, 75)).unwrap();
+    c.write(&mut b, D2, 0, &pattern(4 * PAGE, 76)).unwrap();
+    b.disk(0).down = true;
+    assert_eq!(c.write_back_some(&mut b, 100), Ok(4));
+    assert_eq!(b.data(7, "/d"), pattern(4 * PAGE, 76));
+    assert_eq!(
+        c.write_back_some(&mut b, 100),
+        Err(Error::Backend(MemError::Down))
+    );
+    c.verify().unwrap();
+}
+
+#[test]
+fn flush_some_writes_the_lowest_pages_first_then_fsync_finishes() {
+    let mut b = backend(4, &[(A, b"")]);
+    let mut c = cache(64, no_ra());
+    for p in [9u64, 3, 0, 12, 1, 7] {
+        c.write(&mut b, A, p * P, &pattern(PAGE, p as u8)).unwrap();
+    }
+    assert_eq!(c.dirty_pages_of(A, false), 6);
+    assert_eq!(c.flush_some(&mut b, A, false, 3), Ok(3));
+    assert_eq!(writes(&b), [(0, 2 * PAGE), (3 * P, PAGE)]);
+    assert_eq!(c.dirty_pages_of(A, false), 3);
+    b.clear_log();
+    c.fsync(&mut b, A).unwrap();
+    assert_eq!(writes(&b), [(7 * P, PAGE), (9 * P, PAGE), (12 * P, PAGE)]);
+    assert_eq!(b.fsyncs(), 1);
+}
+
+#[test]
+fn flush_some_of_a_tree_covers_the_files_below_it_only() {
+    let (da, deep, dx) = (
+        FileKey {
+            vnode: 1,
+            path: "/d/a",
+        },
+        FileKey {
+            vnode: 1,
+            path: "/d/e/f",
+        },
+        FileKey {
+            vnode: 1,
+            path: "/dx",
+        },
+    );
+    let d = FileKey {
+        vnode: 1,
+        path: "/d",
+    };
+    let mut b = backend(4, &[(da, b""), (deep, b""), (dx, b"")]);
+    let mut c = cache(64, no_ra());
+    for f in [da, deep, dx] {
+        c.write(&mut b, f, 0, &pattern(2 * PAGE, 77)).unwrap();
+    }
+    assert_eq!(c.dirty_pages_of(d, true), 4);
+    while c.dirty_pages_of(d, true) > 0 {
+        assert!(c.flush_some(&mut b, d, true, 1).unwrap() >= 1);
+    }
+    assert_eq!(
+        c.dirty_pages_of(dx, false),
+        2,
+        "a sibling with the same prefix"
+    );
+    assert_eq!(b.data(1, "/d/e/f"), pattern(2 * PAGE, 77));
 }
