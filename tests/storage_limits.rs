@@ -139,7 +139,9 @@ fn metadata_past_the_memory_is_refused_and_mounts_again() {
         .status
         .success();
 
-    // The same memory mounts everything again.
+    // The same memory mounts everything again. (A mkdir is durable at the next commit, as a
+    // Linux mkdir is at the next sync: commit before the kill.)
+    ok(&rt, &["sync", "--name", name, "web:/keep"]);
     ok(&rt, &["kill", "--name", name, "s0"]);
     ok(&rt, &["restart", "--name", name, "s0"]);
     let log = ok(&rt, &["logs", "--name", name, "s0"]);

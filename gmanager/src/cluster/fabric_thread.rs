@@ -74,8 +74,68 @@ pub enum FabricCmd {
         /// The process.
         pid: u32,
     },
+    /// One file-protocol call for a worker thread running a file operation (internal).
+    Call(Call),
     /// Stop.
     Stop,
+}
+
+/// A call a worker thread hands the fabric thread, which keeps several in flight.
+#[derive(Debug)]
+pub struct Call {
+    to: u32,
+    op: u32,
+    req: Vec<u8>,
+    max_out: usize,
+    reply: mpsc::Sender<Result<Vec<u8>, CallError>>,
+}
+
+/// Calls with the fabric thread in flight at once (each holds a staging buffer).
+const IN_FLIGHT: usize = 8;
+
+/// The transport of file operations run on worker threads: each call goes through the
+/// fabric thread, so operations on different files (and different vNodes) interleave.
+struct MuxTransport {
+    to: u32,
+    handle: FabricHandle,
+}
+
+impl Transport for MuxTransport {
+    fn call(&mut self, op: u32, req: &[u8], out: &mut [u8]) -> Result<usize, CallError> {
+        let (tx, rx) = mpsc::channel();
+        self.handle
+            .send(FabricCmd::Call(Call {
+                to: self.to,
+                op,
+                req: req.to_vec(),
+                max_out: out.len(),
+                reply: tx,
+            }))
+            .map_err(|_| CallError::Failed("the managers' fabric thread stopped".into()))?;
+        let bytes = rx
+            .recv()
+            .map_err(|_| CallError::Failed("the managers' fabric thread stopped".into()))??;
+        let dst = out
+            .get_mut(..bytes.len())
+            .ok_or_else(|| CallError::Failed("reply larger than asked".into()))?;
+        dst.copy_from_slice(&bytes);
+        Ok(bytes.len())
+    }
+}
+
+/// What a failed call says, in the file client's terms.
+fn call_error(to: u32, e: RpcError) -> CallError {
+    match e {
+        RpcError::Remote(s) => CallError::Status(s),
+        RpcError::PeerDead => {
+            CallError::Failed(format!("component {to} failed during the request"))
+        }
+        RpcError::Timeout => CallError::Failed(format!("component {to} did not answer in time")),
+        RpcError::NotConnected => CallError::Failed(format!(
+            "the managers are not connected to component {to} yet"
+        )),
+        other => CallError::Failed(format!("fabric error: {other:?}")),
+    }
 }
 
 /// File-protocol calls to one component, from the managers' endpoint. Requests must be in the
@@ -97,20 +157,9 @@ impl Transport for FabricTransport<'_> {
             .get_mut(..req.len())
             .ok_or(CallError::Failed("request too large".into()))?;
         stage.copy_from_slice(req);
-        self.rpc.call(self.to, op, stage, out).map_err(|e| match e {
-            RpcError::Remote(s) => CallError::Status(s),
-            RpcError::PeerDead => {
-                CallError::Failed(format!("component {} failed during the request", self.to))
-            }
-            RpcError::Timeout => {
-                CallError::Failed(format!("component {} did not answer in time", self.to))
-            }
-            RpcError::NotConnected => CallError::Failed(format!(
-                "the managers are not connected to component {} yet",
-                self.to
-            )),
-            other => CallError::Failed(format!("fabric error: {other:?}")),
-        })
+        self.rpc
+            .call(self.to, op, stage, out)
+            .map_err(|e| call_error(self.to, e))
     }
 
     fn bench_mark(&mut self) {
@@ -124,6 +173,7 @@ fn serve(
     loads: Loads,
     sessions: Sessions,
     cmds: Receiver<FabricCmd>,
+    handle: FabricHandle,
     bell: Bell,
 ) {
     let mut rpc = match Rpc::new(env) {
@@ -166,6 +216,14 @@ fn serve(
         tracing::error!("the managers cannot allocate their file staging buffer");
         return;
     };
+    // Staging buffers of calls in flight for worker threads.
+    let mut stages: Vec<&mut [u8]> = (0..IN_FLIGHT)
+        .filter_map(|_| env.alloc(lego_proto::rpc::MAX_PAYLOAD as u64))
+        // SAFETY: as above, each buffer ours alone.
+        .map(|(_, p)| unsafe { std::slice::from_raw_parts_mut(p, lego_proto::rpc::MAX_PAYLOAD) })
+        .collect();
+    let mut queued: std::collections::VecDeque<Call> = std::collections::VecDeque::new();
+    let mut flying: Vec<(lego_rpc::rpc::Ticket, &mut [u8], Call)> = Vec::new();
     // File requests from the host tools wait on one reply each: a long one (64 MiB) should
     // not trip the default 5 s deadline per call of a component that is merely busy.
     rpc.timeout_ns = 30_000_000_000;
@@ -183,11 +241,41 @@ fn serve(
                         tracing::warn!("managers: cannot prepare a connection to {p}: {e:?}");
                     }
                 }
+                FabricCmd::Call(c) => queued.push_back(c),
+                FabricCmd::File {
+                    target,
+                    op,
+                    reply: tx,
+                } if !matches!(op, FileOp::Bench { .. }) => {
+                    // On a worker thread: its calls interleave with everyone else's.
+                    let h = handle.clone();
+                    let spawned =
+                        std::thread::Builder::new()
+                            .name("file-op".into())
+                            .spawn(move || {
+                                let mut t = MuxTransport {
+                                    to: target.cache,
+                                    handle: h,
+                                };
+                                let mut c = Client::new(
+                                    &mut t,
+                                    target.vnode,
+                                    target.storage,
+                                    &target.label,
+                                );
+                                let _ = tx.send(reply(c.run(&op)));
+                            });
+                    if let Err(e) = spawned {
+                        tracing::error!("managers: cannot start a file operation: {e}");
+                    }
+                }
                 FabricCmd::File {
                     target,
                     op,
                     reply: tx,
                 } => {
+                    // Benchmarks run here alone: they time the fabric and take the components'
+                    // counters around their operations.
                     let mut t = FabricTransport {
                         rpc: &mut rpc,
                         to: target.cache,
@@ -240,7 +328,42 @@ fn serve(
                 FabricCmd::Stop => return,
             }
         }
+        // Calls for the workers: start what fits, collect what came back.
+        while !stages.is_empty() {
+            let Some(c) = queued.pop_front() else { break };
+            let Some(stage) = stages.pop() else { break };
+            let Some(s) = stage.get_mut(..c.req.len()) else {
+                let _ = c
+                    .reply
+                    .send(Err(CallError::Failed("request too large".into())));
+                stages.push(stage);
+                continue;
+            };
+            s.copy_from_slice(&c.req);
+            match rpc.call_async(c.to, c.op, s) {
+                Ok(t) => flying.push((t, stage, c)),
+                Err(e) => {
+                    let _ = c.reply.send(Err(call_error(c.to, e)));
+                    stages.push(stage);
+                }
+            }
+        }
         rpc.poll();
+        let mut i = 0;
+        while i < flying.len() {
+            let mut out = vec![0u8; flying[i].2.max_out.min(lego_proto::rpc::MAX_PAYLOAD)];
+            match rpc.try_wait(flying[i].0, &mut out) {
+                None => i += 1,
+                Some(r) => {
+                    let (_, stage, c) = flying.swap_remove(i);
+                    stages.push(stage);
+                    let _ = c.reply.send(
+                        r.map(|n| out[..n].to_vec())
+                            .map_err(|e| call_error(c.to, e)),
+                    );
+                }
+            }
+        }
         for p in rpc.failed_peers() {
             rpc.disconnect(p);
             if let Ok(mut t) = loads.lock() {
@@ -253,7 +376,8 @@ fn serve(
         // Commands kick the endpoint (`FabricHandle::send`), and so do membership changes:
         // nothing here needs a timer of its own.
         let now = env.now_ns();
-        rpc.idle_until(now + 100_000_000);
+        let busy = !flying.is_empty() || !queued.is_empty();
+        rpc.idle_until(now + if busy { 1_000_000 } else { 100_000_000 });
     }
 }
 
@@ -340,8 +464,10 @@ pub fn spawn(
     bell: Bell,
 ) -> std::io::Result<FabricHandle> {
     let (tx, rx) = mpsc::channel();
+    let handle = FabricHandle { tx, env };
+    let own = handle.clone();
     std::thread::Builder::new()
         .name("managers-fabric".into())
-        .spawn(move || serve(env, loads, sessions, rx, bell))?;
-    Ok(FabricHandle { tx, env })
+        .spawn(move || serve(env, loads, sessions, rx, own, bell))?;
+    Ok(handle)
 }

@@ -637,43 +637,63 @@ impl<E: Env> Rpc<E> {
     /// Waits for a call's reply, copying its payload into `out`; returns its length.
     pub fn wait(&mut self, t: Ticket, out: &mut [u8]) -> Result<usize, RpcError> {
         loop {
-            let s = self.slots[t.slot as usize];
-            if s.seq != t.seq {
-                return Err(RpcError::Timeout);
-            }
-            if let SlotState::Done { status, len } = s.state {
-                self.slots[t.slot as usize].state = SlotState::Free;
-                if status != rpc::status::OK {
-                    return Err(RpcError::Remote(status));
-                }
-                let len = len as usize;
-                if len > out.len() || len > MAX_PAYLOAD {
-                    return Err(RpcError::TooLarge);
-                }
-                let src = self.replies.va;
-                // SAFETY: slot payloads are inside our reply MR; `len <= MAX_PAYLOAD`.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(
-                        src.add((u64::from(t.slot) * SLOT_BYTES + 4096) as usize),
-                        out.as_mut_ptr(),
-                        len,
-                    )
-                };
-                return Ok(len);
+            if let Some(r) = self.try_wait(t, out) {
+                return r;
             }
             if let Err(e) = self
                 .wait_step(t.deadline)
                 .and_then(|()| self.check_peer(t.peer))
             {
-                self.slots[t.slot as usize].state = SlotState::Abandoned;
-                match e {
-                    RpcError::Timeout => self.stats.timeouts += 1,
-                    RpcError::PeerDead => self.stats.peer_failures += 1,
-                    _ => {}
-                }
-                return Err(e);
+                return Err(self.give_up(t, e));
             }
         }
+    }
+
+    /// A call's reply if it came (copied into `out`), its failure if its peer died or its
+    /// deadline passed, or `None` while it is still on its way: for callers that keep several
+    /// calls in flight and poll the engine themselves.
+    pub fn try_wait(&mut self, t: Ticket, out: &mut [u8]) -> Option<Result<usize, RpcError>> {
+        let s = self.slots[t.slot as usize];
+        if s.seq != t.seq {
+            return Some(Err(RpcError::Timeout));
+        }
+        if let SlotState::Done { status, len } = s.state {
+            self.slots[t.slot as usize].state = SlotState::Free;
+            if status != rpc::status::OK {
+                return Some(Err(RpcError::Remote(status)));
+            }
+            let len = len as usize;
+            if len > out.len() || len > MAX_PAYLOAD {
+                return Some(Err(RpcError::TooLarge));
+            }
+            let src = self.replies.va;
+            // SAFETY: slot payloads are inside our reply MR; `len <= MAX_PAYLOAD`.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    src.add((u64::from(t.slot) * SLOT_BYTES + 4096) as usize),
+                    out.as_mut_ptr(),
+                    len,
+                )
+            };
+            return Some(Ok(len));
+        }
+        let failed = if self.env.now_ns() > t.deadline {
+            Err(RpcError::Timeout)
+        } else {
+            self.check_peer(t.peer)
+        };
+        failed.err().map(|e| Err(self.give_up(t, e)))
+    }
+
+    /// Abandons a call that failed with `e` (its reply, if it comes, frees the slot).
+    fn give_up(&mut self, t: Ticket, e: RpcError) -> RpcError {
+        self.slots[t.slot as usize].state = SlotState::Abandoned;
+        match e {
+            RpcError::Timeout => self.stats.timeouts += 1,
+            RpcError::PeerDead => self.stats.peer_failures += 1,
+            _ => {}
+        }
+        e
     }
 
     fn check_peer(&mut self, peer: u32) -> Result<(), RpcError> {
