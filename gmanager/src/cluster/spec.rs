@@ -494,6 +494,10 @@ pub fn host_memory() -> u64 {
         .map_or(u64::MAX, |kib| kib * 1024)
 }
 
+fn yes() -> bool {
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -683,8 +687,4 @@ mod tests {
                 .contains("only pmon")
         );
     }
-}
-
-fn yes() -> bool {
-    true
 }
