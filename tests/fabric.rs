@@ -287,4 +287,13 @@ fn bench_rpc_refuses_zero_iterations() {
     let o = run(&["bench", "rpc", "--iters", "0"]);
     assert_one_line_error(&o, 2, "--iters 0 measures nothing");
     assert!(!stdout(&o).contains("ok"), "{}", stdout(&o));
+    for args in [
+        &["bench", "boot", "--runs", "0"][..],
+        &["bench", "up", "--runs", "0"],
+        &["bench", "storage", "--ops", "0"],
+    ] {
+        let o = run(args);
+        assert_one_line_error(&o, 2, "measures nothing");
+        assert!(stdout(&o).is_empty(), "{args:?}: {}", stdout(&o));
+    }
 }

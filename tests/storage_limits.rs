@@ -347,3 +347,47 @@ fn a_damaged_disk_is_refused_and_reported() {
     );
     let _ = rt.lego(&["down", "--name", name, "--wipe"]);
 }
+
+/// `lego put /dev/zero` on a small disk: refused with ENOSPC once the disk (with what the
+/// buffer cache holds) is full, nothing left behind, and other files still readable and
+/// writable afterwards.
+#[test]
+fn an_endless_put_stops_at_a_full_disk_and_leaves_nothing() {
+    require_kvm();
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let rt = Rt::new();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let name = "zero";
+    let o = up(&rt, name, &["--smon-disk", "64M"]);
+    assert!(o.status.success(), "lego up: {}", stderr(&o));
+    ok(&rt, &["vnode", "create", "--name", name, "web"]);
+    let keep = pattern(7, 100_000);
+    let local = write(tmp.path(), "keep", &keep);
+    ok(&rt, &["put", "--name", name, &local, "web:/keep"]);
+    fails(
+        &rt,
+        &["put", "--name", name, "/dev/zero", "web:/zero"],
+        "no space left on device",
+    );
+    let ls = ok(&rt, &["ls", "--name", name, "web:/"]);
+    assert!(!ls.contains("zero"), "the failed put left something: {ls}");
+    assert_remote(
+        &rt,
+        name,
+        "web:/keep",
+        tmp.path(),
+        &keep,
+        "after the full disk",
+    );
+    let again = write(tmp.path(), "again", b"still writable");
+    ok(&rt, &["put", "--name", name, &again, "web:/again"]);
+    assert_remote(
+        &rt,
+        name,
+        "web:/again",
+        tmp.path(),
+        b"still writable",
+        "after the full disk",
+    );
+    ok(&rt, &["down", "--name", name, "--wipe"]);
+}

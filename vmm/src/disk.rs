@@ -212,6 +212,15 @@ pub fn create_image(path: &Path, bytes: u64) -> io::Result<bool> {
     if let Err(e) = file.set_len(bytes) {
         drop(file);
         let _ = std::fs::remove_file(path);
+        if e.raw_os_error() == Some(libc::EFBIG) {
+            // ext4 caps a file at 16 TiB less one block.
+            return Err(io::Error::new(
+                e.kind(),
+                format!(
+                    "the host's file system cannot hold a {bytes}-byte image file                      (ext4's limit is 16 TiB less 4 KiB): choose a smaller --smon-disk"
+                ),
+            ));
+        }
         return Err(e);
     }
     Ok(true)

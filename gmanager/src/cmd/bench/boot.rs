@@ -101,6 +101,10 @@ fn boot_once(role: Role, a: &BenchBootArgs) -> Result<Sample> {
 
 /// Runs `lego bench boot`.
 pub fn run(a: &BenchBootArgs) -> Result<u8> {
+    if a.runs == 0 {
+        eprintln!("error: --runs 0 measures nothing: give at least 1 boot per role");
+        return Ok(exit::USAGE);
+    }
     let roles: Vec<Role> = if a.role.is_empty() {
         Role::ALL.to_vec()
     } else {

@@ -239,6 +239,10 @@ fn latencies(v: &Value) -> Result<(Vec<u64>, u64)> {
 
 /// Runs `lego bench storage`.
 pub fn run(a: &BenchStorageArgs) -> Result<u8> {
+    if a.ops == 0 || a.file_mib == 0 {
+        eprintln!("error: --ops 0 or --file-mib 0 measures nothing");
+        return Ok(exit::USAGE);
+    }
     let name = format!("bench-storage-{}", std::process::id());
     let file_bytes = a.file_mib.max(1) << 20;
     let pages = file_bytes / 4096;

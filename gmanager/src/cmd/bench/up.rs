@@ -167,6 +167,10 @@ fn measure(counts: [u32; 3], a: &BenchUpArgs, target: f64) -> Result<ShapeResult
 
 /// Runs `lego bench up`.
 pub fn run(a: &BenchUpArgs) -> Result<u8> {
+    if a.runs == 0 {
+        eprintln!("error: --runs 0 measures nothing: give at least 1 run");
+        return Ok(exit::USAGE);
+    }
     let mut results = vec![measure([1, 2, 1], a, TARGET_SMALL_MS)?];
     if !a.small_only {
         results.push(measure([4, 8, 4], a, TARGET_LARGE_MS)?);
