@@ -569,6 +569,7 @@ fn a_big_put_holds_other_requests_for_milliseconds_at_the_mcomponent() {
 /// The user-visible form: 4 KiB gets of another file, on the same vNode, while a 256 MiB put
 /// runs, each under 50 ms at p99 (the manager runs file operations side by side; the
 /// mComponent serves long work in steps).
+#[test]
 fn small_gets_during_a_big_put_finish_in_under_50_ms_p99() {
     require_kvm();
     let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());

@@ -309,6 +309,41 @@ pub enum BenchCommand {
     /// the same issued by the mComponent itself (the cache and storage path without the
     /// client's hop).
     Storage(BenchStorageArgs),
+    /// The paper's Figure 8: the cost of an ExCache miss per page (p50/p99): the
+    /// pComponent's trap floor (a page fault that maps a frame already there, no fabric), a
+    /// p-local fill, a read miss fetched from the mComponent, write misses whose dirty victim
+    /// is flushed piggybacked or apart, and a syscall, each with isolation on and off, next to
+    /// the host's own fault on a fresh anonymous page and its own syscall. Prints each miss
+    /// over the trap floor (the part we own). Compiles its program with gcc -static.
+    Miss(BenchMissArgs),
+    /// A CPU-bound program with no misses on a pComponent against the same binary native.
+    Run(BenchRunArgs),
+}
+
+/// `lego bench miss`.
+#[derive(Debug, Args)]
+pub struct BenchMissArgs {
+    /// Pages touched per measurement (four times as many for the misses, through a 2 MiB
+    /// ExCache).
+    #[arg(long, default_value_t = 2048, value_name = "N")]
+    pub pages: u64,
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lego bench run`.
+#[derive(Debug, Args)]
+pub struct BenchRunArgs {
+    /// Steps of the loop.
+    #[arg(long, default_value_t = 1_000_000_000, value_name = "N")]
+    pub iters: u64,
+    /// Runs of each (alternating native and pComponent).
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub runs: u32,
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `lego bench storage`.
@@ -656,6 +691,13 @@ pub struct RunArgs {
     /// Start a default cluster first if none is running.
     #[arg(long)]
     pub up: bool,
+    /// Measurement only: dirty victims are never carried on miss requests.
+    #[arg(long, hide = true)]
+    pub no_piggyback: bool,
+    /// Measurement only: first touches of anonymous memory map one scratch frame (the
+    /// pComponent's trap floor: no ExCache, no fabric). The program's memory is garbage.
+    #[arg(long, hide = true)]
+    pub trap_floor: bool,
     /// The program: a file here, or VNODE:PATH.
     pub prog: String,
     /// Its arguments.

@@ -194,6 +194,7 @@ impl Lines {
         write: bool,
         writable: bool,
         plocal: bool,
+        piggyback: bool,
         c: &mut Counters,
     ) -> Result<(), LineError> {
         let key = Key { asid: pid, va };
@@ -237,7 +238,7 @@ impl Lines {
                 Err(_) => return Err(LineError::Cache),
             }
         };
-        let rider_owner = if plocal { None } else { owner };
+        let rider_owner = if plocal || !piggyback { None } else { owner };
         let rider = if self.cache.flush_due() {
             self.flush_batch(rpc, space, pid, regions, touched, rider_owner, c)?
         } else {

@@ -27,6 +27,8 @@ use crate::syscall;
 pub const TRAMPOLINE_VA: u64 = 0x7fff_ffff_f000;
 /// How long a program runs before the monitor polls the fabric again.
 const SLICE_NS: u64 = 10_000_000;
+/// Frames a trap-floor run maps first touches to (beyond them, the ordinary path).
+const FLOOR_FRAMES: u64 = 4096;
 /// Most touched-page chunks (2 MiB each) a process may have before p-local fills stop.
 const TOUCHED_CHUNKS: usize = 64 * 1024;
 
@@ -113,6 +115,9 @@ pub struct Process {
     /// A syscall to retry when the process runs next (stdin had nothing yet).
     pub retry_syscall: bool,
     trampoline: u64,
+    /// `TRAP_FLOOR` runs: frames (base, count) handed out in turn to first touches, and how
+    /// many were.
+    floor: (u64, u64, u64),
     /// When it started.
     pub started_ns: u64,
 }
@@ -240,6 +245,7 @@ impl Process {
             stdin_waits: 0,
             retry_syscall: false,
             trampoline: tramp,
+            floor: (0, 0, 0),
             started_ns: time::now_ns(),
         };
         if p.space
@@ -255,6 +261,11 @@ impl Process {
         {
             p.release();
             return Err(start_error(12, "no memory for page tables"));
+        }
+        if h.flags & start_flags::TRAP_FLOOR != 0
+            && let Some(base) = FRAMES.lock().alloc(FLOOR_FRAMES, 1)
+        {
+            p.floor = (base, FLOOR_FRAMES, 0);
         }
         if let Err(e) = p.exec(rpc, h, s) {
             p.release();
@@ -339,6 +350,15 @@ impl Process {
         Ok(())
     }
 
+    /// The next frame of the trap-floor pool, if any is left.
+    fn floor_frame(&mut self) -> Option<u64> {
+        let (base, count, used) = self.floor;
+        (used < count).then(|| {
+            self.floor.2 += 1;
+            base + used * PAGE as u64
+        })
+    }
+
     /// The vma holding `va`.
     pub fn vma_at(&self, va: u64) -> Option<proto::Vma> {
         self.vmas
@@ -395,7 +415,31 @@ impl Process {
             return Err(segv(addr));
         }
         let page = addr & !(PAGE as u64 - 1);
-        let plocal = v.flags & vma_flags::ANON != 0 && !self.touched.contains(page);
+        let anon = v.flags & vma_flags::ANON != 0;
+        let untouched = anon && !self.touched.contains(page);
+        if untouched
+            && self.floor.1 > 0
+            && self.space.pte(page) == 0
+            && let Some(pa) = self.floor_frame()
+        {
+            // The trap floor: map a frame that is already there, nothing else.
+            return self
+                .space
+                .map(
+                    page,
+                    pa,
+                    guest_rt::mm::space::Leaf {
+                        writable: true,
+                        dirty: true,
+                    },
+                )
+                .map_err(|_| End::Signaled {
+                    sig: 9,
+                    addr,
+                    rip: 0,
+                });
+        }
+        let plocal = untouched;
         self.lines
             .fault(
                 rpc,
@@ -407,6 +451,7 @@ impl Process {
                 write,
                 writable,
                 plocal,
+                self.flags & start_flags::NO_PIGGYBACK == 0,
                 &mut self.c,
             )
             .map_err(|e| match e {
@@ -549,6 +594,9 @@ impl Process {
     pub fn release(self) {
         UserSpace::deactivate();
         let _ = FRAMES.lock().free(self.trampoline, 1);
+        if self.floor.1 > 0 {
+            let _ = FRAMES.lock().free(self.floor.0, self.floor.1);
+        }
         self.space.free();
     }
 }

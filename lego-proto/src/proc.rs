@@ -49,6 +49,11 @@ pub mod start_flags {
     pub const STDERR_TTY: u32 = 4;
     /// Stdin is closed or empty from the start (`/dev/null`).
     pub const STDIN_NULL: u32 = 8;
+    /// Measurement: dirty victims never ride on a miss request (`lego bench miss`).
+    pub const NO_PIGGYBACK: u32 = 16;
+    /// Measurement: first touches of anonymous memory map one scratch frame, with no ExCache
+    /// work and no fabric: the pComponent's own trap floor (`lego bench miss`).
+    pub const TRAP_FLOOR: u32 = 32;
 }
 
 /// ExCache replacement policies.

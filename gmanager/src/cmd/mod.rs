@@ -21,6 +21,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Bench(BenchCommand::Rpc(a)) => bench::rpc::run(&a),
         Command::Bench(BenchCommand::Up(a)) => bench::up::run(&a),
         Command::Bench(BenchCommand::Storage(a)) => bench::storage::run(&a),
+        Command::Bench(BenchCommand::Miss(a)) => bench::miss::run(&a),
+        Command::Bench(BenchCommand::Run(a)) => bench::run::run(&a),
         Command::Up(a) => cluster::up(&a),
         Command::Status(a) => cluster::status(&a),
         Command::Logs(a) => cluster::logs(&a),

@@ -178,6 +178,12 @@ pub fn run(a: &RunArgs) -> Result<u8> {
     if std::io::stderr().is_terminal() {
         flags |= sf::STDERR_TTY;
     }
+    if a.no_piggyback {
+        flags |= sf::NO_PIGGYBACK;
+    }
+    if a.trap_floor {
+        flags |= sf::TRAP_FLOOR;
+    }
     let mut env = vec![
         "PATH=/usr/local/bin:/usr/bin:/bin".to_string(),
         "HOME=/".to_string(),
