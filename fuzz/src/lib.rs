@@ -6,3 +6,8 @@
 mod bodies;
 
 pub use bodies::{fs_request, image_mount, proto_decode};
+
+#[path = "elf_body.rs"]
+mod elf_body;
+
+pub use elf_body::elf_load;
