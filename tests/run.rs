@@ -163,6 +163,34 @@ fn static_programs_run_with_their_memory_on_mcomponents() {
     let o = run(&rt, name, &[&prog("hello-musl")]);
     assert_eq!(status(&o), 1, "the next run: {}", stderr(&o));
 
+    // The monitor's memory is out of reach: its image, its page tables (the boot PML4 in the
+    // direct map), the ExCache frames (other processes' lines).
+    let logs = stdout(&rt.lego(&["logs", "--name", name, "p0"]));
+    let excache_gpa = logs
+        .lines()
+        .find_map(|l| l.split("ExCache 64 MiB at 0x").nth(1))
+        .and_then(|h| u64::from_str_radix(h.trim(), 16).ok())
+        .expect("the ExCache's address in p0's log");
+    let excache = format!("{:x}", 0xffff_8880_0000_0000u64 + excache_gpa);
+    for args in [
+        vec!["ffffffff80200000"],
+        vec!["ffffffff80200000", "write"],
+        vec!["ffff888000004000", "write"],
+        vec![excache.as_str()],
+        vec![excache.as_str(), "write"],
+    ] {
+        let mut v = vec![prog("kernel-musl")];
+        v.extend(args.iter().map(|s| s.to_string()));
+        let v: Vec<&str> = v.iter().map(String::as_str).collect();
+        let o = run(&rt, name, &v);
+        assert_eq!(status(&o), 139, "{args:?}: {}{}", stdout(&o), stderr(&o));
+        assert!(
+            !stdout(&o).contains("monitor's memory"),
+            "{args:?}: {}",
+            stdout(&o)
+        );
+    }
+
     // An unknown syscall: ENOSYS, and one line in the pComponent's log.
     let o = run(&rt, name, &[&prog("nosys-glibc")]);
     assert_eq!(status(&o), 0, "{}{}", stdout(&o), stderr(&o));
