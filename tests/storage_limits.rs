@@ -271,7 +271,7 @@ fn disks_up_to_16_tib_boot_and_serve() {
             }
             let e = stderr(&o);
             assert!(
-                e.contains("File too large"),
+                e.contains("File too large") && e.contains("cannot hold"),
                 "lego up --smon-disk {size}: {e}"
             );
             eprintln!(

@@ -217,7 +217,9 @@ pub fn create_image(path: &Path, bytes: u64) -> io::Result<bool> {
             return Err(io::Error::new(
                 e.kind(),
                 format!(
-                    "the host's file system cannot hold a {bytes}-byte image file                      (ext4's limit is 16 TiB less 4 KiB): choose a smaller --smon-disk"
+                    "File too large: the host's file system cannot hold a {bytes}-byte \
+                     image file (ext4's limit is 16 TiB less 4 KiB); choose a smaller \
+                     --smon-disk"
                 ),
             ));
         }

@@ -222,7 +222,11 @@ pub fn end_json(
             "ways": stats.ways,
             "interrupts": stats.interrupts,
             "by_syscall": calls,
-            "owners": owners.iter().map(|o| json!({"owner": o.owner, "fetched": o.fetched, "flushed": o.flushed})).collect::<Vec<_>>(),
+            "owners": owners.iter().map(|o| json!({
+                "owner": crate::files::client::component_name(o.owner),
+                "fetched": o.fetched,
+                "flushed": o.flushed,
+            })).collect::<Vec<_>>(),
         }
     })
 }

@@ -397,8 +397,8 @@ fn print_stats(s: &Value) {
     if let Some(owners) = s["owners"].as_array() {
         for o in owners {
             eprintln!(
-                "memory      component {}: {} fetched, {} flushed",
-                o["owner"],
+                "memory      {}: {} fetched, {} flushed",
+                o["owner"].as_str().unwrap_or("?"),
                 human(o["fetched"].as_u64().unwrap_or(0)),
                 human(o["flushed"].as_u64().unwrap_or(0))
             );

@@ -56,6 +56,15 @@ pub fn set_component_names(names: impl IntoIterator<Item = (u32, String)>) {
     }
 }
 
+/// The name of component `id` (`m0`), or `component N` if unknown.
+pub fn component_name(id: u32) -> String {
+    NAMES
+        .lock()
+        .ok()
+        .and_then(|n| n.iter().find(|(i, _)| *i == id).map(|(_, s)| s.clone()))
+        .unwrap_or_else(|| format!("component {id}"))
+}
+
 /// `text` with every `component N` whose id has a name replaced by that name.
 fn name_components(text: &str) -> String {
     let Ok(names) = NAMES.lock() else {
