@@ -295,6 +295,77 @@ fn static_programs_run_with_their_memory_on_mcomponents() {
 }
 
 #[test]
+fn output_into_a_closed_pipe_and_a_failed_pcomponent_end_the_run() {
+    require_kvm();
+    let rt = Rt::new();
+    let name = "ends";
+    up(&rt, name, &[]);
+    // A writer whose reader goes away: SIGPIPE, as in a shell pipeline.
+    let cmd = format!(
+        "{} run --name {name} {} | head -c 20 > /dev/null; echo ${{PIPESTATUS[0]}}",
+        env!("CARGO_BIN_EXE_lego"),
+        prog("yes-musl")
+    );
+    let o = Command::new("bash")
+        .args(["-c", &cmd])
+        .env("LEGO_RUNTIME_DIR", rt.dir.path())
+        .env("LEGO_STATE_DIR", rt.state.path())
+        .output()
+        .expect("bash");
+    assert_eq!(stdout(&o).trim(), "141", "{}", stderr(&o));
+    // A program that computes for longer than the managers' hang timeout (1 s) without a
+    // syscall is preempted by the timer: the monitor keeps reporting and the result is right.
+    let n = "700000000";
+    let o = run(&rt, name, &["--stats", &prog("spin-musl"), n]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let first = |o: &Output| stdout(o).split_whitespace().next().map(str::to_owned);
+    assert_eq!(
+        first(&o),
+        first(&native("spin-musl", &[n])),
+        "{}",
+        stderr(&o)
+    );
+    let err = stderr(&o);
+    let interrupts: u64 = err
+        .lines()
+        .find_map(|l| l.strip_prefix("interrupts"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no interrupt count: {err}"));
+    assert!(
+        interrupts > 10,
+        "a long computation was not preempted: {err}"
+    );
+    let st = rt.lego(&["status", "--name", name]);
+    let p0 = stdout(&st)
+        .lines()
+        .find(|l| l.starts_with("p0 "))
+        .map(str::to_owned)
+        .unwrap_or_default();
+    assert!(
+        p0.contains("ready"),
+        "p0 after a long computation: {}",
+        stdout(&st)
+    );
+    // The pComponent dies under a running program: one line, status 1, its memory freed.
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lego"));
+    c.args(["run", "--name", name, &prog("spin-musl"), "100000000000"])
+        .env("LEGO_RUNTIME_DIR", rt.dir.path())
+        .env("LEGO_STATE_DIR", rt.state.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = c.spawn().expect("lego run");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let k = rt.lego(&["kill", "--name", name, "p0"]);
+    assert!(k.status.success(), "{}", stderr(&k));
+    let o = child.wait_with_output().expect("lego run");
+    assert_eq!(status(&o), 1, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("p0 failed while running the program"), "{err}");
+    let _ = rt.lego(&["down", "--name", name]);
+}
+
+#[test]
 fn memory_runs_out_cleanly() {
     require_kvm();
     let rt = Rt::new();

@@ -65,7 +65,6 @@ pub struct Process {
     pub pid: u32,
     /// Its registers while it is not on the CPU.
     pub regs: UserRegs,
-    resume: Resume,
     /// Its page table.
     pub space: UserSpace,
     /// Its ExCache.
@@ -219,7 +218,6 @@ impl Process {
         let mut p = Process {
             pid: h.pid,
             regs: UserRegs::default(),
-            resume: Resume::Clobber,
             space,
             lines,
             excache,
@@ -518,13 +516,14 @@ impl Process {
         loop {
             time::arm_wakeup(arch::rdtsc() + time::ns_to_ticks(SLICE_NS));
             let t0 = time::now_ns();
-            let exit = usermode::enter(&mut self.regs, self.resume, self.space.user_cr3());
+            // Always through the trampoline: every register survives and user code can be
+            // preempted (`usermode::enter`).
+            let resume = self.trampoline_resume();
+            let exit = usermode::enter(&mut self.regs, resume, self.space.user_cr3());
             let t1 = time::now_ns();
             self.c.user_ns += t1 - t0;
-            self.resume = self.trampoline_resume();
             match exit {
                 Exit::Syscall => {
-                    self.resume = Resume::Clobber;
                     syscall::dispatch(self, rpc, manager);
                 }
                 Exit::Exception {

@@ -55,6 +55,7 @@ pub struct TrapFrame {
 // user had (measured: 0). They arrive on this CPU's trap stack (TSS.RSP0, in the entry area),
 // whose address says which CPU this is; the user's GS base is kept in per-CPU offset 0.
 const FRAME_CS: usize = 18 * 8;
+const FRAME_RIP: usize = 17 * 8;
 global_asm!(
     r#"
     .section .text.lego_entry.traps, "ax"
@@ -90,7 +91,17 @@ lego_trap_common:
     push r14
     push r15
     test qword ptr [rsp + {cs}], 3
-    jz 2f
+    jnz 7f
+    // An interrupt in the user entry's last instructions (usermode::in_entry_window) is on
+    // the trap stack, maybe on the user's page table: handled as one from user mode.
+    mov rax, [rsp + {rip}]
+    lea rcx, [rip + lego_user_window]
+    cmp rax, rcx
+    jb 2f
+    lea rcx, [rip + lego_user_window_end]
+    cmp rax, rcx
+    jae 2f
+7:
     // From user mode: the monitor's page table first (mm/isolation.rs), then this CPU's
     // per-CPU pointer, found from where its trap stack is (nothing user code can write), then
     // the monitor's own stack. A trap from user mode never returns here: it ends the run.
@@ -144,6 +155,7 @@ lego_trap_common:
 "#,
     dispatch = sym dispatch,
     cs = const FRAME_CS,
+    rip = const FRAME_RIP,
     stack_shift = const crate::mm::isolation::TRAP_STACK.trailing_zeros(),
 );
 
@@ -167,6 +179,8 @@ extern "C" fn dispatch(f: &mut TrapFrame) {
     // Traps from user mode never return to it with `iretq` (on PVM that would keep kernel
     // semantics): they end the user run (`usermode`), after an interrupt's own handling.
     let from_user = f.cs & 3 == 3;
+    // An interrupt just before user code ran: it ends the run too (see the entry stub).
+    let in_window = !from_user && usermode::in_entry_window(f.rip);
     if vector == 13
         && !from_user
         && let Some(resume) = msr::fixup(f.rip)
@@ -196,6 +210,9 @@ extern "C" fn dispatch(f: &mut TrapFrame) {
     }
     if from_user {
         usermode::exit_from_trap(f);
+    }
+    if in_window {
+        usermode::exit_from_window(f.vector);
     }
     platform::restore_after_trap(f.rflags);
 }

@@ -9,9 +9,15 @@
 //! switches the host's notion of the guest's mode to user; a native `iretq` to a CPL3 frame keeps
 //! kernel semantics (docs/platform.md). So every return to user code is a `sysretq`, which
 //! clobbers `rcx` and `r11`. A syscall's return may clobber them (the Linux ABI says so); any other
-//! return goes through the *trampoline*: three user instructions on a page of the process's own
-//! (`trampoline_code`) that reload `rcx` and `r11` from that page and jump to the saved `rip`.
-//! The page holds only the process's own registers.
+//! return goes through the *trampoline*: four user instructions on a page of the process's own
+//! (`trampoline_code`) that reload `rcx`, `r11` and `rsp` from that page and jump to the saved
+//! `rip`. The page holds only the process's own registers.
+//!
+//! Preemption: on PVM user code is interruptible only while the VIF's flag is set, and the host
+//! clears it on every exit to the kernel, so the entry sets it as late as it can. An interrupt
+//! that still comes before `sysretq` arrives in kernel mode; because the trampoline loads the
+//! user's `rsp`, the kernel is then still on its trap stack, and the trap entry ends the run as
+//! an interrupt of user code that had not started (`in_entry_window`).
 //!
 //! The syscall entry cannot trust the GS base (the user owns it) nor the stack (`syscall` does
 //! not switch it). Each CPU's `LSTAR` therefore points at a stub of its own, which knows its
@@ -133,6 +139,12 @@ struct UserCpu {
     scratch: u64,
     /// The page table to run user code on (0: stay on the current one).
     user_cr3: u64,
+    /// The kernel stack pointer kept until `sysretq` when entering through the trampoline
+    /// (which loads the user's): this CPU's trap stack, see [`in_entry_window`].
+    entry_rsp: u64,
+    /// This CPU's VIF flag to set just before `sysretq` (0: none, the hardware IF in `r11`
+    /// does it).
+    vif: u64,
 }
 
 struct AllUserCpus([UnsafeCell<UserCpu>; MAX_CPUS]);
@@ -184,6 +196,8 @@ static LEGO_USER_CPUS: AllUserCpus = AllUserCpus(
             tramp_data: 0,
             scratch: 0,
             user_cr3: 0,
+            entry_rsp: 0,
+            vif: 0,
         })
     }; MAX_CPUS],
 );
@@ -280,16 +294,23 @@ lego_user_enter:
     mov rax, [rdi + {o_tcode}]
     test rax, rax
     jz 2f
+    // Through the trampoline, which loads rcx, r11 and rsp: the kernel keeps its trap stack
+    // until sysretq, so an interrupt let in just before it lands there (see the VIF below).
     mov rsi, [rdi + {o_tdata}]
     mov rdx, [rdi + {o_rcx}]
     mov [rsi], rdx
     mov rdx, [rdi + {o_r11}]
     mov [rsi + 8], rdx
     mov [rsi + 16], rcx
+    mov rdx, [rdi + {o_rsp}]
+    mov [rsi + 24], rdx
     mov rcx, rax
+    mov rsp, [rdi + {o_krsp}]
+    jmp 3f
 2:
-    mov r11, [rdi + {o_rflags}]
     mov rsp, [rdi + {o_rsp}]
+3:
+    mov r11, [rdi + {o_rflags}]
     mov r15, [rdi + 0]
     mov r14, [rdi + 8]
     mov r13, [rdi + 16]
@@ -309,15 +330,28 @@ lego_user_enter:
     mov [rsi + 8], rax
     mov rax, [rdi + 80]
     mov [rsi + 16], rax
-    mov rax, [rdi + {o_ucr3}]
+    // On PVM user code is interruptible only while the VIF flag is set, and the host clears
+    // it on every exit. From here to sysretq an interrupt arrives in kernel mode on the trap
+    // stack: the trap entry sees its rip in this window and ends the run as if user code had
+    // been interrupted before its first instruction (`in_entry_window`).
+    mov rax, [rdi + {o_vif}]
+    mov rdi, [rdi + {o_ucr3}]
     test rax, rax
+    jz 6f
+    .global lego_user_window
+lego_user_window:
+    mov byte ptr [rax], 1
+6:
+    test rdi, rdi
     jz 5f
-    mov cr3, rax
+    mov cr3, rdi
 5:
     mov rax, [rsi]
     mov rdi, [rsi + 8]
     mov rsi, [rsi + 16]
     sysretq
+    .global lego_user_window_end
+lego_user_window_end:
 "#,
     max_cpus = const MAX_CPUS,
     uc_size = const UC_SIZE,
@@ -336,11 +370,15 @@ lego_user_enter:
     o_tdata = const offset_of!(UserCpu, tramp_data),
     o_scratch = const offset_of!(UserCpu, scratch),
     o_ucr3 = const offset_of!(UserCpu, user_cr3),
+    o_krsp = const offset_of!(UserCpu, entry_rsp),
+    o_vif = const offset_of!(UserCpu, vif),
     exit_syscall = const EXIT_SYSCALL,
 );
 
 unsafe extern "C" {
     static lego_syscall_stubs: u8;
+    static lego_user_window: u8;
+    static lego_user_window_end: u8;
     fn lego_user_enter(uc: *mut UserCpu);
     fn lego_resume_kernel(kctx: *const KernelContext) -> !;
 }
@@ -389,6 +427,13 @@ pub fn enter(regs: &mut UserRegs, resume: Resume, user_cr3: u64) -> Exit {
         (*uc).tramp_data = data;
         (*uc).scratch = crate::mm::isolation::scratch(pc.cpu());
         (*uc).user_cr3 = user_cr3;
+        (*uc).entry_rsp = crate::mm::isolation::trap_stack_top(pc.cpu());
+        // Preemption needs the trampoline (the kernel stack must stay until sysretq).
+        (*uc).vif = if code != 0 {
+            platform::user_interrupt_flag()
+        } else {
+            0
+        };
     }
     let irq = platform::irq_save();
     // User code may rely on the timer (preemption), which an owed EOI would hold back.
@@ -419,6 +464,33 @@ pub fn enter(regs: &mut UserRegs, resume: Resume, user_cr3: u64) -> Exit {
 /// Whether this CPU is inside [`enter`].
 pub fn active() -> bool {
     percpu::this().user_active()
+}
+
+/// Whether `rip` is in the last instructions of the entry, from the moment user code may be
+/// interrupted up to its `sysretq`: an interrupt there arrives in kernel mode on the trap stack
+/// with some user registers loaded, and ends the run like an interrupt of user code.
+pub fn in_entry_window(rip: u64) -> bool {
+    let (start, end) = (
+        &raw const lego_user_window as u64,
+        &raw const lego_user_window_end as u64,
+    );
+    (start..end).contains(&rip)
+}
+
+/// Ends the current user run because of an interrupt that arrived in the entry window
+/// ([`in_entry_window`]): user code never ran, so its registers are still those `enter` got.
+pub fn exit_from_window(vector: u64) -> ! {
+    let uc = mine();
+    // SAFETY: as in `exit_from_trap`: `enter` saved a live kernel context in this CPU's slot
+    // and only this CPU touches it.
+    unsafe {
+        let u = &mut *uc;
+        u.exit_kind = EXIT_TRAP;
+        u.vector = vector;
+        u.error_code = 0;
+        u.cr2 = 0;
+        lego_resume_kernel(&raw const u.kctx)
+    }
 }
 
 /// Ends the current user run from its trap frame. Called by the trap dispatcher for every trap
@@ -468,7 +540,7 @@ pub fn exit_from_trap(f: &TrapFrame) -> ! {
 }
 
 /// The user-mode trampoline for CPU `cpu`, as bytes to place at the start of a user page at
-/// `cpu * TRAMPOLINE_STRIDE`; its data words (user `rcx`, `r11`, `rip`) are at
+/// `cpu * TRAMPOLINE_STRIDE`; its data words (user `rcx`, `r11`, `rip`, `rsp`) are at
 /// [`trampoline_data_offset`]`(cpu)` in the same page.
 pub fn trampoline_code(cpu: usize) -> [u8; TRAMPOLINE_STRIDE] {
     let mut b = [0xccu8; TRAMPOLINE_STRIDE];
@@ -476,23 +548,26 @@ pub fn trampoline_code(cpu: usize) -> [u8; TRAMPOLINE_STRIDE] {
     let data_at = trampoline_data_offset(cpu) as i64;
     // mov rcx, [rip + d0]   48 8b 0d disp32   (7 bytes, ends at +7)
     // mov r11, [rip + d1]   4c 8b 1d disp32   (7 bytes, ends at +14)
-    // jmp [rip + d2]        ff 25 disp32      (6 bytes, ends at +20)
+    // mov rsp, [rip + d3]   48 8b 25 disp32   (7 bytes, ends at +21)
+    // jmp [rip + d2]        ff 25 disp32      (6 bytes, ends at +27)
     let rel = |end: i64, target: i64| ((target - (code_at + end)) as i32).to_le_bytes();
     b[0..3].copy_from_slice(&[0x48, 0x8b, 0x0d]);
     b[3..7].copy_from_slice(&rel(7, data_at));
     b[7..10].copy_from_slice(&[0x4c, 0x8b, 0x1d]);
     b[10..14].copy_from_slice(&rel(14, data_at + 8));
-    b[14..16].copy_from_slice(&[0xff, 0x25]);
-    b[16..20].copy_from_slice(&rel(20, data_at + 16));
+    b[14..17].copy_from_slice(&[0x48, 0x8b, 0x25]);
+    b[17..21].copy_from_slice(&rel(21, data_at + 24));
+    b[21..23].copy_from_slice(&[0xff, 0x25]);
+    b[23..27].copy_from_slice(&rel(27, data_at + 16));
     b
 }
 
 /// Bytes of trampoline code per CPU.
 pub const TRAMPOLINE_STRIDE: usize = 32;
 
-/// Offset in the trampoline page of CPU `cpu`'s three data words.
+/// Offset in the trampoline page of CPU `cpu`'s four data words.
 pub const fn trampoline_data_offset(cpu: usize) -> usize {
-    MAX_CPUS * TRAMPOLINE_STRIDE + cpu * 24
+    MAX_CPUS * TRAMPOLINE_STRIDE + cpu * 32
 }
 
 const _: () = assert!(trampoline_data_offset(MAX_CPUS) <= 4096);

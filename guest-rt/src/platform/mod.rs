@@ -116,6 +116,17 @@ pub fn restore_after_trap(rflags: u64) {
     }
 }
 
+/// The address of this CPU's interrupt flag to set for user code to be interruptible (0: the
+/// hardware flag in RFLAGS does it). On PVM user code runs under the VIF's flag too, which the
+/// host clears on every exit to the kernel.
+pub fn user_interrupt_flag() -> u64 {
+    if vif_active() {
+        pvm::vif().flag_address()
+    } else {
+        0
+    }
+}
+
 /// The faulting address of the last page fault on this CPU.
 pub fn fault_address() -> u64 {
     if vif_active() {

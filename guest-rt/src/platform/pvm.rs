@@ -62,6 +62,11 @@ impl Vif {
         }
     }
 
+    /// The address of the flag byte (for the user-mode entry, which sets it last).
+    pub fn flag_address(&self) -> u64 {
+        self.if_.as_ptr() as u64
+    }
+
     /// The last page-fault address the host stored.
     pub fn cr2(&self) -> u64 {
         self.cr2.load(Ordering::SeqCst)
