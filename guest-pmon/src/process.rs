@@ -263,6 +263,10 @@ impl Process {
         if h.flags & start_flags::TRAP_FLOOR != 0
             && let Some(base) = FRAMES.lock().alloc(FLOOR_FRAMES, 1)
         {
+            // Zeroed here, outside the measured faults: anonymous memory must read as zeros
+            // (glibc's start-up relies on it).
+            // SAFETY: frames just allocated, ours, reached through the direct map.
+            unsafe { core::ptr::write_bytes(phys_to_virt(base), 0, FLOOR_FRAMES as usize * PAGE) };
             p.floor = (base, FLOOR_FRAMES, 0);
         }
         if let Err(e) = p.exec(rpc, h, s) {

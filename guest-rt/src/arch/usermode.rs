@@ -414,6 +414,7 @@ pub fn enter(regs: &mut UserRegs, resume: Resume, user_cr3: u64) -> Exit {
     let pc = percpu::this();
     let uc = mine();
     regs.rflags = (regs.rflags & USER_FLAGS) | FLAGS_FIXED;
+    let before = *regs;
     let (code, data) = match resume {
         Resume::Clobber => (0, 0),
         Resume::Trampoline { code_va, data_va } => (code_va, data_va),
@@ -448,6 +449,12 @@ pub fn enter(regs: &mut UserRegs, resume: Resume, user_cr3: u64) -> Exit {
     // SAFETY: as above; the run is over.
     let (u, kind) = unsafe { (&*uc, (*uc).exit_kind) };
     *regs = u.regs;
+    // An interrupt inside the trampoline: its loads are not the program's state (the next
+    // entry would overwrite the words it has yet to load with them), the registers it was
+    // entered with are.
+    if kind == EXIT_TRAP && u.vector >= 32 && code != 0 && in_trampoline(regs.rip, code) {
+        *regs = before;
+    }
     match kind {
         EXIT_SYSCALL => Exit::Syscall,
         _ if u.vector < 32 => Exit::Exception {
@@ -560,6 +567,11 @@ pub fn trampoline_code(cpu: usize) -> [u8; TRAMPOLINE_STRIDE] {
     b[21..23].copy_from_slice(&[0xff, 0x25]);
     b[23..27].copy_from_slice(&rel(27, data_at + 16));
     b
+}
+
+/// Whether `rip` is inside the trampoline whose code starts at `code_va`.
+fn in_trampoline(rip: u64, code_va: u64) -> bool {
+    (code_va..code_va + TRAMPOLINE_STRIDE as u64).contains(&rip)
 }
 
 /// Bytes of trampoline code per CPU.
