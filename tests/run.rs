@@ -152,6 +152,14 @@ fn static_programs_run_with_their_memory_on_mcomponents() {
         assert_eq!(stdout(&o), stdout(&native(&format!("mm-{libc}"), &[])));
     }
 
+    // Time, identity and resources: sysinfo, times, getrusage, getgroups, getcpu, affinity.
+    for libc in ["musl", "glibc"] {
+        let name_l = format!("resources-{libc}");
+        let o = run(&rt, name, &[&prog(&name_l)]);
+        assert_eq!(status(&o), 0, "{libc}: {}{}", stdout(&o), stderr(&o));
+        assert_eq!(stdout(&o), stdout(&native(&name_l, &[])), "{}", stderr(&o));
+    }
+
     // A wild pointer: SIGSEGV, exit 139, a shell's message; the cluster carries on.
     let o = run(&rt, name, &[&prog("wild-musl"), "dead0000"]);
     assert_eq!(status(&o), 139, "{}", stderr(&o));

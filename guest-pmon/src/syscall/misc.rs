@@ -3,9 +3,11 @@
 
 use guest_rt::rpc::Rpc;
 use guest_rt::time;
-use lego_linux::abi::resource::{RLIM_INFINITY, Rlimit};
+use lego_linux::abi::resource::{
+    RLIM_INFINITY, RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD, Rlimit, Rusage, Sysinfo,
+};
 use lego_linux::abi::signal::{KernelSigaction, StackT};
-use lego_linux::abi::time::{Timespec, Timeval};
+use lego_linux::abi::time::{Timespec, Timeval, Tms};
 use lego_linux::abi::utsname::Utsname;
 use lego_linux::errno as e;
 use lego_linux::sysno as nr;
@@ -342,6 +344,80 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
                 p.kill(sig as u32, 0);
             }
             0
+        }
+        nr::SYSINFO => {
+            // The process's local memory is its ExCache: what a program sizing its buffers
+            // from "physical memory" (glibc's qsort does) should see.
+            let total = p.excache.0;
+            let lines = p.c.misses + p.c.plocal;
+            let used = lines
+                .saturating_sub(p.c.evictions)
+                .saturating_mul(4096)
+                .min(total);
+            let info = Sysinfo {
+                uptime: (time::now_ns() / NS) as i64,
+                totalram: total,
+                freeram: total - used,
+                procs: 1,
+                mem_unit: 1,
+                ..Sysinfo::default()
+            };
+            put(p, rpc, a[0], &info)
+        }
+        nr::TIMES => {
+            // clock_t is in USER_HZ (100) ticks; the return value is ticks since boot.
+            let tick = |ns: u64| (ns / (NS / 100)) as i64;
+            let t = Tms {
+                tms_utime: tick(p.c.user_ns),
+                tms_stime: tick(p.c.system_ns),
+                ..Tms::default()
+            };
+            if a[0] != 0 {
+                let r = put(p, rpc, a[0], &t);
+                if r != 0 {
+                    return Some(r);
+                }
+            }
+            tick(time::now_ns())
+        }
+        nr::GETRUSAGE => {
+            let who = a[0] as i32;
+            let mut u = Rusage::default();
+            match who {
+                RUSAGE_SELF | RUSAGE_THREAD => {
+                    u.ru_utime = Timeval::from_nanos(p.c.user_ns);
+                    u.ru_stime = Timeval::from_nanos(p.c.system_ns);
+                    u.ru_maxrss = (p.excache.0 / 1024) as i64;
+                    u.ru_minflt = (p.c.plocal + p.c.hits) as i64;
+                    u.ru_majflt = p.c.misses as i64;
+                    u.ru_nivcsw = p.c.interrupts as i64;
+                }
+                RUSAGE_CHILDREN => {}
+                _ => return Some(err(e::EINVAL)),
+            }
+            put(p, rpc, a[1], &u)
+        }
+        // No supplementary groups.
+        nr::GETGROUPS => 0,
+        nr::GETCPU => {
+            // One CPU runs programs (the boot CPU), on node 0.
+            for va in [a[0], a[1]] {
+                if va != 0 {
+                    let r = put(p, rpc, va, &0u32);
+                    if r != 0 {
+                        return Some(r);
+                    }
+                }
+            }
+            0
+        }
+        nr::SCHED_SETAFFINITY => {
+            // Programs run on CPU 0 only: a mask without it cannot be honoured.
+            match read_val::<u64>(p, rpc, a[2]) {
+                Ok(m) if a[1] >= 8 && m & 1 != 0 => 0,
+                Ok(_) => err(e::EINVAL),
+                Err(x) => err(x),
+            }
         }
         nr::SCHED_GETAFFINITY => {
             let len = a[1] as usize;
