@@ -256,7 +256,9 @@ fn static_programs_run_with_their_memory_on_mcomponents() {
     let n = "524288"; // 2 MiB of integers + 2 MiB of merge buffer
     let want = native("sort-musl", &[n]);
     assert!(want.status.success());
-    for policy in ["fifo", "lru", "random"] {
+    // Each with another fault-around width: pages mapped around first touches are evicted
+    // and refilled like the others.
+    for (policy, around_width) in [("fifo", "8"), ("lru", "1"), ("random", "16")] {
         let o = run(
             &rt,
             name,
@@ -265,6 +267,8 @@ fn static_programs_run_with_their_memory_on_mcomponents() {
                 "1M",
                 "--policy",
                 policy,
+                "--fault-around",
+                around_width,
                 "--json",
                 &prog("sort-musl"),
                 n,
@@ -279,6 +283,12 @@ fn static_programs_run_with_their_memory_on_mcomponents() {
         for k in ["misses", "evictions", "flushes", "plocal_fills"] {
             assert!(s[k].as_u64().unwrap_or(0) > 0, "{policy}: {k} in {s}");
         }
+        let around = s["fault_around"].as_u64().unwrap_or(0);
+        assert_eq!(
+            around > 0,
+            around_width != "1",
+            "{policy}: fault_around in {s}"
+        );
         let owners = s["owners"].as_array().expect("owners");
         assert_eq!(owners.len(), 2, "{policy}: memory on both mComponents: {s}");
         for o in owners {

@@ -654,6 +654,14 @@ pub enum ExcachePolicy {
     Random,
 }
 
+/// Parses `--fault-around`: a power of two from 1 to 16.
+fn fault_around_pages(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(n @ (1 | 2 | 4 | 8 | 16)) => Ok(n),
+        _ => Err(format!("{s:?} is not 1, 2, 4, 8 or 16")),
+    }
+}
+
 /// `lego run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -691,11 +699,17 @@ pub struct RunArgs {
     /// Start a default cluster first if none is running.
     #[arg(long)]
     pub up: bool,
+    /// Pages zero-filled and mapped per first touch of anonymous memory: the touched page's
+    /// aligned group of N (1, 2, 4, 8 or 16). Its untouched, unmapped neighbours are mapped
+    /// clean in the same trap, so a program filling fresh memory traps once per N pages; 1 is
+    /// the paper's ExCache (one line per miss).
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = fault_around_pages)]
+    pub fault_around: u32,
     /// Measurement only: dirty victims are never carried on miss requests.
     #[arg(long, hide = true)]
     pub no_piggyback: bool,
-    /// Measurement only: first touches of anonymous memory map one scratch frame (the
-    /// pComponent's trap floor: no ExCache, no fabric). The program's memory is garbage.
+    /// Measurement only: first touches of anonymous memory map a frame of a zeroed pool (the
+    /// pComponent's trap floor: no ExCache, no fabric).
     #[arg(long, hide = true)]
     pub trap_floor: bool,
     /// The program: a file here, or VNODE:PATH.

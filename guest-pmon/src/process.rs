@@ -442,6 +442,46 @@ impl Process {
                 });
         }
         let plocal = untouched;
+        self.line_fault(rpc, page, write, writable, plocal, addr)?;
+        if plocal {
+            self.fault_around(rpc, &v, page, writable);
+        }
+        Ok(())
+    }
+
+    /// Zero-fills and maps the untouched, unmapped pages of `page`'s aligned group (the
+    /// run's fault-around width) inside vma `v`, clean: the host fills the whole group's
+    /// shadow entries on the next access, so a program filling fresh memory traps once per
+    /// group. Best effort: a page that cannot be brought in is left to its own fault.
+    fn fault_around(&mut self, rpc: &mut Rpc, v: &proto::Vma, page: u64, writable: bool) {
+        let shift =
+            (self.flags & start_flags::FAULT_AROUND_MASK) >> start_flags::FAULT_AROUND_SHIFT;
+        let span = (PAGE as u64) << shift.min(4);
+        let base = page & !(span - 1);
+        for q in (base..base + span).step_by(PAGE) {
+            if q == page || q < v.start || q >= v.end {
+                continue;
+            }
+            if self.touched.contains(q) || self.space.pte(q) != 0 {
+                continue;
+            }
+            if self.line_fault(rpc, q, false, writable, true, q).is_err() {
+                break;
+            }
+            self.c.fault_around += 1;
+        }
+    }
+
+    /// Brings the line of `page` in (see `Lines::fault`); the signal if it cannot be.
+    fn line_fault(
+        &mut self,
+        rpc: &mut Rpc,
+        page: u64,
+        write: bool,
+        writable: bool,
+        plocal: bool,
+        addr: u64,
+    ) -> Result<(), End> {
         self.lines
             .fault(
                 rpc,

@@ -33,6 +33,8 @@ pub struct Counters {
     pub tlb_flushes: u64,
     /// Interrupts while the program ran.
     pub interrupts: u64,
+    /// Pages mapped around first touches (also counted in `plocal`).
+    pub fault_around: u64,
     /// ns in user code.
     pub user_ns: u64,
     /// ns in the monitor for it.
@@ -94,6 +96,7 @@ impl Counters {
             excache_bytes,
             ways,
             interrupts: self.interrupts,
+            fault_around: self.fault_around,
         }
     }
 

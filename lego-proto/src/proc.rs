@@ -54,6 +54,12 @@ pub mod start_flags {
     /// Measurement: first touches of anonymous memory map one scratch frame, with no ExCache
     /// work and no fabric: the pComponent's own trap floor (`lego bench miss`).
     pub const TRAP_FLOOR: u32 = 32;
+    /// Where log2 of the fault-around width sits: a first touch of anonymous memory zero-fills
+    /// and maps the untouched pages of its aligned group of 1 << that many pages in the same
+    /// trap (0: the touched page only, the paper's ExCache).
+    pub const FAULT_AROUND_SHIFT: u32 = 8;
+    /// The bits of the fault-around width's log2.
+    pub const FAULT_AROUND_MASK: u32 = 7 << FAULT_AROUND_SHIFT;
 }
 
 /// ExCache replacement policies.
@@ -227,6 +233,8 @@ pub struct ProcStats {
     pub ways: u64,
     /// Timer and other interrupts while the program ran.
     pub interrupts: u64,
+    /// Of the p-local fills, pages mapped around a first touch (fault-around).
+    pub fault_around: u64,
 }
 
 /// Bytes moved to and from one mComponent.
@@ -253,7 +261,7 @@ mod tests {
     fn layouts_are_fixed() {
         assert_eq!(core::mem::size_of::<StartRequest>(), 120);
         assert_eq!(core::mem::size_of::<Exited>(), 40);
-        assert_eq!(core::mem::size_of::<ProcStats>(), 136);
+        assert_eq!(core::mem::size_of::<ProcStats>(), 144);
         const { assert!(OP_BASE > crate::mem::OP_LAST) };
         const {
             assert!(

@@ -221,6 +221,7 @@ pub fn end_json(
             "excache_bytes": stats.excache_bytes,
             "ways": stats.ways,
             "interrupts": stats.interrupts,
+            "fault_around": stats.fault_around,
             "by_syscall": calls,
             "owners": owners.iter().map(|o| json!({
                 "owner": crate::files::client::component_name(o.owner),

@@ -184,6 +184,7 @@ pub fn run(a: &RunArgs) -> Result<u8> {
     if a.trap_floor {
         flags |= sf::TRAP_FLOOR;
     }
+    flags |= (a.fault_around.trailing_zeros() << sf::FAULT_AROUND_SHIFT) & sf::FAULT_AROUND_MASK;
     let mut env = vec![
         "PATH=/usr/local/bin:/usr/bin:/bin".to_string(),
         "HOME=/".to_string(),
@@ -375,11 +376,12 @@ fn print_stats(s: &Value) {
         ms("system_ns")
     );
     eprintln!(
-        "ExCache     {} in {} ways: {} misses, {} p-local fills, {} hits on cached lines",
+        "ExCache     {} in {} ways: {} misses, {} p-local fills ({} around first touches), {} hits on cached lines",
         human(n("excache_bytes")),
         n("ways"),
         n("misses"),
         n("plocal_fills"),
+        n("fault_around"),
         n("hits")
     );
     eprintln!(
