@@ -258,7 +258,7 @@ fn static_programs_run_with_their_memory_on_mcomponents() {
     assert!(want.status.success());
     // Each with another fault-around width: pages mapped around first touches are evicted
     // and refilled like the others.
-    for (policy, around_width) in [("fifo", "8"), ("lru", "1"), ("random", "16")] {
+    for (policy, around_width) in [("fifo", "8"), ("lru", "16"), ("random", "1")] {
         let o = run(
             &rt,
             name,
