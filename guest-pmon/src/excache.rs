@@ -81,6 +81,11 @@ impl Lines {
         })
     }
 
+    /// Bytes of lines holding nothing (what `sysinfo` calls free memory).
+    pub fn free_bytes(&self) -> u64 {
+        u64::from(self.cache.stats().free) * PAGE as u64
+    }
+
     fn frame(&self, s: Slot) -> u64 {
         self.base + u64::from(s.0) * PAGE as u64
     }

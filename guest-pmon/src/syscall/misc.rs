@@ -349,15 +349,10 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
             // The process's local memory is its ExCache: what a program sizing its buffers
             // from "physical memory" (glibc's qsort does) should see.
             let total = p.excache.0;
-            let lines = p.c.misses + p.c.plocal;
-            let used = lines
-                .saturating_sub(p.c.evictions)
-                .saturating_mul(4096)
-                .min(total);
             let info = Sysinfo {
                 uptime: (time::now_ns() / NS) as i64,
                 totalram: total,
-                freeram: total - used,
+                freeram: p.lines.free_bytes().min(total),
                 procs: 1,
                 mem_unit: 1,
                 ..Sysinfo::default()
