@@ -160,6 +160,19 @@ fn static_programs_run_with_their_memory_on_mcomponents() {
         assert_eq!(stdout(&o), stdout(&native(&name_l, &[])), "{}", stderr(&o));
     }
 
+    // Two floating-point loops side by side on the one pComponent, each preempted many times:
+    // neither sees the other's x87/SSE registers.
+    let fp = |libc: &str, seed: &str| {
+        let args = [seed, "300000000"];
+        let o = run(&rt, name, &[&prog(&format!("fp-{libc}")), args[0], args[1]]);
+        assert_eq!(status(&o), 0, "fp {seed}: {}", stderr(&o));
+        assert_eq!(stdout(&o), stdout(&native(&format!("fp-{libc}"), &args)));
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| fp("glibc", "3"));
+        fp("musl", "5");
+    });
+
     // A wild pointer: SIGSEGV, exit 139, a shell's message; the cluster carries on.
     let o = run(&rt, name, &[&prog("wild-musl"), "dead0000"]);
     assert_eq!(status(&o), 139, "{}", stderr(&o));

@@ -4,10 +4,12 @@
 
 extern crate alloc;
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use guest_rt::arch::fpu::FpuState;
 use guest_rt::arch::usermode::{self, Exit, Resume, UserRegs};
 use guest_rt::mm::space::UserSpace;
 use guest_rt::mm::{FRAMES, phys_to_virt};
@@ -65,6 +67,8 @@ pub struct Process {
     pub pid: u32,
     /// Its registers while it is not on the CPU.
     pub regs: UserRegs,
+    /// Its x87/SSE registers while it is not on the CPU (programs take turns on it).
+    pub fpu: Box<FpuState>,
     /// Its page table.
     pub space: UserSpace,
     /// Its ExCache.
@@ -218,6 +222,7 @@ impl Process {
         let mut p = Process {
             pid: h.pid,
             regs: UserRegs::default(),
+            fpu: Box::new(FpuState::initial()),
             space,
             lines,
             excache,
@@ -548,6 +553,13 @@ impl Process {
             self.space.activate();
         }
         let slice_end = time::now_ns() + SLICE_NS;
+        // Other programs ran on this CPU since: their FPU registers are there.
+        self.fpu.restore();
+        self.run_slice_inner(rpc, manager, slice_end);
+        self.fpu.save();
+    }
+
+    fn run_slice_inner(&mut self, rpc: &mut Rpc, manager: u32, slice_end: u64) {
         if self.retry_syscall {
             self.retry_syscall = false;
             let t = time::now_ns();

@@ -2,6 +2,7 @@
 
 pub mod apic;
 pub mod cpuid;
+pub mod fpu;
 pub mod gdt;
 pub mod idt;
 pub mod msr;
