@@ -173,6 +173,49 @@ fn static_programs_run_with_their_memory_on_mcomponents() {
         fp("musl", "5");
     });
 
+    // Signals to handlers: raise, kill, masks, faults (siglongjmp out), the alternate stack,
+    // alarm, setitimer, interrupted sleeps, sigsuspend, FPU state across handlers.
+    for libc in ["musl", "glibc"] {
+        let name_l = format!("signals-{libc}");
+        let o = run(&rt, name, &[&prog(&name_l)]);
+        assert_eq!(status(&o), 0, "{libc}: {}{}", stdout(&o), stderr(&o));
+        assert_eq!(stdout(&o), stdout(&native(&name_l, &[])), "{}", stderr(&o));
+    }
+    // Ended by a signal: the shell's status and line, no fault address.
+    for (mode, code, line) in [
+        ("abort", 134, "Aborted"),
+        ("resethand", 138, "User defined signal 1"),
+        ("term", 143, "Terminated"),
+    ] {
+        let o = run(&rt, name, &[&prog("signals-musl"), mode]);
+        assert_eq!(status(&o), code, "{mode}: {}", stderr(&o));
+        assert_eq!(stderr(&o).trim_end(), line, "{mode}");
+    }
+    // Ctrl-C on `lego run` reaches the program's handler.
+    {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lego"))
+            .args(["run", "--name", name, &prog("signals-glibc"), "wait-int"])
+            .env("LEGO_RUNTIME_DIR", rt.dir.path())
+            .env("LEGO_STATE_DIR", rt.state.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run lego");
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        out.read_line(&mut line).expect("read the first line");
+        assert_eq!(line, "ready\n");
+        let pid = i32::try_from(child.id()).expect("pid");
+        // SAFETY: signals our own child process.
+        unsafe { libc::kill(pid, libc::SIGINT) };
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut out, &mut rest).expect("read the rest");
+        let st = child.wait().expect("wait");
+        assert_eq!(st.code(), Some(7), "{rest}");
+        assert_eq!(rest, "SIGINT handled\n");
+    }
+
     // A wild pointer: SIGSEGV, exit 139, a shell's message; the cluster carries on.
     let o = run(&rt, name, &[&prog("wild-musl"), "dead0000"]);
     assert_eq!(status(&o), 139, "{}", stderr(&o));

@@ -11,6 +11,8 @@ mod process;
 #[cfg(target_os = "none")]
 mod service;
 #[cfg(target_os = "none")]
+mod signal;
+#[cfg(target_os = "none")]
 mod stats;
 #[cfg(target_os = "none")]
 mod syscall;

@@ -15,6 +15,10 @@ use guest_rt::mm::space::UserSpace;
 use guest_rt::mm::{FRAMES, phys_to_virt};
 use guest_rt::rpc::Rpc;
 use guest_rt::{arch, time};
+use lego_linux::abi::sigframe::{
+    BUS_ADRERR, FPE_INTDIV, ILL_ILLOPN, SEGV_ACCERR, SEGV_MAPERR, SI_KERNEL, TRAP_BRKPT,
+};
+use lego_linux::sigstate::SigState;
 use lego_mm::TouchedPages;
 use lego_proto::mem::{self as proto, PAGE, vma_flags};
 use lego_proto::proc::{StartRequest, start_flags};
@@ -105,12 +109,14 @@ pub struct Process {
     pub end: Option<End>,
     /// Counters.
     pub c: Counters,
-    /// `rt_sigaction` records: (handler, flags, restorer, mask) per signal.
-    pub sigactions: [(u64, u64, u64, u64); 65],
-    /// The signal mask.
-    pub sigmask: u64,
-    /// `sigaltstack`: (sp, flags, size).
-    pub altstack: (u64, u32, u64),
+    /// Signal actions, mask, pending set, alternate stack.
+    pub sig: SigState,
+    /// `ITIMER_REAL`: (next expiry in monotonic ns or 0, interval ns).
+    pub itimer: (u64, u64),
+    /// The last fault's (vector, error code, cr2), for its handler's `sigcontext`.
+    pub trap: (u64, u64, u64),
+    /// `nanosleep`'s `rem` to fill in if a signal ends the sleep (0: none).
+    pub sleep_rem: u64,
     /// Stdin reached its end.
     pub stdin_eof: bool,
     /// Consecutive stdin polls that found nothing (for backing off).
@@ -241,9 +247,10 @@ impl Process {
             state: RunState::Runnable,
             end: None,
             c: Counters::default(),
-            sigactions: [(0, 0, 0, 0); 65],
-            sigmask: 0,
-            altstack: (0, 2, 0),
+            sig: SigState::default(),
+            itimer: (0, 0),
+            trap: (0, 0, 0),
+            sleep_rem: 0,
             stdin_eof: h.flags & start_flags::STDIN_NULL != 0,
             stdin_waits: 0,
             retry_syscall: false,
@@ -570,7 +577,19 @@ impl Process {
             }
         }
         loop {
-            time::arm_wakeup(arch::rdtsc() + time::ns_to_ticks(SLICE_NS));
+            let now = time::now_ns();
+            self.check_timer(now);
+            if self.sig.deliverable() {
+                self.deliver_signals(rpc);
+                if self.state != RunState::Runnable {
+                    return;
+                }
+            }
+            let mut wake = slice_end;
+            if self.itimer.0 != 0 {
+                wake = wake.min(self.itimer.0);
+            }
+            time::arm_wakeup(arch::rdtsc() + time::ns_to_ticks(wake.saturating_sub(now)));
             let t0 = time::now_ns();
             // Always through the trampoline: every register survives and user code can be
             // preempted (`usermode::enter`).
@@ -589,22 +608,43 @@ impl Process {
                     ..
                 } => {
                     if let Err(End::Signaled { sig, addr, .. }) = self.fault(rpc, cr2, error_code) {
-                        self.kill(sig, addr);
+                        let code = match sig {
+                            11 if self.vma_at(addr).is_none() => SEGV_MAPERR,
+                            11 => SEGV_ACCERR,
+                            7 => BUS_ADRERR,
+                            _ => SI_KERNEL,
+                        };
+                        self.fault_signal(sig, code, addr, (14, error_code, cr2));
                     }
                 }
-                Exit::Exception { vector, cr2, .. } => {
-                    let sig = match vector {
-                        0 | 16 | 19 => 8, // #DE, #MF, #XM: SIGFPE
-                        6 => 4,           // #UD: SIGILL
-                        3 | 1 => 5,       // #BP, #DB: SIGTRAP
-                        17 => 7,          // #AC: SIGBUS
-                        _ => 11,          // #GP, #SS, ...: SIGSEGV
+                Exit::Exception {
+                    vector,
+                    error_code,
+                    cr2,
+                    ..
+                } => {
+                    let rip = self.regs.rip;
+                    // (signal, si_code, si_addr) as Linux's trap handlers send them.
+                    let (sig, code, addr) = match vector {
+                        0 => (8, FPE_INTDIV, rip),      // #DE
+                        16 | 19 => (8, SI_KERNEL, rip), // #MF, #XM
+                        6 => (4, ILL_ILLOPN, rip),      // #UD
+                        3 => (5, SI_KERNEL, 0),         // #BP (int3)
+                        1 => (5, TRAP_BRKPT, rip),      // #DB
+                        17 => (7, SI_KERNEL, 0),        // #AC
+                        _ => (11, SI_KERNEL, 0),        // #GP, #SS, ...
                     };
-                    self.kill(sig, cr2);
+                    self.fault_signal(sig, code, addr, (u64::from(vector), error_code, cr2));
                 }
                 Exit::Interrupt { .. } => {
                     self.c.interrupts += 1;
                 }
+            }
+            if self.sig.deliverable() {
+                // A syscall that went to sleep with a signal already there (`rt_sigsuspend`
+                // unblocking one) does not sleep.
+                self.interrupt_sleep(rpc);
+                self.deliver_signals(rpc);
             }
             self.c.system_ns += time::now_ns() - t1;
             if self.state != RunState::Runnable || time::now_ns() >= slice_end {

@@ -13,6 +13,7 @@ use guest_rt::rpc::Rpc;
 use guest_rt::service::{Service, set_threads};
 use guest_rt::{println, time};
 use lego_excache::Policy;
+use lego_linux::abi::sigframe::{SI_USER, Siginfo};
 use lego_proto::mem as memp;
 use lego_proto::proc::{self as pp, excache_policy};
 use spin::Mutex;
@@ -234,13 +235,19 @@ impl Pmon {
                     p.pid
                 );
             }
+            use lego_linux::signal as s;
             let msg = match &end {
-                End::Signaled { sig, addr, rip } => format!(
-                    "{} at {:#x} (rip {:#x})",
-                    lego_linux::signal::describe(*sig),
-                    addr,
-                    rip
-                ),
+                // A fault says where, as a debugger would; a signal sent says only what (like
+                // a shell: "Terminated").
+                End::Signaled { sig, addr, rip }
+                    if matches!(
+                        *sig,
+                        s::SIGSEGV | s::SIGBUS | s::SIGFPE | s::SIGILL | s::SIGTRAP
+                    ) =>
+                {
+                    format!("{} at {:#x} (rip {:#x})", s::describe(*sig), addr, rip)
+                }
+                End::Signaled { sig, .. } => format!("{}", s::describe(*sig)),
                 End::Exited(_) => String::new(),
             };
             self.report(rpc, Some(&p), p.pid, &end, &msg);
@@ -284,16 +291,13 @@ impl Service for Pmon {
         let signals: Vec<(u32, u32)> = self.signals.lock().drain(..).collect();
         for (pid, sig) in signals {
             if let Some(p) = self.procs.iter_mut().find(|p| p.pid == pid) {
-                p.kill(sig, 0);
+                // From the user (Ctrl-C, `lego signal`): the program's handler may take it.
+                p.send_signal(sig, Siginfo::user(sig, SI_USER, 0));
             }
         }
         let now = time::now_ns();
         for p in &mut self.procs {
-            if let RunState::Sleeping(t) = p.state
-                && t <= now
-            {
-                p.state = RunState::Runnable;
-            }
+            p.wake(rpc, now);
         }
         let n = self.procs.len();
         for k in 0..n {
@@ -308,10 +312,9 @@ impl Service for Pmon {
         set_threads(self.procs.len() as u32);
         let mut wake = u64::MAX;
         for p in &self.procs {
-            match p.state {
-                RunState::Runnable => return 0,
-                RunState::Sleeping(t) => wake = wake.min(t),
-                RunState::Exited => return 0,
+            match p.wake_time() {
+                Some(t) => wake = wake.min(t),
+                None => return 0,
             }
         }
         wake

@@ -35,6 +35,8 @@ pub struct Counters {
     pub interrupts: u64,
     /// Pages mapped around first touches (also counted in `plocal`).
     pub fault_around: u64,
+    /// Signal handlers entered.
+    pub signals: u64,
     /// ns in user code.
     pub user_ns: u64,
     /// ns in the monitor for it.

@@ -19,6 +19,7 @@ pub mod mman;
 pub mod prctl;
 pub mod resource;
 pub mod sched;
+pub mod sigframe;
 pub mod signal;
 pub mod stat;
 pub mod time;

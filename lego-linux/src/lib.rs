@@ -11,6 +11,7 @@
 //! * [`sysno`]: syscall numbers and names.
 //! * [`errno`]: errno values, names, texts, and the `-errno` return encoding.
 //! * [`signal`]: signal numbers, names, default actions and the texts a shell prints.
+//! * [`sigstate`]: a process's signal state: actions, mask, pending set, delivery order.
 //! * [`abi`]: struct layouts (`stat`, `timespec`, `termios`, ...) and flag constants, as
 //!   zerocopy types checked against the real sizes.
 //!
@@ -25,5 +26,6 @@ pub mod abi;
 pub mod elf;
 pub mod errno;
 pub mod signal;
+pub mod sigstate;
 pub mod stack;
 pub mod sysno;

@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 
 use guest_rt::rpc::{Rpc, RpcError};
 use guest_rt::time;
+use lego_linux::abi::sigframe::{SI_USER, Siginfo};
 use lego_linux::errno as e;
 use lego_linux::sysno as nr;
 use lego_proto::fs::{self as fsp, MAX_IO};
@@ -251,10 +252,9 @@ fn write(
                         return done as i64;
                     }
                     Err(RpcError::Remote(s)) if lego_proto::fs::errno_of(s) == Some(32) => {
-                        // The reader went away: SIGPIPE, unless the program ignores it.
-                        if p.sigactions[13].0 != 1 {
-                            p.kill(13, 0);
-                        }
+                        // The reader went away: SIGPIPE (the program may ignore or handle it).
+                        let pid = p.pid;
+                        p.send_signal(13, Siginfo::user(13, SI_USER, pid));
                         return err(e::EPIPE);
                     }
                     Err(_) => return if done > 0 { done as i64 } else { err(e::EIO) },

@@ -1,12 +1,10 @@
-//! Time, identity, limits, signals (recorded; delivery comes with the next issue), and the
-//! thread-setup calls a C library makes at start.
+//! Time, identity, limits, and the thread-setup calls a C library makes at start.
 
 use guest_rt::rpc::Rpc;
 use guest_rt::time;
 use lego_linux::abi::resource::{
     RLIM_INFINITY, RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD, Rlimit, Rusage, Sysinfo,
 };
-use lego_linux::abi::signal::{KernelSigaction, StackT};
 use lego_linux::abi::time::{Timespec, Timeval, Tms};
 use lego_linux::abi::utsname::Utsname;
 use lego_linux::errno as e;
@@ -180,6 +178,7 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
         nr::NANOSLEEP => match read_val::<Timespec>(p, rpc, a[0]) {
             Ok(t) if t.tv_sec >= 0 && (0..NS as i64).contains(&t.tv_nsec) => {
                 let d = (t.tv_sec as u64).saturating_mul(NS) + t.tv_nsec as u64;
+                p.sleep_rem = a[1];
                 sleep_until(p, time::now_ns().saturating_add(d))
             }
             Ok(_) => err(e::EINVAL),
@@ -193,6 +192,7 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
                 let rel = if a[1] & 1 != 0 {
                     d.saturating_sub(now)
                 } else {
+                    p.sleep_rem = a[3];
                     d
                 };
                 sleep_until(p, time::now_ns().saturating_add(rel))
@@ -204,74 +204,6 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
         nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => 0,
         nr::SCHED_YIELD => 0,
         nr::UMASK => 0o022,
-        nr::RT_SIGACTION => {
-            let sig = a[0] as usize;
-            if sig == 0 || sig > 64 || ((sig == 9 || sig == 19) && a[1] != 0) {
-                return Some(err(e::EINVAL));
-            }
-            let old = p.sigactions[sig];
-            if a[2] != 0 {
-                let k = KernelSigaction {
-                    sa_handler: old.0,
-                    sa_flags: old.1,
-                    sa_restorer: old.2,
-                    sa_mask: old.3,
-                };
-                if let Err(x) = write_val(p, rpc, a[2], &k) {
-                    return Some(err(x));
-                }
-            }
-            if a[1] != 0 {
-                match read_val::<KernelSigaction>(p, rpc, a[1]) {
-                    Ok(k) => {
-                        p.sigactions[sig] = (k.sa_handler, k.sa_flags, k.sa_restorer, k.sa_mask)
-                    }
-                    Err(x) => return Some(err(x)),
-                }
-            }
-            0
-        }
-        nr::RT_SIGPROCMASK => {
-            let old = p.sigmask;
-            if a[2] != 0 && write_val(p, rpc, a[2], &old).is_err() {
-                return Some(err(e::EFAULT));
-            }
-            if a[1] != 0 {
-                let set: u64 = match read_val(p, rpc, a[1]) {
-                    Ok(s) => s,
-                    Err(x) => return Some(err(x)),
-                };
-                let unblockable = (1u64 << 8) | (1 << 18); // SIGKILL, SIGSTOP (bits sig-1)
-                p.sigmask = match a[0] {
-                    0 => old | set,
-                    1 => old & !set,
-                    2 => set,
-                    _ => return Some(err(e::EINVAL)),
-                } & !unblockable;
-            }
-            0
-        }
-        nr::SIGALTSTACK => {
-            if a[1] != 0 {
-                let (sp, flags, size) = p.altstack;
-                let s = StackT {
-                    ss_sp: sp,
-                    ss_flags: flags as i32,
-                    pad: 0,
-                    ss_size: size,
-                };
-                if let Err(x) = write_val(p, rpc, a[1], &s) {
-                    return Some(err(x));
-                }
-            }
-            if a[0] != 0 {
-                match read_val::<StackT>(p, rpc, a[0]) {
-                    Ok(s) => p.altstack = (s.ss_sp, s.ss_flags as u32, s.ss_size),
-                    Err(x) => return Some(err(x)),
-                }
-            }
-            0
-        }
         nr::GETRANDOM => {
             let len = a[1].min(1 << 20) as usize;
             let mut x =
@@ -325,26 +257,6 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
         }
         nr::SETRLIMIT => 0,
         nr::POLL | nr::PPOLL => poll(p, rpc, n, a),
-        nr::KILL | nr::TKILL | nr::TGKILL => {
-            let (target, sig) = match n {
-                nr::TGKILL => (a[1], a[2]),
-                _ => (a[0], a[1]),
-            };
-            if target as i64 != i64::from(p.pid) && !(n == nr::KILL && target == 0) {
-                return Some(err(e::ESRCH));
-            }
-            if sig > 64 {
-                return Some(err(e::EINVAL));
-            }
-            // Signals are not delivered to handlers yet: the default action ends the program,
-            // unless it ignores the signal (or it is a signal whose default is to be ignored).
-            let ignored = p.sigactions.get(sig as usize).is_some_and(|s| s.0 == 1);
-            let harmless = matches!(sig, 0 | 17 | 23 | 28);
-            if !ignored && !harmless {
-                p.kill(sig as u32, 0);
-            }
-            0
-        }
         nr::SYSINFO => {
             // The process's local memory is its ExCache: what a program sizing its buffers
             // from "physical memory" (glibc's qsort does) should see.

@@ -12,6 +12,7 @@ mod fs;
 mod io;
 mod misc;
 mod mm;
+mod signal;
 
 use alloc::vec::Vec;
 
@@ -170,11 +171,16 @@ pub fn dispatch(p: &mut Process, rpc: &mut Rpc, manager: u32) {
         nr::BRK | nr::MMAP | nr::MUNMAP | nr::MREMAP | nr::MPROTECT | nr::MADVISE => {
             mm::call(p, rpc, n, a)
         }
+        nr::RT_SIGRETURN => {
+            // Every register comes from the frame, `rax` too.
+            p.sigreturn(rpc);
+            return;
+        }
         nr::EXIT | nr::EXIT_GROUP => {
             p.exit(a[0] as u32);
             return;
         }
-        _ => match misc::call(p, rpc, n, a) {
+        _ => match signal::call(p, rpc, n, a).or_else(|| misc::call(p, rpc, n, a)) {
             Some(v) => v,
             None => {
                 println!(

@@ -95,6 +95,32 @@ pub struct Tms {
     pub tms_cstime: i64,
 }
 
+/// `struct itimerval` (`setitimer`, `getitimer`).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
+#[repr(C)]
+pub struct Itimerval {
+    /// The period after the first expiry (zero: once).
+    pub it_interval: Timeval,
+    /// Time to the next expiry (zero: disarmed).
+    pub it_value: Timeval,
+}
+
+/// `ITIMER_REAL`: wall time, `SIGALRM`.
+pub const ITIMER_REAL: u32 = 0;
+
+impl Timeval {
+    /// In nanoseconds; `None` unless 0 <= `tv_usec` < 1e6 and `tv_sec` >= 0.
+    pub fn to_nanos(&self) -> Option<u64> {
+        if self.tv_sec < 0 || !(0..1_000_000).contains(&self.tv_usec) {
+            return None;
+        }
+        Some((self.tv_sec as u64).saturating_mul(NSEC_PER_SEC) + self.tv_usec as u64 * 1000)
+    }
+}
+
+const _: () = assert!(size_of::<Itimerval>() == 32);
 const _: () = assert!(size_of::<Timespec>() == 16);
 const _: () = assert!(size_of::<Timeval>() == 16);
 const _: () = assert!(size_of::<Timezone>() == 8);
