@@ -94,16 +94,29 @@ fn main() {
     let c = manifest.join("c");
     println!("cargo:rerun-if-changed={}", c.display());
     println!("cargo:rerun-if-changed={}", manifest.join("rust").display());
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(&c)
-        .unwrap_or_else(|e| fail(&format!("cannot list {}: {e}", c.display())))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "c"))
-        .collect();
-    sources.sort();
-    for src in &sources {
+    for src in &c_files(&c) {
         let stem = src.file_stem().and_then(|s| s.to_str()).unwrap_or("prog");
         cc("musl-gcc", src, &out.join(format!("{stem}-musl")));
         cc("gcc", src, &out.join(format!("{stem}-glibc")));
     }
+    // The conformance suite: `conformance/FAMILY_NAME.c` -> `conf-FAMILY_NAME-{musl,glibc}`.
+    let conf = manifest.join("conformance");
+    println!("cargo:rerun-if-changed={}", conf.display());
+    for src in &c_files(&conf) {
+        let stem = src.file_stem().and_then(|s| s.to_str()).unwrap_or("prog");
+        cc("musl-gcc", src, &out.join(format!("conf-{stem}-musl")));
+        cc("gcc", src, &out.join(format!("conf-{stem}-glibc")));
+    }
     rust(&manifest.join("rust").join("Cargo.toml"), &root, &out);
+}
+
+/// The `.c` files of `dir`, sorted.
+fn c_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| fail(&format!("cannot list {}: {e}", dir.display())))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "c"))
+        .collect();
+    v.sort();
+    v
 }

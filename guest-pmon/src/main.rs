@@ -7,6 +7,8 @@ mod excache;
 #[cfg(target_os = "none")]
 mod fd;
 #[cfg(target_os = "none")]
+mod pipe;
+#[cfg(target_os = "none")]
 mod process;
 #[cfg(target_os = "none")]
 mod service;

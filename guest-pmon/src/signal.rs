@@ -92,6 +92,10 @@ impl Process {
             self.interrupt_sleep(rpc);
         } else if deadline <= now {
             self.sleep_rem = 0;
+            // `ppoll`/`pselect6`'s mask was for the wait only.
+            if let Some(m) = self.sig.saved_mask.take() {
+                self.sig.mask = m;
+            }
             self.state = RunState::Runnable;
         }
     }

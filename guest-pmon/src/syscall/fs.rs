@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 use guest_rt::rpc::{Rpc, RpcError};
 use lego_linux::abi::dirent::DirentWriter;
 use lego_linux::abi::fcntl as f;
-use lego_linux::abi::stat::{S_IFCHR, S_IFDIR, S_IFREG, Stat};
+use lego_linux::abi::stat::{S_IFCHR, S_IFDIR, S_IFIFO, S_IFREG, Stat};
 use lego_linux::abi::tty::{Termios, Winsize};
 use lego_linux::errno::{self as e, Errno};
 use lego_linux::sysno as nr;
@@ -21,8 +21,9 @@ use lego_proto::fs::{
 use lego_proto::proc::start_flags;
 use zerocopy::FromBytes;
 
-use super::{copy_out, err, read_cstr, status_err, write_val};
+use super::{copy_out, err, read_cstr, read_val, status_err, write_val};
 use crate::fd::{Open, Target};
+use crate::pipe::PipeEnd;
 use crate::process::Process;
 
 /// One file-protocol request to the vNode's buffer cache; returns the reply's length.
@@ -111,7 +112,7 @@ fn resolve(p: &mut Process, rpc: &mut Rpc, dirfd: i32, va: u64) -> Result<String
     if path.starts_with('/') || dirfd == f::AT_FDCWD {
         return Ok(normalize(&p.cwd, path));
     }
-    match p.fds.get(dirfd).map(|o| o.target.clone()) {
+    match p.fds.target(dirfd) {
         Some(Target::Dir { path: d, .. }) => Ok(normalize(&d, path)),
         Some(_) => Err(err(e::ENOTDIR)),
         None => Err(err(e::EBADF)),
@@ -124,6 +125,7 @@ fn device(path: &str) -> Option<Target> {
         "/dev/null" => Some(Target::Null),
         "/dev/zero" => Some(Target::Zero),
         "/dev/urandom" | "/dev/random" => Some(Target::Random),
+        "/dev/full" => Some(Target::Full),
         "/dev/stdin" => Some(Target::Stdin),
         "/dev/stdout" => Some(Target::Output(1)),
         "/dev/stderr" => Some(Target::Output(2)),
@@ -163,6 +165,15 @@ fn stat_of(target: &Target, fs: Option<FsStat>, ino: u64) -> Stat {
             st.st_mode = S_IFCHR | 0o666;
             st.st_rdev = (1 << 8) | 9;
         }
+        (Target::Full, _) => {
+            st.st_mode = S_IFCHR | 0o666;
+            st.st_rdev = (1 << 8) | 7;
+        }
+        (Target::Pipe(_), _) => {
+            st.st_mode = S_IFIFO | 0o600;
+            st.st_dev = 0x0e;
+            st.st_blksize = 4096;
+        }
         _ => {
             // The user's terminal or a pipe: a character device, as a pty looks.
             st.st_mode = S_IFCHR | 0o620;
@@ -188,8 +199,14 @@ fn is_tty(p: &Process, t: &Target) -> bool {
 }
 
 fn open(p: &mut Process, rpc: &mut Rpc, path: String, flags: u32, mode: u32) -> i64 {
+    // 64-bit kernels open everything large-file (`F_GETFL` shows it); the flags that only
+    // matter at open time are not kept.
+    let flags = flags | f::O_LARGEFILE;
     if let Some(t) = device(&path) {
-        return match p.fds.insert(Open::new(t, flags)) {
+        return match p
+            .fds
+            .insert_cloexec(Open::new(t, flags), flags & f::O_CLOEXEC != 0)
+        {
             Some(fd) => i64::from(fd),
             None => err(e::EMFILE),
         };
@@ -205,7 +222,7 @@ fn open(p: &mut Process, rpc: &mut Rpc, path: String, flags: u32, mode: u32) -> 
     if flags & f::O_EXCL != 0 {
         ff |= fsflags::EXCL;
     }
-    if flags & f::O_TRUNC != 0 && acc != f::O_RDONLY {
+    if flags & f::O_TRUNC != 0 {
         ff |= fsflags::TRUNC;
     }
     let st = if path == "/" {
@@ -247,14 +264,17 @@ fn open(p: &mut Process, rpc: &mut Rpc, path: String, flags: u32, mode: u32) -> 
         }
         Target::File(path)
     };
-    match p.fds.insert(Open::new(target, flags)) {
+    match p
+        .fds
+        .insert_cloexec(Open::new(target, flags), flags & f::O_CLOEXEC != 0)
+    {
         Some(fd) => i64::from(fd),
         None => err(e::EMFILE),
     }
 }
 
 fn getdents(p: &mut Process, rpc: &mut Rpc, fd: i32, buf: u64, len: u64) -> i64 {
-    let (path, mut next) = match p.fds.get(fd).map(|o| o.target.clone()) {
+    let (path, mut next) = match p.fds.target(fd) {
         Some(Target::Dir { path, next }) => (path, next),
         Some(_) => return err(e::ENOTDIR),
         None => return err(e::EBADF),
@@ -313,9 +333,7 @@ fn getdents(p: &mut Process, rpc: &mut Rpc, fd: i32, buf: u64, len: u64) -> i64 
     if copy_out(p, rpc, buf, &out[..used]).is_err() {
         return err(e::EFAULT);
     }
-    if let Some(o) = p.fds.get(fd) {
-        o.target = Target::Dir { path, next };
-    }
+    p.fds.update(fd, |o| o.target = Target::Dir { path, next });
     used as i64
 }
 
@@ -328,11 +346,7 @@ fn stat_at(p: &mut Process, rpc: &mut Rpc, path: &str) -> Result<Stat, i64> {
 }
 
 fn fstat(p: &mut Process, rpc: &mut Rpc, fd: i32) -> Result<Stat, i64> {
-    let t = p
-        .fds
-        .get(fd)
-        .map(|o| o.target.clone())
-        .ok_or(err(e::EBADF))?;
+    let t = p.fds.target(fd).ok_or(err(e::EBADF))?;
     match &t {
         Target::File(path) | Target::Dir { path, .. } => {
             let path = path.clone();
@@ -353,23 +367,40 @@ fn put_stat(p: &mut Process, rpc: &mut Rpc, va: u64, st: Result<Stat, i64>) -> i
 }
 
 fn dup_to(p: &mut Process, old: i32, new: Option<i32>, min: i32, cloexec: bool) -> i64 {
-    let Some(mut o) = p.fds.get(old).cloned() else {
-        return err(e::EBADF);
-    };
-    o.cloexec = cloexec;
-    match new {
-        Some(n) => {
-            if p.fds.put(n, o) {
-                i64::from(n)
-            } else {
-                err(e::EBADF)
-            }
-        }
-        None => match p.fds.insert_from(min, o) {
-            Some(fd) => i64::from(fd),
-            None => err(e::EMFILE),
-        },
+    match p.fds.dup(old, new, min, cloexec) {
+        Ok(fd) => i64::from(fd),
+        Err(true) => err(e::EBADF),
+        Err(false) => err(e::EMFILE),
     }
+}
+
+/// `pipe2(fds, flags)`: a new pipe's read and write ends at the two lowest free descriptors.
+fn pipe(p: &mut Process, rpc: &mut Rpc, va: u64, flags: u32) -> i64 {
+    if flags & !(f::O_CLOEXEC | f::O_NONBLOCK | f::O_DIRECT) != 0 {
+        return err(e::EINVAL);
+    }
+    let (r, w) = PipeEnd::pair();
+    let cloexec = flags & f::O_CLOEXEC != 0;
+    let status = flags & f::O_NONBLOCK;
+    let Some(rfd) = p
+        .fds
+        .insert_cloexec(Open::new(Target::Pipe(r), f::O_RDONLY | status), cloexec)
+    else {
+        return err(e::EMFILE);
+    };
+    let Some(wfd) = p
+        .fds
+        .insert_cloexec(Open::new(Target::Pipe(w), f::O_WRONLY | status), cloexec)
+    else {
+        p.fds.close(rfd);
+        return err(e::EMFILE);
+    };
+    if write_val(p, rpc, va, &[rfd, wfd]).is_err() {
+        p.fds.close(rfd);
+        p.fds.close(wfd);
+        return err(e::EFAULT);
+    }
+    0
 }
 
 fn simple(p: &mut Process, rpc: &mut Rpc, op: u32, path: &str, path2: &str, x: u64) -> i64 {
@@ -392,17 +423,22 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> i64 {
                 let path = resolve(p, rpc, fd, a[1])?;
                 open(p, rpc, path, a[2] as u32, a[3] as u32)
             }
-            nr::CLOSE => match p.fds.close(fd) {
-                Some(_) => 0,
-                None => err(e::EBADF),
-            },
+            nr::CLOSE => {
+                if p.fds.close(fd) {
+                    0
+                } else {
+                    err(e::EBADF)
+                }
+            }
             nr::LSEEK => {
                 let (off, whence) = (a[1] as i64, a[2]);
-                let Some(o) = p.fds.get(fd).cloned() else {
+                let Some(o) = p.fds.open(fd) else {
                     return Ok(err(e::EBADF));
                 };
                 let base: i64 = match (whence, &o.target) {
-                    (_, Target::Stdin | Target::Output(_)) => return Ok(err(e::ESPIPE)),
+                    (_, Target::Stdin | Target::Output(_) | Target::Pipe(_)) => {
+                        return Ok(err(e::ESPIPE));
+                    }
                     (0, _) => 0,
                     (1, _) => o.offset as i64,
                     (2, Target::File(path)) => {
@@ -415,12 +451,12 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> i64 {
                 let Some(new) = base.checked_add(off).filter(|v| *v >= 0) else {
                     return Ok(err(e::EINVAL));
                 };
-                if let Some(o) = p.fds.get(fd) {
+                p.fds.update(fd, |o| {
                     o.offset = new as u64;
                     if let Target::Dir { next, .. } = &mut o.target {
                         *next = new as u64;
                     }
-                }
+                });
                 new
             }
             nr::FSTAT => {
@@ -499,13 +535,13 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> i64 {
                 let path = resolve(p, rpc, f::AT_FDCWD, a[0])?;
                 simple(p, rpc, fsp::TRUNCATE, &path, "", a[1])
             }
-            nr::FTRUNCATE => match p.fds.get(fd).map(|o| (o.target.clone(), o.write)) {
+            nr::FTRUNCATE => match p.fds.open(fd).map(|o| (o.target, o.write)) {
                 Some((Target::File(path), true)) => simple(p, rpc, fsp::TRUNCATE, &path, "", a[1]),
                 Some((Target::File(_), false)) => err(e::EINVAL),
                 Some(_) => err(e::EINVAL),
                 None => err(e::EBADF),
             },
-            nr::FSYNC | nr::FDATASYNC => match p.fds.get(fd).map(|o| o.target.clone()) {
+            nr::FSYNC | nr::FDATASYNC => match p.fds.target(fd) {
                 Some(Target::File(path)) => simple(p, rpc, fsp::FSYNC, &path, "", 0),
                 Some(_) => 0,
                 None => err(e::EBADF),
@@ -550,7 +586,7 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> i64 {
             }
             nr::DUP => dup_to(p, fd, None, 0, false),
             nr::DUP2 => {
-                if p.fds.get(fd).is_none() {
+                if !p.fds.contains(fd) {
                     return Ok(err(e::EBADF));
                 }
                 if fd == a[1] as i32 {
@@ -560,12 +596,26 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> i64 {
                 }
             }
             nr::DUP3 => {
-                if fd == a[1] as i32 {
+                if fd == a[1] as i32 || a[2] as u32 & !f::O_CLOEXEC != 0 {
                     return Ok(err(e::EINVAL));
                 }
                 dup_to(p, fd, Some(a[1] as i32), 0, a[2] as u32 & f::O_CLOEXEC != 0)
             }
             nr::FCNTL => fcntl(p, fd, a[1] as u32, a[2]),
+            nr::PIPE | nr::PIPE2 => {
+                let flags = if n == nr::PIPE2 { a[1] as u32 } else { 0 };
+                pipe(p, rpc, a[0], flags)
+            }
+            nr::CLOSE_RANGE => {
+                const CLOSE_RANGE_UNSHARE: u64 = 2;
+                const CLOSE_RANGE_CLOEXEC: u64 = 4;
+                let (lo, hi, flags) = (a[0] as u32, a[1] as u32, a[2]);
+                if lo > hi || flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 {
+                    return Ok(err(e::EINVAL));
+                }
+                p.fds.close_range(lo, hi, flags & CLOSE_RANGE_CLOEXEC != 0);
+                0
+            }
             nr::IOCTL => ioctl(p, rpc, fd, a[1] as u32, a[2]),
             _ => err(e::ENOSYS),
         })
@@ -580,27 +630,44 @@ fn fcntl(p: &mut Process, fd: i32, cmd: u32, arg: u64) -> i64 {
     const F_GETFL: u32 = 3;
     const F_SETFL: u32 = 4;
     const F_DUPFD_CLOEXEC: u32 = 1030;
+    const F_GETPIPE_SZ: u32 = 1032;
     match cmd {
         F_DUPFD => dup_to(p, fd, None, arg as i32, false),
         F_DUPFD_CLOEXEC => dup_to(p, fd, None, arg as i32, true),
-        _ => {
-            let Some(o) = p.fds.get(fd) else {
+        F_GETFD => match p.fds.cloexec(fd) {
+            Some(c) => i64::from(c),
+            None => err(e::EBADF),
+        },
+        F_SETFD => {
+            if p.fds.set_cloexec(fd, arg & 1 != 0) {
+                0
+            } else {
+                err(e::EBADF)
+            }
+        }
+        F_GETFL | F_SETFL => {
+            let Some(d) = p.fds.get(fd) else {
                 return err(e::EBADF);
             };
-            match cmd {
-                F_GETFD => i64::from(o.cloexec),
-                F_SETFD => {
-                    o.cloexec = arg & 1 != 0;
-                    0
-                }
-                F_GETFL => i64::from(o.flags & !f::O_CLOEXEC),
-                F_SETFL => {
-                    let keep = o.flags & (f::O_ACCMODE | f::O_CREAT | f::O_EXCL | f::O_TRUNC);
-                    o.flags = keep | (arg as u32 & (f::O_APPEND | f::O_NONBLOCK));
-                    o.append = o.flags & f::O_APPEND != 0;
-                    0
-                }
-                _ => err(e::EINVAL),
+            let mut o = d.lock();
+            if cmd == F_GETFL {
+                return i64::from(o.flags);
+            }
+            let keep = o.flags & f::O_ACCMODE;
+            o.flags = keep | (arg as u32 & (f::O_APPEND | f::O_NONBLOCK));
+            o.append = o.flags & f::O_APPEND != 0;
+            0
+        }
+        F_GETPIPE_SZ => match p.fds.target(fd) {
+            Some(Target::Pipe(_)) => crate::pipe::CAPACITY as i64,
+            Some(_) => err(e::EBADF),
+            None => err(e::EBADF),
+        },
+        _ => {
+            if p.fds.contains(fd) {
+                err(e::EINVAL)
+            } else {
+                err(e::EBADF)
             }
         }
     }
@@ -610,9 +677,45 @@ fn ioctl(p: &mut Process, rpc: &mut Rpc, fd: i32, cmd: u32, arg: u64) -> i64 {
     const TCGETS: u32 = 0x5401;
     const TIOCGWINSZ: u32 = 0x5413;
     const TIOCGPGRP: u32 = 0x540f;
-    let Some(t) = p.fds.get(fd).map(|o| o.target.clone()) else {
+    const FIONREAD: u32 = 0x541b;
+    const FIONBIO: u32 = 0x5421;
+    const FIONCLEX: u32 = 0x5450;
+    const FIOCLEX: u32 = 0x5451;
+    let Some(t) = p.fds.target(fd) else {
         return err(e::EBADF);
     };
+    // The ones every descriptor takes.
+    match cmd {
+        FIOCLEX | FIONCLEX => {
+            p.fds.set_cloexec(fd, cmd == FIOCLEX);
+            return 0;
+        }
+        FIONBIO => {
+            let on: i32 = match read_val(p, rpc, arg) {
+                Ok(v) => v,
+                Err(x) => return err(x),
+            };
+            p.fds.update(fd, |o| {
+                o.flags = if on != 0 {
+                    o.flags | f::O_NONBLOCK
+                } else {
+                    o.flags & !f::O_NONBLOCK
+                }
+            });
+            return 0;
+        }
+        FIONREAD if matches!(t, Target::Pipe(_)) => {
+            let n = match &t {
+                Target::Pipe(end) => end.available() as i32,
+                _ => 0,
+            };
+            return match write_val(p, rpc, arg, &n) {
+                Ok(()) => 0,
+                Err(x) => err(x),
+            };
+        }
+        _ => {}
+    }
     if !is_tty(p, &t) {
         return err(e::ENOTTY);
     }

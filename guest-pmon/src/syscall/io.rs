@@ -18,6 +18,7 @@ use zerocopy::IntoBytes;
 use super::fs::fs_req;
 use super::{copy_in, copy_out, err, status_err};
 use crate::fd::Target;
+use crate::pipe::PipeEnd;
 use crate::process::{Process, RunState};
 
 /// Most bytes one read or write moves (Linux's `MAX_RW_COUNT`).
@@ -78,17 +79,18 @@ fn read(
     len: u64,
     at: Option<u64>,
 ) -> i64 {
-    let Some(o) = p.fds.get(fd) else {
+    let Some(o) = p.fds.open(fd) else {
         return err(e::EBADF);
     };
     if !o.read {
         return err(e::EBADF);
     }
-    let target = o.target.clone();
+    let nonblocking = o.nonblocking();
+    let target = o.target;
     let offset = at.unwrap_or(o.offset);
     match target {
         Target::Null => 0,
-        Target::Zero | Target::Random => {
+        Target::Zero | Target::Full | Target::Random => {
             let mut chunk = vec![0u8; 4096];
             let mut done = 0u64;
             let mut x = time::now_ns() ^ u64::from(p.pid).rotate_left(32);
@@ -115,6 +117,7 @@ fn read(
         }
         Target::Output(_) => err(e::EBADF),
         Target::Dir { .. } => err(e::EISDIR),
+        Target::Pipe(end) => read_pipe(p, rpc, &end, buf, len, nonblocking),
         Target::Stdin => read_stdin(p, rpc, manager, buf, len),
         Target::File(path) => {
             let mut done = 0u64;
@@ -152,14 +155,90 @@ fn read(
                     break;
                 }
             }
-            if at.is_none()
-                && let Some(o) = p.fds.get(fd)
-            {
-                o.offset = offset + done;
+            if at.is_none() {
+                p.fds.update(fd, |o| o.offset = offset + done);
             }
             done as i64
         }
     }
+}
+
+/// Sleeps a little, then the syscall is made again: waiting for a pipe's other end (a
+/// program, or a signal handler of this one). Backs off from 1 ms to 16 ms.
+fn wait_and_retry(p: &mut Process) -> i64 {
+    let wait_ms = 1u64 << p.stdin_waits.min(4);
+    p.stdin_waits += 1;
+    p.retry_syscall = true;
+    p.state = RunState::Sleeping(time::now_ns() + wait_ms * 1_000_000);
+    0
+}
+
+/// Reads a pipe: what is there; end of file once every write end is closed; `EAGAIN` or a
+/// wait when it is empty.
+fn read_pipe(
+    p: &mut Process,
+    rpc: &mut Rpc,
+    end: &PipeEnd,
+    buf: u64,
+    len: u64,
+    nonblock: bool,
+) -> i64 {
+    if len == 0 {
+        return 0;
+    }
+    let avail = end.available();
+    if avail == 0 {
+        return if !end.has_writers() {
+            0
+        } else if nonblock {
+            err(e::EAGAIN)
+        } else {
+            wait_and_retry(p)
+        };
+    }
+    p.stdin_waits = 0;
+    let mut data = vec![0u8; (len as usize).min(avail)];
+    let n = end.read(&mut data);
+    if copy_out(p, rpc, buf, &data[..n]).is_err() {
+        end.unread(&data[..n]);
+        return err(e::EFAULT);
+    }
+    n as i64
+}
+
+/// Writes a pipe: as much as fits (up to `PIPE_BUF` bytes all or nothing); `EPIPE` and
+/// `SIGPIPE` when no read end is open; `EAGAIN` or a wait when it is full.
+fn write_pipe(
+    p: &mut Process,
+    rpc: &mut Rpc,
+    end: &PipeEnd,
+    buf: u64,
+    len: u64,
+    nonblock: bool,
+) -> i64 {
+    const PIPE_BUF: u64 = 4096;
+    if !end.has_readers() {
+        let pid = p.pid;
+        p.send_signal(13, Siginfo::user(13, SI_USER, pid));
+        return err(e::EPIPE);
+    }
+    if len == 0 {
+        return 0;
+    }
+    let room = end.room() as u64;
+    if room == 0 || (len <= PIPE_BUF && room < len) {
+        return if nonblock {
+            err(e::EAGAIN)
+        } else {
+            wait_and_retry(p)
+        };
+    }
+    p.stdin_waits = 0;
+    let mut data = vec![0u8; len.min(room) as usize];
+    if copy_in(p, rpc, buf, &mut data).is_err() {
+        return err(e::EFAULT);
+    }
+    end.write(&data) as i64
 }
 
 /// Stdin comes from the managers: what they have now, end of file, or nothing yet (the
@@ -207,16 +286,19 @@ fn write(
     len: u64,
     at: Option<u64>,
 ) -> i64 {
-    let Some(o) = p.fds.get(fd) else {
+    let Some(o) = p.fds.open(fd) else {
         return err(e::EBADF);
     };
     if !o.write {
         return err(e::EBADF);
     }
-    let (target, append) = (o.target.clone(), o.append);
+    let nonblocking = o.nonblocking();
+    let (target, append) = (o.target, o.append);
     let mut offset = at.unwrap_or(o.offset);
     match target {
         Target::Null | Target::Zero | Target::Random => len as i64,
+        Target::Full => err(e::ENOSPC),
+        Target::Pipe(end) => write_pipe(p, rpc, &end, buf, len, nonblocking),
         Target::Stdin | Target::Dir { .. } => err(e::EBADF),
         Target::Output(which) => {
             let mut done = 0u64;
@@ -299,10 +381,8 @@ fn write(
                 }
                 done += n as u64;
             }
-            if at.is_none()
-                && let Some(o) = p.fds.get(fd)
-            {
-                o.offset = offset + done;
+            if at.is_none() {
+                p.fds.update(fd, |o| o.offset = offset + done);
             }
             done as i64
         }

@@ -14,6 +14,8 @@ use super::{copy_out, err, read_val, write_val};
 use crate::process::{Process, RunState};
 
 const NS: u64 = 1_000_000_000;
+/// The end of the user half (`TASK_SIZE_MAX` + one page).
+const USER_END: u64 = 0x0000_8000_0000_0000;
 
 fn realtime(p: &Process) -> u64 {
     p.clock_base.0 + (time::now_ns() - p.clock_base.1)
@@ -49,70 +51,20 @@ fn put<T: zerocopy::IntoBytes + zerocopy::Immutable>(
 }
 
 /// Sleeps until `deadline` (monotonic ns): the process leaves the CPU.
-fn sleep_until(p: &mut Process, deadline: u64) -> i64 {
+pub fn sleep_until(p: &mut Process, deadline: u64) -> i64 {
     if deadline > time::now_ns() {
         p.state = RunState::Sleeping(deadline);
     }
     0
 }
 
-/// `poll`/`ppoll`: files, devices and the user's streams are always ready here (a read of
-/// stdin waits inside `read`); closed descriptors are `POLLNVAL`. Nothing ready and a timeout:
-/// the process sleeps that long.
-fn poll(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> i64 {
-    let count = a[1] as usize;
-    if count > crate::fd::MAX_FDS {
-        return err(e::EINVAL);
-    }
-    let mut ready = 0;
-    for i in 0..count {
-        let va = a[0] + 8 * i as u64;
-        let mut pfd: [u8; 8] = match read_val(p, rpc, va) {
-            Ok(v) => v,
-            Err(x) => return err(x),
-        };
-        let fd = i32::from_le_bytes([pfd[0], pfd[1], pfd[2], pfd[3]]);
-        let events = u16::from_le_bytes([pfd[4], pfd[5]]);
-        let revents: u16 = if fd < 0 {
-            0
-        } else if p.fds.get(fd).is_some() {
-            events & (0x1 | 0x4) // POLLIN | POLLOUT
-        } else {
-            0x20 // POLLNVAL
-        };
-        pfd[6..8].copy_from_slice(&revents.to_le_bytes());
-        if revents != 0 {
-            ready += 1;
-        }
-        if let Err(x) = write_val(p, rpc, va, &pfd) {
-            return err(x);
-        }
-    }
-    if ready == 0 {
-        let wait_ns = if n == nr::POLL {
-            match a[2] as i32 {
-                t if t < 0 => u64::MAX,
-                t => t as u64 * 1_000_000,
-            }
-        } else if a[2] == 0 {
-            u64::MAX
-        } else {
-            match read_val::<Timespec>(p, rpc, a[2]) {
-                Ok(t) => (t.tv_sec.max(0) as u64).saturating_mul(NS) + t.tv_nsec.max(0) as u64,
-                Err(x) => return err(x),
-            }
-        };
-        if wait_ns > 0 {
-            sleep_until(p, time::now_ns().saturating_add(wait_ns));
-        }
-    }
-    ready
-}
-
 /// The syscalls of this family; `None` for one we do not implement.
 pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> {
     Some(match n {
         nr::ARCH_PRCTL => match a[0] {
+            // A base outside the user half is EPERM, as on Linux: loading a non-canonical one
+            // would fault in the monitor.
+            0x1001 | 0x1002 if a[1] >= USER_END => err(e::EPERM),
             0x1001 => {
                 p.regs.gs_base = a[1];
                 0
@@ -256,7 +208,6 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
             if old != 0 { put(p, rpc, old, &lim) } else { 0 }
         }
         nr::SETRLIMIT => 0,
-        nr::POLL | nr::PPOLL => poll(p, rpc, n, a),
         nr::SYSINFO => {
             // The process's local memory is its ExCache: what a program sizing its buffers
             // from "physical memory" (glibc's qsort does) should see.

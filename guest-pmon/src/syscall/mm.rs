@@ -147,7 +147,7 @@ fn mmap(p: &mut Process, rpc: &mut Rpc, a: [u64; 6]) -> Result<u64, i64> {
     let mut path = Vec::new();
     const MAP_ANONYMOUS: u32 = 0x20;
     if flags & MAP_ANONYMOUS == 0 {
-        let Some(o) = p.fds.get(fd) else {
+        let Some(o) = p.fds.open(fd) else {
             return Err(err(e::EBADF));
         };
         match &o.target {

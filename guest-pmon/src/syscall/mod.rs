@@ -12,6 +12,7 @@ mod fs;
 mod io;
 mod misc;
 mod mm;
+mod poll;
 mod signal;
 
 use alloc::vec::Vec;
@@ -167,6 +168,9 @@ pub fn dispatch(p: &mut Process, rpc: &mut Rpc, manager: u32) {
         | nr::DUP2
         | nr::DUP3
         | nr::FCNTL
+        | nr::PIPE
+        | nr::PIPE2
+        | nr::CLOSE_RANGE
         | nr::IOCTL => fs::call(p, rpc, n, a),
         nr::BRK | nr::MMAP | nr::MUNMAP | nr::MREMAP | nr::MPROTECT | nr::MADVISE => {
             mm::call(p, rpc, n, a)
@@ -180,7 +184,10 @@ pub fn dispatch(p: &mut Process, rpc: &mut Rpc, manager: u32) {
             p.exit(a[0] as u32);
             return;
         }
-        _ => match signal::call(p, rpc, n, a).or_else(|| misc::call(p, rpc, n, a)) {
+        _ => match signal::call(p, rpc, n, a)
+            .or_else(|| poll::call(p, rpc, n, a))
+            .or_else(|| misc::call(p, rpc, n, a))
+        {
             Some(v) => v,
             None => {
                 println!(

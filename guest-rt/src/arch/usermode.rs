@@ -414,6 +414,12 @@ pub fn enter(regs: &mut UserRegs, resume: Resume, user_cr3: u64) -> Exit {
     let pc = percpu::this();
     let uc = mine();
     regs.rflags = (regs.rflags & USER_FLAGS) | FLAGS_FIXED;
+    // wrfsbase/wrgsbase fault on a non-canonical base, in the monitor: never load one.
+    for base in [&mut regs.fs_base, &mut regs.gs_base] {
+        if *base >= 0x0000_8000_0000_0000 {
+            *base = 0;
+        }
+    }
     let before = *regs;
     let (code, data) = match resume {
         Resume::Clobber => (0, 0),
