@@ -279,20 +279,7 @@ fn is_fault(sig: u32, info: &Siginfo) -> bool {
     ) && info.si_code > 0
 }
 
-/// Writes `v` to user memory as a syscall result (0 or `-EFAULT`).
-pub fn put<T: zerocopy::IntoBytes + zerocopy::Immutable>(
-    p: &mut Process,
-    rpc: &mut Rpc,
-    va: u64,
-    v: &T,
-) -> i64 {
-    match write_val(p, rpc, va, v) {
-        Ok(()) => 0,
-        Err(x) => err(x),
-    }
-}
-
 /// Nanoseconds from now until `deadline` (0 if past).
-pub fn remaining(deadline: u64) -> u64 {
+fn remaining(deadline: u64) -> u64 {
     deadline.saturating_sub(time::now_ns())
 }

@@ -10,7 +10,7 @@ use lego_linux::abi::utsname::Utsname;
 use lego_linux::errno as e;
 use lego_linux::sysno as nr;
 
-use super::{copy_out, err, read_val, write_val};
+use super::{copy_out, err, put, read_val, write_val};
 use crate::process::{Process, RunState};
 
 const NS: u64 = 1_000_000_000;
@@ -35,18 +35,6 @@ fn clock(p: &Process, id: u64) -> Option<u64> {
         1 | 4 | 6 | 7 | 9 => Some(time::now_ns()), // MONOTONIC(_RAW, _COARSE), BOOTTIME(_ALARM)
         2 | 3 => Some(p.c.user_ns + p.c.system_ns), // PROCESS_ and THREAD_CPUTIME_ID
         _ => None,
-    }
-}
-
-fn put<T: zerocopy::IntoBytes + zerocopy::Immutable>(
-    p: &mut Process,
-    rpc: &mut Rpc,
-    va: u64,
-    v: &T,
-) -> i64 {
-    match write_val(p, rpc, va, v) {
-        Ok(()) => 0,
-        Err(x) => err(x),
     }
 }
 

@@ -125,6 +125,19 @@ pub fn write_val<T: zerocopy::IntoBytes + zerocopy::Immutable>(
     copy_out(p, rpc, va, v.as_bytes())
 }
 
+/// Writes `v` to user memory as a syscall result: 0, or `-EFAULT`.
+pub fn put<T: zerocopy::IntoBytes + zerocopy::Immutable>(
+    p: &mut Process,
+    rpc: &mut Rpc,
+    va: u64,
+    v: &T,
+) -> i64 {
+    match write_val(p, rpc, va, v) {
+        Ok(()) => 0,
+        Err(x) => err(x),
+    }
+}
+
 /// Handles the syscall in the process's registers; the result goes into `rax`.
 pub fn dispatch(p: &mut Process, rpc: &mut Rpc, manager: u32) {
     let r = p.regs;

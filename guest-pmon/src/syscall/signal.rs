@@ -13,9 +13,8 @@ use lego_linux::errno as e;
 use lego_linux::signal as s;
 use lego_linux::sysno as nr;
 
-use super::{err, read_val, write_val};
+use super::{err, put, read_val, write_val};
 use crate::process::{Process, RunState};
-use crate::signal::put;
 
 const NS: u64 = 1_000_000_000;
 
