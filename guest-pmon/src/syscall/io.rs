@@ -163,8 +163,8 @@ fn read(
     }
 }
 
-/// Sleeps a little, then the syscall is made again: waiting for a pipe's other end (a
-/// program, or a signal handler of this one). Backs off from 1 ms to 16 ms.
+/// Sleeps a little, then the syscall is made again: waiting for stdin or a pipe's other end
+/// (a program, or a signal handler of this one). Backs off from 1 ms to 16 ms.
 fn wait_and_retry(p: &mut Process) -> i64 {
     let wait_ms = 1u64 << p.stdin_waits.min(4);
     p.stdin_waits += 1;
@@ -264,14 +264,8 @@ fn read_stdin(p: &mut Process, rpc: &mut Rpc, manager: u32, buf: u64, len: u64) 
                 Err(_) => err(e::EFAULT),
             }
         }
-        Err(RpcError::Remote(s)) if s == pp::INPUT_AGAIN => {
-            // Back off from 1 ms to 16 ms while nothing comes.
-            let wait_ms = 1u64 << p.stdin_waits.min(4);
-            p.stdin_waits += 1;
-            p.retry_syscall = true;
-            p.state = RunState::Sleeping(time::now_ns() + wait_ms * 1_000_000);
-            0
-        }
+        // Nothing yet: back off from 1 ms to 16 ms while nothing comes.
+        Err(RpcError::Remote(s)) if s == pp::INPUT_AGAIN => wait_and_retry(p),
         Err(RpcError::Remote(s)) => status_err(s),
         Err(_) => err(e::EIO),
     }
