@@ -185,36 +185,7 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("proc_status", "FAIL 8: f != NULL"),
     ("proc_sys_cpu_online", "FAIL 8: fd >= 0"),
     ("proc_uptime", "FAIL 9: fd >= 0"),
-    (
-        "process_exec",
-        "output differs: status 0 natively, 1 on the cluster; line 3: native \"child: argc 3 argv1 child argv2 x y\", cluster \"ok 47: wai",
-    ),
-    (
-        "process_exit",
-        "FAIL 19: waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 4 (errno 38)",
-    ),
-    ("process_fork_wait", "FAIL 11: c > 0 && c != parent"),
-    ("process_getppid", "FAIL 21: c > 0"),
-    ("process_pgid", "FAIL 19: setpgid(c, c) == 0 (errno 38)"),
-    (
-        "process_pipe",
-        "stops early: status 0 natively, 141 on the cluster",
-    ),
-    ("process_setsid", "FAIL 23: bits & 1"),
-    ("process_sigchld", "stops early: (timed out)"),
-    (
-        "process_signaled",
-        "FAIL 18: WIFSIGNALED(st) && !WIFEXITED(st)",
-    ),
     ("process_vfork", "FAIL 15: c > 0"),
-    (
-        "process_wnohang",
-        "FAIL 11: (wait4(-1, &st, 1, &ru)) == -1 && errno == (10) (errno 38)",
-    ),
-    (
-        "process_zombie",
-        "FAIL 12: waitid(P_PID, c, &si, WEXITED | WNOWAIT) == 0 (errno 38)",
-    ),
     ("signal_bus", "FAIL 46: p != MAP_FAILED"),
     (
         "signal_itimer",

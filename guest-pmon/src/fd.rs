@@ -225,4 +225,25 @@ impl FdTable {
             }
         }
     }
+
+    /// A forked child's table: the same descriptions (one offset, one pipe end each) under
+    /// the same numbers and flags.
+    pub fn fork_copy(&self) -> FdTable {
+        let mut t = FdTable::default();
+        for (&fd, slot) in &self.fds {
+            t.fds.insert(
+                fd,
+                Slot {
+                    desc: slot.desc.clone(),
+                    cloexec: slot.cloexec,
+                },
+            );
+        }
+        t
+    }
+
+    /// `execve`: the close-on-exec descriptors go.
+    pub fn close_on_exec(&mut self) {
+        self.fds.retain(|_, s| !s.cloexec);
+    }
 }

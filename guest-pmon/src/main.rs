@@ -5,6 +5,10 @@
 #[cfg(target_os = "none")]
 mod excache;
 #[cfg(target_os = "none")]
+mod exec;
+#[cfg(target_os = "none")]
+mod family;
+#[cfg(target_os = "none")]
 mod fd;
 #[cfg(target_os = "none")]
 mod pipe;

@@ -49,6 +49,15 @@ pub enum RunState {
     Exited,
 }
 
+/// A change of a live child its parent may `wait` for (`WUNTRACED`, `WCONTINUED`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobEvent {
+    /// Stopped by this signal.
+    Stopped(u32),
+    /// Continued by `SIGCONT`.
+    Continued,
+}
+
 /// How a process ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum End {
@@ -65,10 +74,107 @@ pub enum End {
     },
 }
 
+/// Work a syscall leaves to the monitor, which holds every process of this pComponent
+/// (`crate::family`): the syscall's result goes into `rax` when it is done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// `fork`, `vfork`, `clone` of a new process.
+    Fork(ForkArgs),
+    /// `wait4` / `waitid`.
+    Wait(WaitArgs),
+    /// `kill`, `tkill`, `tgkill` of another process or a group.
+    Kill {
+        /// The target as `kill` takes it (> 0 a pid, 0 my group, -1 all, < -1 a group).
+        target: i64,
+        /// The signal (0: only check).
+        sig: u32,
+        /// `si_code`.
+        code: i32,
+    },
+    /// `setpgid(pid, pgid)` (`pid` 0: the caller; `pgid` 0: `pid`).
+    SetPgid {
+        /// The caller or one of its children.
+        pid: u32,
+        /// Its new group.
+        pgid: u32,
+    },
+    /// `getpgid(pid)` or `getsid(pid)` of another process.
+    Ids {
+        /// The process.
+        pid: u32,
+        /// Its session, else its group.
+        sid: bool,
+    },
+}
+
+/// What `clone` asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ForkArgs {
+    /// `CLONE_*` flags (the low byte is the exit signal).
+    pub flags: u64,
+    /// The child's stack pointer (0: the parent's).
+    pub stack: u64,
+    /// `CLONE_PARENT_SETTID`'s address.
+    pub ptid: u64,
+    /// `CLONE_CHILD_SETTID` / `CLONE_CHILD_CLEARTID`'s address.
+    pub ctid: u64,
+    /// `CLONE_SETTLS`'s base.
+    pub tls: u64,
+}
+
+/// What `wait4` / `waitid` asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WaitArgs {
+    /// The syscall (to make it again after a handler with `SA_RESTART`).
+    pub nr: u64,
+    /// Which children: > 0 a pid, 0 my group, -1 any, < -1 a group.
+    pub target: i64,
+    /// `WNOHANG` and friends.
+    pub options: u32,
+    /// `wait4`'s status, or `waitid`'s siginfo (0: none).
+    pub status: u64,
+    /// `wait4`'s rusage (0: none).
+    pub rusage: u64,
+    /// `waitid` rather than `wait4`.
+    pub waitid: bool,
+}
+
 /// A process.
 pub struct Process {
     /// Cluster-wide id.
     pub pid: u32,
+    /// Its parent (a process here), or 1 if it has none here.
+    pub ppid: u32,
+    /// Process group and session ids.
+    pub pgid: u32,
+    /// Session id (`setsid`).
+    pub sid: u32,
+    /// The `lego run` it belongs to (the pid that run started): its streams go there.
+    pub session: u32,
+    /// The start request of its session (vNode, home, vRegion candidates) for `execve`.
+    pub start: StartRequest,
+    /// Work for the monitor, set by a syscall (`Op`).
+    pub op: Option<Op>,
+    /// Blocked in `wait4`/`waitid` for this.
+    pub waiting: Option<WaitArgs>,
+    /// A `vfork` parent waits for this child to exec or exit.
+    pub vfork_child: Option<u32>,
+    /// A `vfork` child: its parent waits until it execs or exits (0: not one).
+    pub vfork_parent: u32,
+    /// It ran `execve` (its parent can no longer move it to another group).
+    pub execed: bool,
+    /// Stopped by this signal (job control): not scheduled until a `SIGCONT` or `SIGKILL`.
+    pub stopped: Option<u32>,
+    /// The last stop or continue its parent has not waited for.
+    pub job_event: Option<JobEvent>,
+    /// The parent is yet to hear of `job_event` (`SIGCHLD`).
+    pub job_notify: bool,
+    /// The signal its parent gets when it ends (`SIGCHLD` usually; 0: none).
+    pub exit_signal: u32,
+    /// `CLONE_CHILD_CLEARTID` / `set_tid_address`: zeroed at exit.
+    pub clear_tid: u64,
+    /// CPU time (user, system ns) of children waited for.
+    pub children_ns: (u64, u64),
     /// Its registers while it is not on the CPU.
     pub regs: UserRegs,
     /// Its x87/SSE registers while it is not on the CPU (programs take turns on it).
@@ -79,6 +185,8 @@ pub struct Process {
     pub lines: Lines,
     /// ExCache bytes and ways.
     pub excache: (u64, u32),
+    /// Its eviction policy (a forked child's is the same).
+    pub policy: lego_excache::Policy,
     /// Physical base of its ExCache frames (given back at exit).
     pub excache_base: u64,
     /// The vmas, by start (the home's replies keep it current).
@@ -137,19 +245,22 @@ impl core::fmt::Debug for Process {
     }
 }
 
-/// Why a process could not be created.
+/// Why a process could not be created (or a program not loaded).
 #[derive(Debug)]
 pub struct StartError {
     /// Linux errno.
     pub errno: u32,
     /// One line.
     pub message: String,
+    /// `execve` failed after the old address space was freed: the process cannot go on.
+    pub gone: bool,
 }
 
 fn start_error(errno: u32, message: &str) -> StartError {
     StartError {
         errno,
         message: String::from(message),
+        gone: false,
     }
 }
 
@@ -204,14 +315,48 @@ impl Process {
         excache: (u64, u32),
         policy: lego_excache::Policy,
     ) -> Result<Process, StartError> {
+        let cwd = if s.cwd.is_empty() { "/" } else { s.cwd };
+        let mut p = Process::blank(h.pid, h, excache_base, excache, policy, cwd, s.path)?;
+        if h.flags & start_flags::TRAP_FLOOR != 0
+            && let Some(base) = FRAMES.lock().alloc(FLOOR_FRAMES, 1)
+        {
+            // Zeroed here, outside the measured faults: anonymous memory must read as zeros
+            // (glibc's start-up relies on it).
+            // SAFETY: frames just allocated, ours, reached through the direct map.
+            unsafe { core::ptr::write_bytes(phys_to_virt(base), 0, FLOOR_FRAMES as usize * PAGE) };
+            p.floor = (base, FLOOR_FRAMES, 0);
+        }
+        if let Err(e) = p.exec(rpc, s.path, s.args, s.env, 0) {
+            p.release();
+            return Err(e);
+        }
+        Ok(p)
+    }
+
+    /// A process with nothing mapped but its trampoline: its page table, its ExCache (frames at
+    /// `excache_base`), the state a program starts with. `start` and `fork` fill it.
+    pub fn blank(
+        pid: u32,
+        h: &StartRequest,
+        excache_base: u64,
+        excache: (u64, u32),
+        policy: lego_excache::Policy,
+        cwd: &str,
+        exe: &str,
+    ) -> Result<Process, StartError> {
         let space = UserSpace::new().map_err(|_| start_error(12, "no memory for page tables"))?;
         let slots = (excache.0 / PAGE as u64) as u32;
-        let lines = Lines::new(excache_base, slots, excache.1, policy)
-            .map_err(|_| start_error(22, "bad ExCache geometry"))?;
-        let tramp = FRAMES
-            .lock()
-            .alloc(1, 1)
-            .ok_or_else(|| start_error(12, "no memory for the trampoline"))?;
+        let lines = match Lines::new(excache_base, slots, excache.1, policy) {
+            Ok(l) => l,
+            Err(_) => {
+                space.free();
+                return Err(start_error(22, "bad ExCache geometry"));
+            }
+        };
+        let Some(tramp) = FRAMES.lock().alloc(1, 1) else {
+            space.free();
+            return Err(start_error(12, "no memory for the trampoline"));
+        };
         // SAFETY: a frame just allocated, ours, reached through the direct map.
         unsafe {
             let p = phys_to_virt(tramp);
@@ -226,12 +371,29 @@ impl Process {
             }
         }
         let mut p = Process {
-            pid: h.pid,
+            pid,
+            ppid: 1,
+            pgid: pid,
+            sid: pid,
+            session: h.pid,
+            start: *h,
+            op: None,
+            waiting: None,
+            vfork_child: None,
+            vfork_parent: 0,
+            execed: false,
+            stopped: None,
+            job_event: None,
+            job_notify: false,
+            exit_signal: lego_linux::signal::SIGCHLD,
+            clear_tid: 0,
+            children_ns: (0, 0),
             regs: UserRegs::default(),
             fpu: Box::new(FpuState::initial()),
             space,
             lines,
             excache,
+            policy,
             excache_base,
             vmas: BTreeMap::new(),
             regions: BTreeMap::new(),
@@ -239,8 +401,8 @@ impl Process {
             home: h.home,
             vnode: (h.vnode, h.storage, h.cache),
             fds: FdTable::standard(),
-            cwd: String::from(if s.cwd.is_empty() { "/" } else { s.cwd }),
-            exe: String::from(s.path),
+            cwd: String::from(cwd),
+            exe: String::from(exe),
             flags: h.flags,
             winsize: (h.rows, h.cols),
             clock_base: (h.realtime_ns, time::now_ns()),
@@ -272,55 +434,57 @@ impl Process {
             p.release();
             return Err(start_error(12, "no memory for page tables"));
         }
-        if h.flags & start_flags::TRAP_FLOOR != 0
-            && let Some(base) = FRAMES.lock().alloc(FLOOR_FRAMES, 1)
-        {
-            // Zeroed here, outside the measured faults: anonymous memory must read as zeros
-            // (glibc's start-up relies on it).
-            // SAFETY: frames just allocated, ours, reached through the direct map.
-            unsafe { core::ptr::write_bytes(phys_to_virt(base), 0, FLOOR_FRAMES as usize * PAGE) };
-            p.floor = (base, FLOOR_FRAMES, 0);
-        }
-        if let Err(e) = p.exec(rpc, h, s) {
-            p.release();
-            return Err(e);
-        }
         Ok(p)
     }
 
     /// Asks the home to load the program and takes its address space from the reply.
-    fn exec(
+    /// `flags`: `exec_flags` (`REPLACE` for `execve`: the old image goes once the new one
+    /// proved loadable; a failure after that has `StartError::gone`).
+    pub fn exec(
         &mut self,
         rpc: &mut Rpc,
-        h: &StartRequest,
-        s: &StartStrings<'_>,
+        path: &str,
+        args: &[u8],
+        env: &[u8],
+        flags: u32,
     ) -> Result<(), StartError> {
         use zerocopy::{FromBytes, IntoBytes};
+        let h = &self.start;
         let req = proto::ExecRequest {
-            pid: h.pid,
+            pid: self.pid,
             vnode: h.vnode,
             storage: h.storage,
             cache: h.cache,
             policy: h.vregion_policy,
             ncandidates: h.ncandidates,
             candidates: h.candidates,
-            seed: h.seed,
-            path_len: s.path.len() as u32,
-            args_len: s.args.len() as u32,
-            env_len: s.env.len() as u32,
-            argc: proto::strings(s.args).count() as u32,
+            // A child's exec gets its own layout; the first program the seed as given.
+            seed: h.seed ^ u64::from(self.pid ^ h.pid).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            path_len: path.len() as u32,
+            args_len: args.len() as u32,
+            env_len: env.len() as u32,
+            argc: proto::strings(args).count() as u32,
+            flags,
+            _pad: 0,
         };
         let mut b = Vec::new();
         b.extend_from_slice(req.as_bytes());
-        b.extend_from_slice(s.path.as_bytes());
-        b.extend_from_slice(s.args);
-        b.extend_from_slice(s.env);
+        b.extend_from_slice(path.as_bytes());
+        b.extend_from_slice(args);
+        b.extend_from_slice(env);
         let mut out = alloc::vec![0u8; lego_proto::rpc::MAX_PAYLOAD];
         let n = rpc
-            .call(h.home, proto::EXEC, &b, &mut out)
+            .call(self.home, proto::EXEC, &b, &mut out)
             .map_err(|e| start_error(112, &alloc::format!("the home mComponent failed: {e:?}")))?;
         let (r, rest) = proto::ExecReply::read_from_prefix(&out[..n])
             .map_err(|_| start_error(5, "a malformed reply from the home"))?;
+        if r.errno != 0 && r.sp == u64::MAX {
+            return Err(StartError {
+                errno: r.errno,
+                message: String::from("the old image is gone"),
+                gone: true,
+            });
+        }
         if r.errno != 0 {
             let msg = rest
                 .get(..r.msg_len as usize)
@@ -334,6 +498,9 @@ impl Process {
         if rest.len() < nv * vsize + nr * rsize {
             return Err(start_error(5, "a malformed reply from the home"));
         }
+        self.vmas.clear();
+        self.regions.clear();
+        self.touched = TouchedPages::new(TOUCHED_CHUNKS);
         for c in rest[..nv * vsize].chunks_exact(vsize) {
             if let Ok(v) = proto::Vma::read_from_bytes(c) {
                 self.vmas.insert(v.start, v);
@@ -572,7 +739,7 @@ impl Process {
             let t = time::now_ns();
             syscall::dispatch(self, rpc, manager);
             self.c.system_ns += time::now_ns() - t;
-            if self.state != RunState::Runnable {
+            if self.state != RunState::Runnable || self.op.is_some() {
                 return;
             }
         }
@@ -581,7 +748,7 @@ impl Process {
             self.check_timer(now);
             if self.sig.deliverable() {
                 self.deliver_signals(rpc);
-                if self.state != RunState::Runnable {
+                if self.state != RunState::Runnable || self.stopped.is_some() {
                     return;
                 }
             }
@@ -600,6 +767,11 @@ impl Process {
             match exit {
                 Exit::Syscall => {
                     syscall::dispatch(self, rpc, manager);
+                    if self.op.is_some() {
+                        // The monitor finishes it (a fork, a wait, a kill of another).
+                        self.c.system_ns += time::now_ns() - t1;
+                        return;
+                    }
                 }
                 Exit::Exception {
                     vector: 14,

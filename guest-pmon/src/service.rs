@@ -19,20 +19,21 @@ use lego_proto::proc::{self as pp, excache_policy};
 use spin::Mutex;
 use zerocopy::{FromBytes, IntoBytes};
 
+use crate::family::Zombie;
 use crate::process::{End, Process, RunState, parse_start};
 
-/// Most programs a pComponent runs at once.
-const MAX_PROCESSES: usize = 64;
+/// Most processes a pComponent runs at once (a fork past it is `EAGAIN`).
+pub(crate) const MAX_PROCESSES: usize = 64;
 
 /// The ExCache area, cut into per-process pieces (first fit).
 #[derive(Debug)]
-struct Pool {
+pub(crate) struct Pool {
     free: Vec<(u64, u64)>,
     total: u64,
 }
 
 impl Pool {
-    fn alloc(&mut self, bytes: u64) -> Option<u64> {
+    pub(crate) fn alloc(&mut self, bytes: u64) -> Option<u64> {
         let i = self.free.iter().position(|&(_, l)| l >= bytes)?;
         let (base, len) = self.free[i];
         if len == bytes {
@@ -43,7 +44,7 @@ impl Pool {
         Some(base)
     }
 
-    fn free(&mut self, base: u64, bytes: u64) {
+    pub(crate) fn free(&mut self, base: u64, bytes: u64) {
         self.free.push((base, bytes));
         self.free.sort_unstable();
         let mut merged: Vec<(u64, u64)> = Vec::with_capacity(self.free.len());
@@ -56,19 +57,21 @@ impl Pool {
         self.free = merged;
     }
 
-    fn largest(&self) -> u64 {
+    pub(crate) fn largest(&self) -> u64 {
         self.free.iter().map(|f| f.1).max().unwrap_or(0)
     }
 }
 
 /// The service.
 pub struct Pmon {
-    manager: u32,
+    pub(crate) manager: u32,
     starts: Arc<Mutex<VecDeque<Vec<u8>>>>,
     signals: Arc<Mutex<Vec<(u32, u32)>>>,
-    procs: Vec<Process>,
+    pub(crate) procs: Vec<Process>,
+    /// Children that ended and were not waited for.
+    pub(crate) zombies: Vec<Zombie>,
     next: usize,
-    pool: Pool,
+    pub(crate) pool: Pool,
 }
 
 impl Pmon {
@@ -79,6 +82,7 @@ impl Pmon {
             starts: Arc::new(Mutex::new(VecDeque::new())),
             signals: Arc::new(Mutex::new(Vec::new())),
             procs: Vec::new(),
+            zombies: Vec::new(),
             next: 0,
             pool: Pool {
                 free: if excache.1 > 0 {
@@ -216,15 +220,15 @@ impl Pmon {
         }
     }
 
+    /// Frees the processes that ended: their memory at the home, their ExCache here. A
+    /// session's first process is reported to the managers (its `lego run` ends) and takes
+    /// the rest of its session with it; a child leaves a zombie for its parent.
     fn reap(&mut self, rpc: &mut Rpc) {
-        let mut i = 0;
-        while i < self.procs.len() {
-            if self.procs[i].state != RunState::Exited {
-                i += 1;
-                continue;
-            }
+        while let Some(i) = self.procs.iter().position(|p| p.state == RunState::Exited) {
             let p = self.procs.remove(i);
-            let end = p.end.clone().unwrap_or(End::Exited(0));
+            if i < self.next {
+                self.next -= 1;
+            }
             let req = memp::PidRequest {
                 pid: p.pid,
                 _pad: 0,
@@ -235,25 +239,40 @@ impl Pmon {
                     p.pid
                 );
             }
-            use lego_linux::signal as s;
-            let msg = match &end {
-                // A fault says where, as a debugger would; a signal sent says only what (like
-                // a shell: "Terminated").
-                End::Signaled { sig, addr, rip }
-                    if matches!(
-                        *sig,
-                        s::SIGSEGV | s::SIGBUS | s::SIGFPE | s::SIGILL | s::SIGTRAP
-                    ) =>
-                {
-                    format!("{} at {:#x} (rip {:#x})", s::describe(*sig), addr, rip)
-                }
-                End::Signaled { sig, .. } => format!("{}", s::describe(*sig)),
-                End::Exited(_) => String::new(),
-            };
-            self.report(rpc, Some(&p), p.pid, &end, &msg);
+            if p.pid == p.session {
+                self.session_ended(rpc, &p);
+            } else {
+                self.child_ended(&p);
+            }
             self.pool.free(p.excache_base, p.excache.0);
             p.release();
         }
+    }
+
+    /// The first process of a `lego run` ended: the run learns how, and what it started
+    /// there ends too (its terminal went away).
+    fn session_ended(&mut self, rpc: &mut Rpc, p: &Process) {
+        let end = p.end.clone().unwrap_or(End::Exited(0));
+        use lego_linux::signal as s;
+        let msg = match &end {
+            // A fault says where, as a debugger would; a signal sent says only what (like
+            // a shell: "Terminated").
+            End::Signaled { sig, addr, rip }
+                if matches!(
+                    *sig,
+                    s::SIGSEGV | s::SIGBUS | s::SIGFPE | s::SIGILL | s::SIGTRAP
+                ) =>
+            {
+                format!("{} at {:#x} (rip {:#x})", s::describe(*sig), addr, rip)
+            }
+            End::Signaled { sig, .. } => format!("{}", s::describe(*sig)),
+            End::Exited(_) => String::new(),
+        };
+        self.report(rpc, Some(p), p.pid, &end, &msg);
+        for q in self.procs.iter_mut().filter(|q| q.session == p.pid) {
+            q.kill(s::SIGKILL, 0);
+        }
+        self.zombies.retain(|z| z.ppid != p.pid);
     }
 }
 
@@ -290,8 +309,13 @@ impl Service for Pmon {
         }
         let signals: Vec<(u32, u32)> = self.signals.lock().drain(..).collect();
         for (pid, sig) in signals {
-            if let Some(p) = self.procs.iter_mut().find(|p| p.pid == pid) {
-                // From the user (Ctrl-C, `lego signal`): the program's handler may take it.
+            // From the user (Ctrl-C, `lego signal`): the handlers may take it. A run's
+            // signal goes to its whole session, as a terminal's to its foreground group.
+            for p in self
+                .procs
+                .iter_mut()
+                .filter(|p| p.pid == pid || p.session == pid)
+            {
                 p.send_signal(sig, Siginfo::user(sig, SI_USER, 0));
             }
         }
@@ -302,13 +326,19 @@ impl Service for Pmon {
         let n = self.procs.len();
         for k in 0..n {
             let i = (self.next + k) % n;
-            if self.procs[i].state == RunState::Runnable {
+            if self.procs[i].can_run() {
                 self.procs[i].run_slice(rpc, self.manager);
                 self.next = i + 1;
+                if let Some(op) = self.procs[i].op.take() {
+                    self.serve_op(rpc, i, op);
+                }
                 break;
             }
         }
         self.reap(rpc);
+        self.job_notices();
+        self.check_waiters(rpc);
+        self.wake_vfork_parents();
         set_threads(self.procs.len() as u32);
         let mut wake = u64::MAX;
         for p in &self.procs {

@@ -15,7 +15,7 @@ use lego_linux::signal as s;
 use lego_linux::sigstate::{Disposition, UNBLOCKABLE};
 use zerocopy::IntoBytes;
 
-use crate::process::{Process, RunState};
+use crate::process::{JobEvent, Process, RunState};
 use crate::syscall::{copy_in, copy_out, err, write_val};
 use guest_rt::arch::fpu::FpuState;
 
@@ -26,8 +26,24 @@ const HANDLER_CLEARS: u64 = (1 << 8) | (1 << 10) | (1 << 16);
 
 impl Process {
     /// Sends `sig` to this process (from itself, a timer, a fault of a write, the user).
+    /// `SIGCONT` continues a stopped process whatever its mask and action, and `SIGKILL`
+    /// wakes one to die.
     pub fn send_signal(&mut self, sig: u32, info: Siginfo) {
+        if self.stopped.is_some() {
+            if sig == s::SIGCONT {
+                self.stopped = None;
+                self.job_event = Some(JobEvent::Continued);
+                self.job_notify = true;
+            } else if sig == s::SIGKILL {
+                self.stopped = None;
+            }
+        }
         self.sig.send(sig, info);
+    }
+
+    /// Whether the monitor should run it: runnable, and not stopped.
+    pub fn can_run(&self) -> bool {
+        self.state == RunState::Runnable && self.stopped.is_none()
     }
 
     /// A fault's signal at the faulting instruction (`vector`, `error`, `cr2` go into the
@@ -59,7 +75,8 @@ impl Process {
         let RunState::Sleeping(deadline) = self.state else {
             return;
         };
-        if !self.sig.deliverable() {
+        // A vfork parent waits for its child whatever comes (its signals wait for it).
+        if !self.sig.deliverable() || self.vfork_child.is_some() {
             return;
         }
         if self.sleep_rem != 0 {
@@ -69,9 +86,13 @@ impl Process {
             // A bad `rem` pointer was checked when the sleep began.
             let _ = write_val(self, rpc, va, &rem);
         }
+        // A stop is not seen by the program: its syscall goes on after the `SIGCONT`.
         let restart = self.retry_syscall
-            && matches!(self.sig.peek().map(|g| self.sig.disposition(g)),
-                Some(Disposition::Handler(a)) if a.sa_flags & SA_RESTART != 0);
+            && match self.sig.peek().map(|g| self.sig.disposition(g)) {
+                Some(Disposition::Handler(a)) => a.sa_flags & SA_RESTART != 0,
+                Some(Disposition::Stop) => true,
+                _ => false,
+            };
         if restart {
             // `rax` still holds the syscall's number: back up over the `syscall`.
             self.regs.rip = self.regs.rip.wrapping_sub(2);
@@ -102,8 +123,11 @@ impl Process {
 
     /// When this process next needs the CPU if it sleeps (its wake-up or its timer).
     pub fn wake_time(&self) -> Option<u64> {
-        let RunState::Sleeping(t) = self.state else {
-            return None;
+        let t = match self.state {
+            RunState::Sleeping(t) => t,
+            // A stopped process needs nothing but a signal (which wakes the monitor).
+            RunState::Runnable if self.stopped.is_some() => u64::MAX,
+            _ => return None,
         };
         Some(match self.itimer.0 {
             0 => t,
@@ -120,6 +144,12 @@ impl Process {
             };
             match self.sig.disposition(sig) {
                 Disposition::Ignore => {}
+                Disposition::Stop => {
+                    self.stopped = Some(sig);
+                    self.job_event = Some(JobEvent::Stopped(sig));
+                    self.job_notify = true;
+                    return;
+                }
                 Disposition::Terminate { .. } => {
                     let addr = if is_fault(sig, &info) { info.addr() } else { 0 };
                     self.kill(sig, addr);

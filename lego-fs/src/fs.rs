@@ -644,11 +644,35 @@ impl<D: BlockDevice> Fs<D> {
         if path::is_root(path) {
             return Err(FsError::IsADirectory);
         }
-        let (ino, inode) = self.meta.lookup(vnode, path).ok_or(FsError::NotFound)?;
+        let (ino, inode) = self
+            .meta
+            .lookup(vnode, path)
+            .ok_or_else(|| self.missing(vnode, path))?;
         if inode.kind() == FileKind::Dir {
             return Err(FsError::IsADirectory);
         }
         Ok(ino)
+    }
+
+    /// Why the validated `path` is not there: [`FsError::NotADirectory`] when one of its
+    /// ancestors is a file (as POSIX says for `file/x`), else [`FsError::NotFound`]. Only the
+    /// failing path pays for the walk up.
+    pub(crate) fn missing(&self, vnode: u32, path: &str) -> FsError {
+        let mut at = path;
+        loop {
+            let (parent, _) = path::split(at);
+            if path::is_root(parent) || parent == at {
+                return FsError::NotFound;
+            }
+            if let Some((_, n)) = self.meta.lookup(vnode, parent) {
+                return if n.kind() == FileKind::Dir {
+                    FsError::NotFound
+                } else {
+                    FsError::NotADirectory
+                };
+            }
+            at = parent;
+        }
     }
 
     /// Checks that the parent of the validated, non-root `path` is an existing directory.
@@ -658,7 +682,7 @@ impl<D: BlockDevice> Fs<D> {
             return Ok(());
         }
         match self.meta.lookup(vnode, parent) {
-            None => Err(FsError::NotFound),
+            None => Err(self.missing(vnode, parent)),
             Some((_, p)) if p.kind() == FileKind::Dir => Ok(()),
             Some(_) => Err(FsError::NotADirectory),
         }

@@ -67,7 +67,10 @@ impl<D: BlockDevice> Fs<D> {
                 version: 0,
             });
         }
-        let (_, inode) = self.meta.lookup(vnode, path).ok_or(FsError::NotFound)?;
+        let (_, inode) = self
+            .meta
+            .lookup(vnode, path)
+            .ok_or_else(|| self.missing(vnode, path))?;
         Ok(inode.stat())
     }
 
@@ -314,7 +317,10 @@ impl<D: BlockDevice> Fs<D> {
         if path::is_root(path) {
             return Err(FsError::RootDirectory);
         }
-        let (ino, inode) = self.meta.lookup(vnode, path).ok_or(FsError::NotFound)?;
+        let (ino, inode) = self
+            .meta
+            .lookup(vnode, path)
+            .ok_or_else(|| self.missing(vnode, path))?;
         if inode.kind() != FileKind::Dir {
             return Err(FsError::NotADirectory);
         }
@@ -340,7 +346,10 @@ impl<D: BlockDevice> Fs<D> {
         if path::is_root(from) {
             return Err(FsError::RootDirectory);
         }
-        let (ino, inode) = self.meta.lookup(vnode, from).ok_or(FsError::NotFound)?;
+        let (ino, inode) = self
+            .meta
+            .lookup(vnode, from)
+            .ok_or_else(|| self.missing(vnode, from))?;
         let kind = inode.kind();
         if path::is_root(to) {
             return Err(FsError::IsADirectory);

@@ -71,6 +71,12 @@ fn parents_must_exist_and_be_directories() {
     fs.create(1, "/file", 0).unwrap();
     assert_eq!(fs.create(1, "/file/x", 0), Err(FsError::NotADirectory));
     assert_eq!(fs.mkdir(1, "/file/x", 0), Err(FsError::NotADirectory));
+    // Looking below a file is ENOTDIR, however deep; below a missing directory, ENOENT.
+    assert_eq!(fs.stat(1, "/file/x"), Err(FsError::NotADirectory));
+    assert_eq!(fs.stat(1, "/file/x/y"), Err(FsError::NotADirectory));
+    assert_eq!(fs.create(1, "/file/x/y", 0), Err(FsError::NotADirectory));
+    assert_eq!(fs.unlink(1, "/file/x"), Err(FsError::NotADirectory));
+    assert_eq!(fs.stat(1, "/nope/x"), Err(FsError::NotFound));
     fs.mkdir(1, "/d", 0o700).unwrap();
     fs.mkdir(1, "/d/e", 0o700).unwrap();
     fs.create(1, "/d/e/f", 0).unwrap();

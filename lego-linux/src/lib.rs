@@ -11,6 +11,7 @@
 //! * [`sysno`]: syscall numbers and names.
 //! * [`errno`]: errno values, names, texts, and the `-errno` return encoding.
 //! * [`signal`]: signal numbers, names, default actions and the texts a shell prints.
+//! * [`children`]: `wait4`'s targets and status words, `#!` lines.
 //! * [`sigstate`]: a process's signal state: actions, mask, pending set, delivery order.
 //! * [`abi`]: struct layouts (`stat`, `timespec`, `termios`, ...) and flag constants, as
 //!   zerocopy types checked against the real sizes.
@@ -23,6 +24,7 @@
 extern crate alloc;
 
 pub mod abi;
+pub mod children;
 pub mod elf;
 pub mod errno;
 pub mod signal;

@@ -34,9 +34,17 @@ pub enum Disposition {
         /// A core-dumping signal.
         core: bool,
     },
+    /// Stop the process until a `SIGCONT` (job control).
+    Stop,
     /// Nothing.
     Ignore,
 }
+
+/// The stop signals: `SIGSTOP`, `SIGTSTP`, `SIGTTIN`, `SIGTTOU`.
+pub const STOPS: u64 = (1 << (s::SIGSTOP - 1))
+    | (1 << (s::SIGTSTP - 1))
+    | (1 << (s::SIGTTIN - 1))
+    | (1 << (s::SIGTTOU - 1));
 
 /// One process's signal state.
 #[derive(Clone, Debug)]
@@ -101,13 +109,43 @@ impl SigState {
         Ok(())
     }
 
+    /// A forked child's state: the same actions, mask and alternate stack; nothing pending
+    /// (Linux's `copy_process`).
+    pub fn fork_copy(&self) -> SigState {
+        SigState {
+            pending: 0,
+            info: [Siginfo::default(); 65],
+            saved_mask: None,
+            ..self.clone()
+        }
+    }
+
+    /// `execve`: handlers go back to the default (ignored signals stay ignored), the
+    /// alternate stack goes; the mask and pending signals stay.
+    pub fn exec_reset(&mut self) {
+        for a in self.actions.iter_mut() {
+            if a.sa_handler != SIG_IGN {
+                *a = KernelSigaction::default();
+            }
+        }
+        self.altstack = (0, crate::abi::signal::SS_DISABLE as u32, 0);
+        self.saved_mask = None;
+    }
+
+    /// Whether `sig` is ignored: its action is `SIG_IGN`, or it is `SIG_DFL` with an ignore
+    /// default (a child's `SIGCHLD` with `SIG_IGN` is reaped at once).
+    pub fn ignores(&self, sig: u32) -> bool {
+        self.action(sig).sa_handler == SIG_IGN
+    }
+
     /// What delivering `sig` would do now.
     pub fn disposition(&self, sig: u32) -> Disposition {
         let act = self.action(sig);
         let default = || match s::default_action(sig) {
             Some(DefaultAction::Core) => Disposition::Terminate { core: true },
             Some(DefaultAction::Term) => Disposition::Terminate { core: false },
-            // No job control: stop and continue do nothing.
+            Some(DefaultAction::Stop) => Disposition::Stop,
+            // `SIGCONT` continues a stopped process when it is sent, not when delivered.
             _ => Disposition::Ignore,
         };
         if !s::can_be_caught(sig) {
@@ -121,10 +159,16 @@ impl SigState {
     }
 
     /// Sends `sig` with `info`; `false` if it was dropped (ignored and not blocked). A second
-    /// instance of a pending signal is merged into the first.
+    /// instance of a pending signal is merged into the first. `SIGCONT` discards pending stop
+    /// signals and a stop signal a pending `SIGCONT`, as Linux's `prepare_signal` does.
     pub fn send(&mut self, sig: u32, info: Siginfo) -> bool {
         if !s::is_valid(sig) {
             return false;
+        }
+        if sig == s::SIGCONT {
+            self.pending &= !STOPS;
+        } else if bit(sig) & STOPS != 0 {
+            self.pending &= !bit(s::SIGCONT);
         }
         if self.mask & bit(sig) == 0 && self.disposition(sig) == Disposition::Ignore {
             return false;
@@ -233,6 +277,22 @@ mod tests {
     }
 
     #[test]
+    fn fork_keeps_actions_and_exec_resets_handlers() {
+        let mut st = SigState::default();
+        st.set_action(s::SIGUSR1, handler(0x1234)).unwrap();
+        st.set_action(s::SIGUSR2, handler(SIG_IGN)).unwrap();
+        st.set_mask(SIG_SETMASK, 1 << (s::SIGINT - 1)).unwrap();
+        st.send(s::SIGINT, info(s::SIGINT));
+        let mut child = st.fork_copy();
+        assert_eq!(child.action(s::SIGUSR1).sa_handler, 0x1234);
+        assert_eq!((child.mask, child.pending()), (st.mask, 0));
+        child.exec_reset();
+        assert_eq!(child.action(s::SIGUSR1).sa_handler, SIG_DFL);
+        assert!(child.ignores(s::SIGUSR2));
+        assert_eq!(child.mask, st.mask);
+    }
+
+    #[test]
     fn defaults_terminate_or_ignore() {
         let st = SigState::default();
         assert_eq!(
@@ -245,7 +305,21 @@ mod tests {
         );
         assert_eq!(st.disposition(s::SIGCHLD), Disposition::Ignore);
         assert_eq!(st.disposition(s::SIGCONT), Disposition::Ignore);
+        assert_eq!(st.disposition(s::SIGSTOP), Disposition::Stop);
+        assert_eq!(st.disposition(s::SIGTSTP), Disposition::Stop);
         assert_eq!(st.disposition(40), Disposition::Terminate { core: false });
+    }
+
+    #[test]
+    fn continue_and_stop_cancel_each_other() {
+        let mut st = SigState::default();
+        st.set_mask(SIG_BLOCK, bit(s::SIGTSTP) | bit(s::SIGCONT))
+            .unwrap();
+        assert!(st.send(s::SIGTSTP, info(s::SIGTSTP)));
+        assert!(st.send(s::SIGCONT, info(s::SIGCONT)));
+        assert_eq!(st.pending(), bit(s::SIGCONT));
+        assert!(st.send(s::SIGSTOP, info(s::SIGSTOP)));
+        assert_eq!(st.pending(), bit(s::SIGSTOP));
     }
 
     #[test]

@@ -17,6 +17,12 @@
 //! of two), 0.9 to 1.7 % of the memory it indexes. Frames come from a [`FramePool`] the caller
 //! provides (the mComponent's memory for vRegions); the index never allocates a frame it
 //! cannot record.
+//!
+//! [`PageIndex::fork`] gives a child process the parent's pages by reference (LegoOS's fork at
+//! the memory side): both keys name one frame, counted in a small table of extra references,
+//! and the first write of either ([`PageIndex::get_or_zero`]) gives the writer a frame of its
+//! own. Writes here are always whole pages (a flush), so nothing is copied. Freeing a shared
+//! page drops a reference; the frame goes back to the pool with its last one.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -53,6 +59,8 @@ pub struct Frame {
 pub struct PageIndex {
     map: HashMap<u64, u64>,
     counts: BTreeMap<u32, u64>,
+    /// Frames more than one key names (after a fork): the number of *extra* keys.
+    shared: HashMap<u64, u32>,
     capacity: usize,
 }
 
@@ -84,6 +92,7 @@ impl PageIndex {
         Ok(PageIndex {
             map,
             counts: BTreeMap::new(),
+            shared: HashMap::new(),
             capacity,
         })
     }
@@ -123,10 +132,11 @@ impl PageIndex {
         self.map.get(&key(pid, va).ok()?).copied()
     }
 
-    /// The frame of the page holding `va` of `pid`, allocating one on first use
-    /// ([`Frame::fresh`]). [`Error::NoFrames`] if the pool (or the index) is full,
-    /// [`Error::BadAddress`] for an address outside the user half, [`Error::BadPid`] past
-    /// [`MAX_PID`].
+    /// The frame to write the page holding `va` of `pid` into, allocating one on first use
+    /// ([`Frame::fresh`]), or when the page's frame is shared with a forked process (then the
+    /// new frame is fresh too: the caller writes the whole page). [`Error::NoFrames`] if the
+    /// pool (or the index) is full, [`Error::BadAddress`] for an address outside the user half,
+    /// [`Error::BadPid`] past [`MAX_PID`].
     pub fn get_or_zero<P: FramePool + ?Sized>(
         &mut self,
         pid: u32,
@@ -135,9 +145,18 @@ impl PageIndex {
     ) -> Result<Frame, Error> {
         let k = key(pid, va)?;
         if let Some(&frame) = self.map.get(&k) {
+            if !self.shared.contains_key(&frame) {
+                return Ok(Frame {
+                    frame,
+                    fresh: false,
+                });
+            }
+            let own = pool.alloc().ok_or(Error::NoFrames)?;
+            self.map.insert(k, own);
+            self.release(frame, pool);
             return Ok(Frame {
-                frame,
-                fresh: false,
+                frame: own,
+                fresh: true,
             });
         }
         if self.map.len() >= self.capacity {
@@ -160,9 +179,61 @@ impl PageIndex {
         let taken = self.take_range(pid, range);
         let n = taken.len() as u64;
         for (_, frame) in taken {
-            pool.free(frame);
+            self.release(frame, pool);
         }
         n
+    }
+
+    /// Drops one key's reference to `frame`: back to the pool with its last.
+    fn release<P: FramePool + ?Sized>(&mut self, frame: u64, pool: &mut P) {
+        match self.shared.get_mut(&frame) {
+            Some(n) if *n > 1 => *n -= 1,
+            Some(_) => {
+                self.shared.remove(&frame);
+            }
+            None => pool.free(frame),
+        }
+    }
+
+    /// Gives `child` (which has no pages) every page of `parent`, sharing their frames until
+    /// either writes one. Returns the pages shared. [`Error::NoFrames`] if the index would
+    /// then hold more entries than its capacity (it never grows), [`Error::BadPid`] if `child`
+    /// has pages or either id is past [`MAX_PID`]. Nothing changes on failure.
+    pub fn fork(&mut self, parent: u32, child: u32) -> Result<u64, Error> {
+        key(parent, 0)?;
+        key(child, 0)?;
+        if parent == child || self.count(child) != 0 {
+            return Err(Error::BadPid);
+        }
+        let n = self.count(parent);
+        if n == 0 {
+            return Ok(0);
+        }
+        if self.map.len() as u64 + n > self.capacity as u64 {
+            return Err(Error::NoFrames);
+        }
+        let pages: Vec<(u64, u64)> = self
+            .map
+            .iter()
+            .filter(|(k, _)| pid_of(**k) == parent)
+            .map(|(&k, &f)| (va_of(k), f))
+            .collect();
+        // Every frame may become shared: room first, so nothing fails half-way.
+        self.shared
+            .try_reserve(pages.len())
+            .map_err(|_| Error::NoFrames)?;
+        let base = u64::from(child) << VPN_BITS;
+        for &(va, frame) in &pages {
+            self.map.insert(base | (va / PAGE_SIZE), frame);
+            *self.shared.entry(frame).or_insert(0) += 1;
+        }
+        self.counts.insert(child, n);
+        Ok(n)
+    }
+
+    /// Frames named by more than one page.
+    pub fn shared_frames(&self) -> usize {
+        self.shared.len()
     }
 
     /// Frees every frame of `pid`; returns how many.
@@ -170,16 +241,19 @@ impl PageIndex {
         if self.count(pid) == 0 {
             return 0;
         }
-        let mut n = 0;
+        let mut gone = Vec::new();
         self.map.retain(|&k, &mut frame| {
             if pid_of(k) != pid {
                 return true;
             }
-            pool.free(frame);
-            n += 1;
+            gone.push(frame);
             false
         });
         self.counts.remove(&pid);
+        let n = gone.len() as u64;
+        for frame in gone {
+            self.release(frame, pool);
+        }
         n
     }
 
@@ -264,6 +338,19 @@ impl PageIndex {
         }
         if counts != self.counts {
             return Err("per-process counts disagree with the index");
+        }
+        let mut refs: BTreeMap<u64, u32> = BTreeMap::new();
+        for &f in self.map.values() {
+            *refs.entry(f).or_insert(0) += 1;
+        }
+        for (f, n) in &refs {
+            let extra = self.shared.get(f).copied().unwrap_or(0);
+            if *n != extra + 1 {
+                return Err("a frame's shared count disagrees with the keys naming it");
+            }
+        }
+        if self.shared.keys().any(|f| !refs.contains_key(f)) {
+            return Err("a shared frame no page names");
         }
         Ok(())
     }

@@ -13,7 +13,7 @@ use common::*;
 use lego_mm::fault::{Action, resolve};
 use lego_mm::layout::{STACK_RLIMIT, USER_SPACE};
 use lego_mm::linux;
-use lego_mm::pages::MAX_PID;
+use lego_mm::pages::{Frame, MAX_PID};
 use lego_mm::testing::MemPool;
 use lego_mm::vregion::{
     LeastLoaded, RoundRobin, Single, VREGION_COUNT, VREGION_SIZE, index_of, range_of,
@@ -176,6 +176,36 @@ fn bad_addresses_and_pids_are_refused() {
 }
 
 #[test]
+fn a_forked_process_shares_frames_until_either_writes() {
+    let mut pool = MemPool::new(8);
+    let mut ix = PageIndex::new(8).unwrap();
+    let a = ix.get_or_zero(1, 0, &mut pool).unwrap().frame;
+    let b = ix.get_or_zero(1, P, &mut pool).unwrap().frame;
+    assert_eq!(ix.fork(1, 2), Ok(2));
+    assert_eq!((ix.lookup(2, 0), ix.lookup(2, P)), (Some(a), Some(b)));
+    assert_eq!((pool.in_use(), ix.shared_frames()), (2, 2));
+    // The child writes page 0: its own frame; the parent's stays.
+    let c = ix.get_or_zero(2, 0, &mut pool).unwrap();
+    assert!(c.fresh && c.frame != a);
+    assert_eq!(ix.lookup(1, 0), Some(a));
+    // Now unshared: the parent writes in place.
+    assert_eq!(
+        ix.get_or_zero(1, 0, &mut pool).unwrap(),
+        Frame {
+            frame: a,
+            fresh: false
+        }
+    );
+    // The parent exits: the child keeps page 1's frame.
+    assert_eq!(ix.remove_process(1, &mut pool), 2);
+    assert_eq!(ix.lookup(2, P), Some(b));
+    assert_eq!((pool.in_use(), ix.shared_frames()), (2, 0));
+    assert_eq!(ix.fork(2, 2), Err(Error::BadPid));
+    ix.verify().unwrap();
+    assert_eq!(pool.bad_frees, 0);
+}
+
+#[test]
 fn remove_range_frees_the_pages_whose_start_is_inside() {
     let mut pool = MemPool::new(16);
     let mut ix = PageIndex::new(16).unwrap();
@@ -256,6 +286,7 @@ enum PageOp {
     Remove(u32, u64, u64),
     Process(u32),
     Move(u32, u64, u64, u64),
+    Fork(u32, u32),
 }
 
 fn page_op() -> impl Strategy<Value = PageOp> {
@@ -266,7 +297,8 @@ fn page_op() -> impl Strategy<Value = PageOp> {
         6 => (pid.clone(), va.clone()).prop_map(|(p, v)| PageOp::Get(p, v)),
         2 => (pid.clone(), va.clone(), len.clone()).prop_map(|(p, v, l)| PageOp::Remove(p, v, l)),
         1 => pid.clone().prop_map(PageOp::Process),
-        2 => (pid, va.clone(), va, len).prop_map(|(p, a, b, l)| PageOp::Move(p, a, b, l)),
+        2 => (pid.clone(), va.clone(), va, len).prop_map(|(p, a, b, l)| PageOp::Move(p, a, b, l)),
+        2 => (pid.clone(), pid).prop_map(|(a, b)| PageOp::Fork(a, b)),
     ]
 }
 
@@ -282,7 +314,17 @@ proptest! {
                     let r = ix.get_or_zero(pid, va, &mut pool);
                     if pid <= MAX_PID && va < USER_SPACE {
                         let k = (pid, va / P * P);
+                        let distinct: BTreeSet<u64> = model.values().copied().collect();
+                        let shared = |f: u64| model.values().filter(|&&g| g == f).count() > 1;
                         match model.get(&k) {
+                            // Shared with a forked process: the writer gets its own frame.
+                            Some(&f) if shared(f) && distinct.len() < cap => {
+                                let g = r.unwrap();
+                                prop_assert!(g.fresh && g.frame != f);
+                                prop_assert!(!distinct.contains(&g.frame));
+                                model.insert(k, g.frame);
+                            }
+                            Some(&f) if shared(f) => prop_assert_eq!(r, Err(Error::NoFrames)),
                             Some(&f) => prop_assert_eq!(r.unwrap().frame, f),
                             None if model.len() < cap => {
                                 let f = r.unwrap();
@@ -321,10 +363,27 @@ proptest! {
                         prop_assert!(r.is_err());
                     }
                 }
+                PageOp::Fork(parent, child) => {
+                    let r = ix.fork(parent, child);
+                    let count = |pid| model.keys().filter(|k| k.0 == pid).count();
+                    let n = count(parent);
+                    if parent > MAX_PID || child > MAX_PID {
+                        prop_assert_eq!(r, Err(Error::BadPid));
+                    } else if parent == child || count(child) != 0 {
+                        prop_assert_eq!(r, Err(Error::BadPid));
+                    } else if n > 0 && model.len() + n > cap {
+                        prop_assert_eq!(r, Err(Error::NoFrames));
+                    } else {
+                        prop_assert_eq!(r, Ok(n as u64));
+                        let pages: Vec<(u64, u64)> = model.iter().filter(|(k, _)| k.0 == parent).map(|(k, &f)| (k.1, f)).collect();
+                        for (v, f) in pages { model.insert((child, v), f); }
+                    }
+                }
             }
             ix.verify().unwrap();
             prop_assert_eq!(ix.len(), model.len());
-            prop_assert_eq!(pool.in_use(), model.len());
+            let distinct: BTreeSet<u64> = model.values().copied().collect();
+            prop_assert_eq!(pool.in_use(), distinct.len());
             prop_assert_eq!(pool.bad_frees, 0);
             for (&(p, v), &f) in &model {
                 prop_assert_eq!(ix.lookup(p, v), Some(f));

@@ -50,8 +50,13 @@ pub const OWNER_EXIT: u32 = 77;
 /// Home → owner: move pages of a process from one range to another ([`MoveRequest`] →
 /// empty), for `mremap`.
 pub const OWNER_MOVE: u32 = 78;
+/// `fork`: a child gets a copy of a process's address space, its pages shared with the
+/// parent's at their owners until either writes one ([`ForkRequest`] → empty).
+pub const FORK: u32 = 79;
+/// Home → owner: the child's vmas and pages as the parent's ([`ForkRequest`] → empty).
+pub const OWNER_FORK: u32 = 80;
 /// Last memory opcode.
-pub const OP_LAST: u32 = 78;
+pub const OP_LAST: u32 = 80;
 
 /// Whether `op` is a memory opcode.
 pub const fn is_mem_op(op: u32) -> bool {
@@ -76,6 +81,8 @@ pub const fn op_name(op: u32) -> &'static str {
         OWNER_FREE => "OWNER_FREE",
         OWNER_EXIT => "OWNER_EXIT",
         OWNER_MOVE => "OWNER_MOVE",
+        FORK => "FORK",
+        OWNER_FORK => "OWNER_FORK",
         _ => "?",
     }
 }
@@ -132,6 +139,29 @@ pub struct ExecRequest {
     pub env_len: u32,
     /// Number of argument strings.
     pub argc: u32,
+    /// [`exec_flags`].
+    pub flags: u32,
+    /// Zero.
+    pub _pad: u32,
+}
+
+/// [`ExecRequest::flags`] bits.
+pub mod exec_flags {
+    /// `execve`: the process has an address space here, which the new program replaces once
+    /// the file proved loadable (before that, a failure leaves the old one untouched).
+    pub const REPLACE: u32 = 1;
+}
+
+/// `FORK` / `OWNER_FORK`.
+#[repr(C)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
+pub struct ForkRequest {
+    /// The process forking.
+    pub parent: u32,
+    /// The new process (its id from the managers).
+    pub child: u32,
 }
 
 /// `ExecReply`: fixed part; then `nvmas` [`Vma`]s, `nregions` [`Region`]s, then `msg_len`
@@ -147,7 +177,8 @@ pub struct ExecReply {
     pub msg_len: u32,
     /// Entry point.
     pub entry: u64,
-    /// Initial stack pointer (argc is there).
+    /// Initial stack pointer (argc is there); on an `execve` failure, `u64::MAX` if the old
+    /// address space is gone (the process cannot go on).
     pub sp: u64,
     /// The initial program break.
     pub brk: u64,

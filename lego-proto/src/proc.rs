@@ -8,6 +8,8 @@
 //!   deferred), or with [`INPUT_AGAIN`] after a while, and the pComponent asks again.
 //! - `EXITED` (P → managers): a program ended ([`Exited`] + its statistics + a message).
 //! - `SIGNAL` (managers → P): the user signals a program ([`Signal`]).
+//! - `NEW_PID` (P → managers): an id for a forked child ([`NewPid`] → `u32`); the child's
+//!   streams are its session's (the `lego run` that started its first ancestor).
 
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
@@ -21,10 +23,12 @@ pub const INPUT: u32 = 98;
 pub const EXITED: u32 = 99;
 /// Signal a program.
 pub const SIGNAL: u32 = 100;
+/// P → managers: a process forked; a cluster-wide id for the child ([`NewPid`] → `u32`).
+pub const NEW_PID: u32 = 101;
 /// First and last process opcodes.
 pub const OP_BASE: u32 = 96;
 /// Last process opcode.
-pub const OP_LAST: u32 = 100;
+pub const OP_LAST: u32 = 101;
 
 /// `INPUT` status: nothing yet, ask again (the reply carries no bytes).
 pub const INPUT_AGAIN: u32 = 0x80;
@@ -156,6 +160,18 @@ pub struct Signal {
     pub pid: u32,
     /// The signal.
     pub sig: u32,
+}
+
+/// `NEW_PID`.
+#[repr(C)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
+pub struct NewPid {
+    /// The `lego run` the process belongs to (the pid it started as).
+    pub session: u32,
+    /// The process forking.
+    pub parent: u32,
 }
 
 /// How a program ended.

@@ -113,7 +113,6 @@ struct Daemon {
     sessions: Sessions,
     /// Output receivers of programs just started, for their connections to take.
     runs: Runs,
-    next_pid: u32,
 }
 
 /// Output receivers of programs just started, by pid.
@@ -490,8 +489,7 @@ impl Daemon {
                 .map(|c| c.id),
         );
         mems.truncate(lego_proto::mem::MAX_CANDIDATES);
-        self.next_pid = self.next_pid.wrapping_add(1).max(100);
-        let pid = self.next_pid;
+        let pid = sessions::new_pid();
         let req = start_request(&r, pid, &target, pcomp.id, home.id, &mems)?;
         let rx = sessions::open(&self.sessions, pid, pcomp.id, home.id);
         if let Ok(mut m) = self.runs.lock() {
@@ -1043,7 +1041,6 @@ pub fn run(spec: ClusterSpec, dir: ClusterDir) -> Result<u8> {
         space_checked: None,
         sessions,
         runs,
-        next_pid: 0,
     };
     for id in 0..d.comps.len() as u32 {
         if let Err(e) = d.start(id) {

@@ -207,6 +207,10 @@ fn serve(
     rpc.handle(lego_proto::proc::EXITED, move |_, req, _| {
         sessions::on_exited(&s, req)
     });
+    let s = sessions.clone();
+    rpc.handle(lego_proto::proc::NEW_PID, move |_, req, reply| {
+        sessions::on_new_pid(&s, req, reply)
+    });
     // Staging for file requests, in the endpoint's shared memory.
     let staging = env
         .alloc(lego_proto::rpc::MAX_PAYLOAD as u64)

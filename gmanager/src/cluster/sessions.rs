@@ -83,6 +83,41 @@ pub struct Session {
     out: SyncSender<(u8, Vec<u8>)>,
 }
 
+/// The last process id handed out (programs started and children forked share the space).
+static LAST_PID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(99);
+
+/// A new cluster-wide process id (100 and up; the owners' page index takes 29 bits).
+pub fn new_pid() -> u32 {
+    use std::sync::atomic::Ordering;
+    let mut last = LAST_PID.load(Ordering::Relaxed);
+    loop {
+        let next = if last >= MAX_PID { 100 } else { last + 1 };
+        match LAST_PID.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(now) => last = now,
+        }
+    }
+}
+
+/// The largest id the mComponents' page index takes (29 bits).
+const MAX_PID: u32 = (1 << 29) - 1;
+
+/// `NEW_PID`: an id for a forked child, in its parent's session (the session must be open).
+pub fn on_new_pid(sessions: &Sessions, req: &[u8], reply: &mut [u8]) -> Result<usize, u32> {
+    let (r, _) = pp::NewPid::read_from_prefix(req).map_err(|_| status_of(22))?;
+    let open = sessions
+        .lock()
+        .map(|s| s.contains_key(&r.session))
+        .unwrap_or(false);
+    if !open {
+        return Err(status_of(3)); // ESRCH: its `lego run` is gone
+    }
+    let pid = new_pid();
+    let out = reply.get_mut(..4).ok_or(status_of(22))?;
+    out.copy_from_slice(&pid.to_le_bytes());
+    Ok(4)
+}
+
 /// Every session, by pid.
 pub type Sessions = Arc<Mutex<HashMap<u32, Session>>>;
 

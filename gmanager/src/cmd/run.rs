@@ -109,7 +109,14 @@ fn program_path(a: &RunArgs) -> Result<std::result::Result<String, (u8, String)>
             &a.vnode,
             FileOp::Stat { path: path.clone() },
         )?;
-        if st["kind"] != "file" || st["size"].as_u64() != Some(data.len() as u64) {
+        // Same content, size and permission bits (execve in the vNode checks them).
+        let mode = std::fs::metadata(host)
+            .map(|m| u64::from(std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777))
+            .ok();
+        if st["kind"] != "file"
+            || st["size"].as_u64() != Some(data.len() as u64)
+            || st["mode"].as_u64() != mode
+        {
             let local = std::path::absolute(host).context("making the path absolute")?;
             file_op(
                 &a.cluster.name,

@@ -239,6 +239,8 @@ struct At {
     offset: u64,
     len: u32,
     flags: u32,
+    /// Permission bits of a file this request creates (default 0o644).
+    mode: Option<u32>,
 }
 
 /// A client bound to one vNode.
@@ -301,7 +303,7 @@ impl<'t, T: Transport> Client<'t, T> {
             head: FsRequest {
                 vnode: self.vnode,
                 flags: at.flags,
-                mode: 0o644,
+                mode: at.mode.unwrap_or(0o644),
                 storage: self.storage,
                 offset: at.offset,
                 len: at.len,
@@ -460,8 +462,15 @@ impl<'t, T: Transport> Client<'t, T> {
             self.mkdir(parent, true)?;
         }
         let tmp = join(parent, &temp_name(name));
+        // The host file's permission bits come along: an executable stays one (execve in the
+        // vNode checks them).
+        let mode = f
+            .metadata()
+            .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777)
+            .unwrap_or(0o644);
         let create = At {
             flags: flags::CREATE | flags::EXCL,
+            mode: Some(mode),
             ..At::default()
         };
         self.req(proto::OPEN, &tmp, "", create, b"")
@@ -545,7 +554,7 @@ impl<'t, T: Transport> Client<'t, T> {
                 let at = At {
                     offset: off,
                     len: MAX_IO as u32,
-                    flags: 0,
+                    ..At::default()
                 };
                 let n = self
                     .req(proto::READ, path, "", at, b"")
@@ -578,8 +587,13 @@ impl<'t, T: Transport> Client<'t, T> {
     /// What `path` is.
     pub fn stat_value(&mut self, path: &str) -> Result<Value, String> {
         Ok(match self.stat(path)? {
-            Some(st) => json!({ "path": path, "kind": kind_name(st.kind), "size": st.size }),
-            None => json!({ "path": path, "kind": null, "size": 0 }),
+            Some(st) => json!({
+                "path": path,
+                "kind": kind_name(st.kind),
+                "size": st.size,
+                "mode": st.mode & 0o7777,
+            }),
+            None => json!({ "path": path, "kind": null, "size": 0, "mode": null }),
         })
     }
 
@@ -743,7 +757,7 @@ impl<'t, T: Transport> Client<'t, T> {
                 let at = At {
                     offset,
                     len: 4096,
-                    flags: 0,
+                    ..At::default()
                 };
                 let n = self
                     .req(proto::READ, path, "", at, b"")

@@ -37,7 +37,7 @@ const MAX_FILES: usize = 256;
 const PG: u64 = PAGE as u64;
 
 /// How vRegions are placed for one process.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Policy {
     RoundRobin(RoundRobin),
     Single(Single),
@@ -143,6 +143,22 @@ fn exec_error(out: &mut [u8], e: u32, msg: &str) -> Result<usize, u32> {
     Ok(n + msg.len())
 }
 
+/// An exec failure after the old image was freed (`gone`): the reply's `sp` is `u64::MAX`,
+/// which tells the pComponent the process cannot go on.
+fn exec_error_gone(out: &mut [u8], gone: bool, e: u32, msg: &str) -> Result<usize, u32> {
+    let n = exec_error(out, e, msg)?;
+    if gone {
+        let h = proto::ExecReply {
+            errno: e,
+            msg_len: (n - core::mem::size_of::<proto::ExecReply>()) as u32,
+            sp: u64::MAX,
+            ..proto::ExecReply::default()
+        };
+        out[..core::mem::size_of::<proto::ExecReply>()].copy_from_slice(h.as_bytes());
+    }
+    Ok(n)
+}
+
 /// A small cache of the file being loaded (one `MAX_IO` chunk).
 struct FileChunks<'f> {
     file: &'f FileRef,
@@ -188,10 +204,14 @@ impl Home {
         let path = core::str::from_utf8(&rest[..pl]).map_err(|_| fail(errno::EINVAL))?;
         let argv: Vec<&[u8]> = proto::strings(&rest[pl..pl + al]).collect();
         let envp: Vec<&[u8]> = proto::strings(&rest[pl + al..]).collect();
-        if self.procs.contains_key(&h.pid) {
-            return exec_error(out, errno::EEXIST, "a process with this id exists already");
+        let replace = h.flags & proto::exec_flags::REPLACE != 0;
+        if self.procs.contains_key(&h.pid) != replace {
+            return match replace {
+                true => exec_error(out, more_errno::ESRCH, "no such process here"),
+                false => exec_error(out, errno::EEXIST, "a process with this id exists already"),
+            };
         }
-        if self.procs.len() >= MAX_PROCESSES {
+        if !replace && self.procs.len() >= MAX_PROCESSES {
             return exec_error(out, errno::ENOMEM, "too many processes on this mComponent");
         }
         let file = FileRef {
@@ -304,11 +324,21 @@ impl Home {
             ElfKind::StaticPie => layout.brk_start(Image::StaticPie),
         };
         let brk = Brk::new(brk_start, u64::MAX, 0);
+        // `execve`'s point of no return: the new program is loadable, the old image goes
+        // (the owners key pages by pid). A failure from here on ends the process.
+        if replace && let Some(mut old) = self.procs.remove(&h.pid) {
+            self.free_everywhere(w, h.pid, &mut old);
+        }
         // Owners for everything mapped.
         let mapped: Vec<(u64, u64)> = tree.iter().map(|v| (v.start, v.end)).collect();
         for (lo, hi) in &mapped {
             if regions.ensure_owned(*lo..*hi, &mut policy).is_err() {
-                return exec_error(out, errno::ENOMEM, "no mComponent can hold the program");
+                return exec_error_gone(
+                    out,
+                    replace,
+                    errno::ENOMEM,
+                    "no mComponent can hold the program",
+                );
             }
         }
         let mut p = Proc {
@@ -325,7 +355,7 @@ impl Home {
                 "an owner of its memory refused its vmas ({})",
                 lego_proto::fs::errno_text(errno_or(s))
             );
-            return exec_error(out, errno_or(s), &msg);
+            return exec_error_gone(out, replace, errno_or(s), &msg);
         }
         // The pages: the segments' file bytes (bss and holes stay unwritten: zero), then the
         // stack image.
@@ -342,14 +372,24 @@ impl Home {
                     chunks.read(w, off, &mut page[(lo - va) as usize..(hi - va) as usize])
                 {
                     self.free_everywhere(w, h.pid, &mut p);
-                    return exec_error(out, errno_or(st), "reading the program failed");
+                    return exec_error_gone(
+                        out,
+                        replace,
+                        errno_or(st),
+                        "reading the program failed",
+                    );
                 }
                 va += PG;
                 staged += 1;
                 if staged >= 256 {
                     if let Err(st) = flush_pages(w, h.pid, &p.regions, &mut pages) {
                         self.free_everywhere(w, h.pid, &mut p);
-                        return exec_error(out, errno_or(st), "storing the program failed");
+                        return exec_error_gone(
+                            out,
+                            replace,
+                            errno_or(st),
+                            "storing the program failed",
+                        );
                     }
                     staged = 0;
                 }
@@ -362,7 +402,7 @@ impl Home {
         }
         if let Err(st) = flush_pages(w, h.pid, &p.regions, &mut pages) {
             self.free_everywhere(w, h.pid, &mut p);
-            return exec_error(out, errno_or(st), "storing the program failed");
+            return exec_error_gone(out, replace, errno_or(st), "storing the program failed");
         }
         let reply = proto::ExecReply {
             errno: 0,
@@ -384,7 +424,12 @@ impl Home {
         }
         let Some(dst) = out.get_mut(..b.len()) else {
             self.free_everywhere(w, h.pid, &mut p);
-            return exec_error(out, errno::ENOMEM, "the address space does not fit a reply");
+            return exec_error_gone(
+                out,
+                replace,
+                errno::ENOMEM,
+                "the address space does not fit a reply",
+            );
         };
         dst.copy_from_slice(&b);
         self.procs.insert(h.pid, p);
@@ -425,6 +470,39 @@ impl Home {
         for o in owners {
             let _ = w.owner_call(o, proto::OWNER_EXIT, req.as_bytes(), &mut []);
         }
+    }
+
+    /// `FORK`: the child's vma tree, break and vRegions are the parent's; each owner shares
+    /// the parent's pages with the child (`OWNER_FORK`). The pComponent wrote the parent's
+    /// dirty lines back first. All or nothing.
+    pub fn fork<W: World>(&mut self, w: &mut W, req: &[u8]) -> Result<usize, u32> {
+        let (h, _) = decode::<proto::ForkRequest>(req)?;
+        if self.procs.contains_key(&h.child) || h.child == h.parent {
+            return Err(fail(errno::EEXIST));
+        }
+        if self.procs.len() >= MAX_PROCESSES {
+            return Err(fail(more_errno::EAGAIN));
+        }
+        let parent = self.procs.get(&h.parent).ok_or(fail(more_errno::ESRCH))?;
+        let mut child = Proc {
+            tree: parent.tree.clone(),
+            brk: parent.brk,
+            regions: parent.regions.clone(),
+            policy: parent.policy.clone(),
+            files: parent.files.clone(),
+        };
+        let mut owners: Vec<u32> = child.regions.iter().map(|(_, o)| o).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        for o in owners {
+            if let Err(s) = w.owner_call(o, proto::OWNER_FORK, req, &mut []) {
+                // Those that took it give it back (OWNER_EXIT of the child everywhere).
+                self.free_everywhere(w, h.child, &mut child);
+                return Err(s);
+            }
+        }
+        self.procs.insert(h.child, child);
+        Ok(0)
     }
 
     /// `EXIT`.

@@ -34,6 +34,8 @@ pub mod more_errno {
     pub const EBADF: u32 = lego_linux::errno::EBADF.raw() as u32;
     /// Bad address.
     pub const EFAULT: u32 = lego_linux::errno::EFAULT.raw() as u32;
+    /// Try again (too many processes).
+    pub const EAGAIN: u32 = lego_linux::errno::EAGAIN.raw() as u32;
     /// No such device (a writable shared file mapping).
     pub const ENODEV: u32 = lego_linux::errno::ENODEV.raw() as u32;
 }
@@ -64,6 +66,10 @@ fn serve_owner(o: &mut Owner, op: u32, req: &[u8], out: &mut [u8]) -> Result<usi
             let (h, _) = owner::decode::<proto::PidRequest>(req)?;
             o.exit(h.pid);
             Ok(0)
+        }
+        proto::OWNER_FORK => {
+            let (h, _) = owner::decode::<proto::ForkRequest>(req)?;
+            o.fork(h.parent, h.child).map(|()| 0)
         }
         _ => Err(lego_proto::rpc::status::UNKNOWN_OPCODE),
     };
@@ -107,6 +113,7 @@ impl Memory {
             proto::OWNER_FREE,
             proto::OWNER_EXIT,
             proto::OWNER_MOVE,
+            proto::OWNER_FORK,
         ] {
             let o = self.owner.clone();
             rpc.handle(op, move |_, req, reply| {
@@ -122,6 +129,7 @@ impl Memory {
             proto::BRK,
             proto::MADVISE,
             proto::EXIT,
+            proto::FORK,
         ] {
             rpc.handle(op, |_, _, _| Err(DEFER));
         }
@@ -139,6 +147,7 @@ impl Memory {
         let r = match d.opcode {
             proto::EXEC => self.home.exec(&mut w, &d.req, out),
             proto::EXIT => self.home.exit(&mut w, &d.req),
+            proto::FORK => self.home.fork(&mut w, &d.req),
             op => self.home.syscall(&mut w, op, &d.req, out),
         };
         let reply = &self.reply;

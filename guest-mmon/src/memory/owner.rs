@@ -200,6 +200,27 @@ impl Owner {
             .map_err(|e: MmError| fail(e.errno()))
     }
 
+    /// `OWNER_FORK`: the child's vmas and pages here are the parent's, the pages shared until
+    /// either writes one (`PageIndex::fork`).
+    pub fn fork(&mut self, parent: u32, child: u32) -> Result<(), u32> {
+        if self.vmas.contains_key(&child) {
+            return Err(fail(errno::EEXIST));
+        }
+        if self.vmas.len() >= MAX_PROCESSES {
+            return Err(fail(super::more_errno::EAGAIN));
+        }
+        let tree = match self.vmas.get(&parent) {
+            Some(t) => t.clone(),
+            // The parent has no vmas here yet (a vRegion the home just placed): none to share.
+            None => VmaTree::new(Layout::linux(8 << 20, None), MAX_VMAS),
+        };
+        self.pages
+            .fork(parent, child)
+            .map_err(|e: MmError| fail(e.errno()))?;
+        self.vmas.insert(child, tree);
+        Ok(())
+    }
+
     /// `OWNER_EXIT`: everything of a process.
     pub fn exit(&mut self, pid: u32) -> u64 {
         self.vmas.remove(&pid);

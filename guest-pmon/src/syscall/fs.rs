@@ -103,7 +103,7 @@ pub fn normalize(base: &str, path: &str) -> String {
 }
 
 /// The absolute path of `path` as `*at(dirfd, path)` means it.
-fn resolve(p: &mut Process, rpc: &mut Rpc, dirfd: i32, va: u64) -> Result<String, i64> {
+pub(crate) fn resolve(p: &mut Process, rpc: &mut Rpc, dirfd: i32, va: u64) -> Result<String, i64> {
     let raw = read_cstr(p, rpc, va, fsp::MAX_PATH).map_err(err)?;
     if raw.is_empty() {
         return Err(err(e::ENOENT));

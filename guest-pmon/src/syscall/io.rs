@@ -248,7 +248,7 @@ fn read_stdin(p: &mut Process, rpc: &mut Rpc, manager: u32, buf: u64, len: u64) 
         return 0;
     }
     let req = pp::Input {
-        pid: p.pid,
+        pid: p.session,
         max: len.min(pp::MAX_OUTPUT as u64) as u32,
     };
     let mut data = vec![0u8; req.max as usize];
@@ -302,7 +302,7 @@ fn write(
                 msg.clear();
                 msg.extend_from_slice(
                     pp::Output {
-                        pid: p.pid,
+                        pid: p.session,
                         fd: which,
                     }
                     .as_bytes(),

@@ -10,12 +10,10 @@ use lego_linux::abi::utsname::Utsname;
 use lego_linux::errno as e;
 use lego_linux::sysno as nr;
 
-use super::{copy_out, err, put, read_val, write_val};
+use super::{USER_END, copy_out, err, put, read_val, write_val};
 use crate::process::{Process, RunState};
 
 const NS: u64 = 1_000_000_000;
-/// The end of the user half (`TASK_SIZE_MAX` + one page).
-const USER_END: u64 = 0x0000_8000_0000_0000;
 
 fn realtime(p: &Process) -> u64 {
     p.clock_base.0 + (time::now_ns() - p.clock_base.1)
@@ -71,7 +69,10 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
             }
             _ => err(e::EINVAL),
         },
-        nr::SET_TID_ADDRESS => i64::from(p.pid),
+        nr::SET_TID_ADDRESS => {
+            p.clear_tid = a[0];
+            i64::from(p.pid)
+        }
         nr::SET_ROBUST_LIST => 0,
         // Restartable sequences need the kernel to keep the area current; without that, the C
         // library is told there are none (it copes).
@@ -139,8 +140,7 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
             }
             (Some(_), Ok(_)) => err(e::EINVAL),
         },
-        nr::GETPID | nr::GETTID | nr::GETPGRP | nr::GETSID => i64::from(p.pid),
-        nr::GETPPID => 1,
+        nr::GETPID | nr::GETTID => i64::from(p.pid),
         nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => 0,
         nr::SCHED_YIELD => 0,
         nr::UMASK => 0o022,

@@ -8,11 +8,12 @@
 
 extern crate alloc;
 
-mod fs;
+pub(crate) mod fs;
 mod io;
 mod misc;
 mod mm;
 mod poll;
+mod process;
 mod signal;
 
 use alloc::vec::Vec;
@@ -24,6 +25,9 @@ use lego_linux::errno::{self as e, Errno};
 use lego_linux::sysno as nr;
 
 use crate::process::Process;
+
+/// The end of the user half (`TASK_SIZE_MAX` + one page).
+pub const USER_END: u64 = 0x0000_8000_0000_0000;
 
 /// `-errno` as a syscall result.
 pub fn err(x: Errno) -> i64 {
@@ -198,6 +202,7 @@ pub fn dispatch(p: &mut Process, rpc: &mut Rpc, manager: u32) {
             return;
         }
         _ => match signal::call(p, rpc, n, a)
+            .or_else(|| process::call(p, rpc, n, a))
             .or_else(|| poll::call(p, rpc, n, a))
             .or_else(|| misc::call(p, rpc, n, a))
         {

@@ -14,7 +14,7 @@ use lego_linux::signal as s;
 use lego_linux::sysno as nr;
 
 use super::{err, put, read_val, write_val};
-use crate::process::{Process, RunState};
+use crate::process::{Op, Process, RunState};
 
 const NS: u64 = 1_000_000_000;
 
@@ -52,26 +52,35 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
         nr::KILL | nr::TKILL | nr::TGKILL => {
             let (target, sig, code) = match n {
                 nr::TGKILL => {
-                    if a[0] != a[1] {
+                    if a[0] as i32 != a[1] as i32 {
                         return Some(err(e::ESRCH));
                     }
-                    (a[1] as i64, a[2], SI_TKILL)
+                    (i64::from(a[1] as i32), a[2], SI_TKILL)
                 }
-                nr::TKILL => (a[0] as i64, a[1], SI_TKILL),
+                nr::TKILL => (i64::from(a[0] as i32), a[1], SI_TKILL),
                 _ => (i64::from(a[0] as i32), a[1], SI_USER),
             };
-            let me = i64::from(p.pid);
-            // Only the process itself is here to signal (its pid, its group, 0).
-            let ours = target == me || (n == nr::KILL && (target == 0 || target == -me));
-            if !ours {
-                return Some(err(e::ESRCH));
-            }
             if sig > u64::from(s::NSIG) {
                 return Some(err(e::EINVAL));
             }
-            if sig != 0 {
-                p.send_signal(sig as u32, Siginfo::user(sig as u32, code, p.pid));
+            if target == i64::from(p.pid) {
+                if sig != 0 {
+                    p.send_signal(sig as u32, Siginfo::user(sig as u32, code, p.pid));
+                }
+                return Some(0);
             }
+            if n != nr::KILL && target <= 0 {
+                return Some(err(e::EINVAL));
+            }
+            if target == i64::from(i32::MIN) {
+                return Some(err(e::ESRCH));
+            }
+            // Another process, a group, everyone: the monitor has the table.
+            p.op = Some(Op::Kill {
+                target,
+                sig: sig as u32,
+                code,
+            });
             0
         }
         nr::RT_SIGRETURN => {

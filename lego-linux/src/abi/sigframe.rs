@@ -124,6 +124,16 @@ pub const SI_USER: i32 = 0;
 pub const SI_KERNEL: i32 = 0x80;
 /// `si_code`: sent by `tkill`/`tgkill`.
 pub const SI_TKILL: i32 = -6;
+/// `si_code` of `SIGCHLD`: the child exited.
+pub const CLD_EXITED: i32 = 1;
+/// `si_code` of `SIGCHLD`: the child was killed by a signal.
+pub const CLD_KILLED: i32 = 2;
+/// `si_code` of `SIGCHLD`: killed, and dumped core.
+pub const CLD_DUMPED: i32 = 3;
+/// `si_code` of `SIGCHLD`: the child stopped.
+pub const CLD_STOPPED: i32 = 5;
+/// `si_code` of `SIGCHLD`: the child continued.
+pub const CLD_CONTINUED: i32 = 6;
 /// `si_code`: a timer expired (`SIGALRM` of `setitimer`/`alarm`).
 pub const SI_TIMER: i32 = -2;
 /// `SIGSEGV`: no mapping at the address.
@@ -156,6 +166,23 @@ impl Siginfo {
     pub fn user(sig: u32, code: i32, pid: u32) -> Siginfo {
         let mut fields = [0; 14];
         fields[0] = u64::from(pid);
+        Siginfo {
+            si_signo: sig as i32,
+            si_code: code,
+            fields,
+            ..Siginfo::default()
+        }
+    }
+
+    /// `SIGCHLD`'s (and `waitid`'s): the child, how it ended (`CLD_*`), its status (exit
+    /// code or signal) and CPU time in clock ticks.
+    pub fn child(sig: u32, code: i32, pid: u32, status: i32, utime: u64, stime: u64) -> Siginfo {
+        let mut fields = [0; 14];
+        // si_pid and si_uid (0), si_status, then si_utime and si_stime.
+        fields[0] = u64::from(pid);
+        fields[1] = u64::from(status as u32);
+        fields[2] = utime;
+        fields[3] = stime;
         Siginfo {
             si_signo: sig as i32,
             si_code: code,
