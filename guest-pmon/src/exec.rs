@@ -168,6 +168,7 @@ impl Process {
         *self.fpu = FpuState::initial();
         self.sig.exec_reset();
         self.fds.close_on_exec();
+        self.comm = crate::process::comm_of(&path);
         self.exe = path;
         self.vfork_parent = 0;
         self.execed = true;

@@ -279,6 +279,7 @@ impl Pmon {
         c.touched = p.touched.clone();
         c.fds = p.fds.fork_copy();
         c.sig = p.sig.fork_copy();
+        c.comm = p.comm.clone();
         c.stdin_eof = p.stdin_eof;
         c.exit_signal = (a.flags & 0xff) as u32;
         if a.flags & clone::VFORK != 0 {

@@ -205,6 +205,9 @@ pub struct Process {
     pub cwd: String,
     /// The program's path in the vNode.
     pub exe: String,
+    /// Its name as `prctl(PR_SET_NAME)` and `/proc` see it: the program file's last
+    /// component, at most 15 bytes, until the program renames itself.
+    pub comm: String,
     /// `start_flags`.
     pub flags: u32,
     /// Terminal size.
@@ -403,6 +406,7 @@ impl Process {
             fds: FdTable::standard(),
             cwd: String::from(cwd),
             exe: String::from(exe),
+            comm: comm_of(exe),
             flags: h.flags,
             winsize: (h.rows, h.cols),
             clock_base: (h.realtime_ns, time::now_ns()),
@@ -866,4 +870,15 @@ impl Process {
         }
         self.space.free();
     }
+}
+
+/// The name a program file gives its process: the last component, at most 15 bytes (Linux's
+/// `TASK_COMM_LEN` less the NUL), cut at a character boundary.
+pub fn comm_of(path: &str) -> String {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    let mut end = base.len().min(15);
+    while !base.is_char_boundary(end) {
+        end -= 1;
+    }
+    String::from(&base[..end])
 }

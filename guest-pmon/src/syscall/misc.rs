@@ -1,5 +1,7 @@
 //! Time, identity, limits, and the thread-setup calls a C library makes at start.
 
+extern crate alloc;
+
 use guest_rt::rpc::Rpc;
 use guest_rt::time;
 use lego_linux::abi::resource::{
@@ -77,6 +79,27 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
         // Restartable sequences need the kernel to keep the area current; without that, the C
         // library is told there are none (it copes).
         nr::RSEQ => err(e::ENOSYS),
+        nr::PRCTL => match a[0] {
+            // PR_SET_NAME: the name `/proc/self/status` and `ps` would show (15 bytes).
+            15 => match crate::syscall::read_cstr(p, rpc, a[1], 4096) {
+                Ok(name) => {
+                    p.comm = alloc::string::String::from_utf8_lossy(&name[..name.len().min(15)])
+                        .into_owned();
+                    0
+                }
+                Err(x) => err(x),
+            },
+            16 => {
+                // PR_GET_NAME: 16 bytes, NUL-terminated.
+                let mut b = [0u8; 16];
+                let n = p.comm.len().min(15);
+                b[..n].copy_from_slice(&p.comm.as_bytes()[..n]);
+                put(p, rpc, a[1], &b)
+            }
+            3 => 1, // PR_GET_DUMPABLE
+            4 if a[1] <= 1 => 0,
+            _ => err(e::EINVAL),
+        },
         nr::UNAME => {
             let u = Utsname::new(
                 b"Linux",

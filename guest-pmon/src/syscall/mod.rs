@@ -161,6 +161,7 @@ pub fn dispatch(p: &mut Process, rpc: &mut Rpc, manager: u32) {
         | nr::STAT
         | nr::LSTAT
         | nr::NEWFSTATAT
+        | nr::UTIMENSAT
         | nr::ACCESS
         | nr::FACCESSAT
         | nr::FACCESSAT2
