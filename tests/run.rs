@@ -479,6 +479,17 @@ fn memory_runs_out_cleanly_and_interrupts_keep_registers() {
     );
     let o = run(&rt, name, &[&prog("hello-glibc")]);
     assert_eq!(status(&o), 1, "the next run: {}", stderr(&o));
+    // A fork bomb meets the process limit (EAGAIN), its children die with it, and the
+    // cluster carries on.
+    let o = run(&rt, name, &[&prog("forkbomb-musl")]);
+    assert_eq!(status(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("then Resource temporarily unavailable"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&rt, name, &[&prog("hello-glibc")]);
+    assert_eq!(status(&o), 1, "the run after the fork bomb: {}", stderr(&o));
     let _ = rt.lego(&["down", "--name", name]);
 }
 

@@ -55,7 +55,7 @@ const WCONTINUED: u32 = 8;
 /// `waitid`'s `WNOWAIT`: leave the child waitable.
 const WNOWAIT: u32 = 0x0100_0000;
 /// Smallest ExCache a forked child gets.
-const MIN_CHILD_EXCACHE: u64 = 256 * memp::PAGE as u64;
+const MIN_CHILD_EXCACHE: u64 = 64 * memp::PAGE as u64;
 /// Ticks of `clock_t` per second (`sysconf(_SC_CLK_TCK)`).
 const TICKS: u64 = 100;
 
@@ -163,23 +163,32 @@ impl Pmon {
         let (pbytes, pways) = self.procs[i].excache;
         let ways = u64::from(pways.max(1));
         let whole = ways * page;
-        let mut bytes = pbytes.min(self.pool.largest() / 2);
+        let floor = MIN_CHILD_EXCACHE.div_ceil(whole) * whole;
+        let largest = self.pool.largest();
+        // Half of what is free (so that more children fit), at most the parent's size, at
+        // least the floor while the pool has it.
+        let mut bytes = pbytes.min(largest / 2);
         bytes -= bytes % whole;
+        if bytes < floor && largest >= floor && pbytes >= floor {
+            bytes = floor;
+        }
         // Without room in the pool, the child takes the upper half of the parent's ExCache
-        // (which the fork empties anyway): a full pComponent still forks.
-        let (base, split) = if bytes >= MIN_CHILD_EXCACHE {
+        // (which the fork empties anyway): a full pComponent still forks. When even that is
+        // too small, the ExCache is this pComponent's process limit: EAGAIN, as Linux's
+        // `RLIMIT_NPROC` (shells retry it; a child's exit frees room).
+        let (base, split) = if bytes >= floor {
             match self.pool.alloc(bytes) {
                 Some(b) => (b, None),
-                None => return err(e::ENOMEM),
+                None => return err(e::EAGAIN),
             }
         } else {
             bytes = (pbytes / 2) - (pbytes / 2) % whole;
-            if bytes < MIN_CHILD_EXCACHE || pbytes - bytes < MIN_CHILD_EXCACHE {
+            if bytes < floor || pbytes - bytes < floor {
                 println!(
-                    "pmon: pid {}: fork refused: no room for the child's ExCache",
+                    "pmon: pid {}: fork refused: no room for the child's ExCache (EAGAIN)",
                     self.procs[i].pid
                 );
-                return err(e::ENOMEM);
+                return err(e::EAGAIN);
             }
             let keep = pbytes - bytes;
             (self.procs[i].excache_base + keep, Some(keep))
