@@ -209,10 +209,29 @@ fn static_programs_run_with_their_memory_on_mcomponents() {
         let pid = i32::try_from(child.id()).expect("pid");
         // SAFETY: signals our own child process.
         unsafe { libc::kill(pid, libc::SIGINT) };
+        // Bounded: a lost Ctrl-C fails the test in a minute instead of hanging it.
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let watch = done.clone();
+        let watchdog = std::thread::spawn(move || {
+            for _ in 0..600 {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                if watch.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+            }
+            // SAFETY: kills our own child process, still unreaped (we wait for it below).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        });
         let mut rest = String::new();
         std::io::Read::read_to_string(&mut out, &mut rest).expect("read the rest");
         let st = child.wait().expect("wait");
-        assert_eq!(st.code(), Some(7), "{rest}");
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = watchdog.join();
+        assert_eq!(
+            st.code(),
+            Some(7),
+            "Ctrl-C did not end the program within a minute: {rest}"
+        );
         assert_eq!(rest, "SIGINT handled\n");
     }
 
