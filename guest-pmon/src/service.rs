@@ -340,6 +340,12 @@ impl Service for Pmon {
         self.check_waiters(rpc);
         self.wake_vfork_parents();
         set_threads(self.procs.len() as u32);
+        // A start or a signal that came in while this pass waited on the fabric (a program's
+        // output goes out by RPC, and handlers run meanwhile) is served now: idling until the
+        // next fabric event would lose it (a Ctrl-C to a program that then paused).
+        if !self.signals.lock().is_empty() || !self.starts.lock().is_empty() {
+            return 0;
+        }
         let mut wake = u64::MAX;
         for p in &self.procs {
             match p.wake_time() {
