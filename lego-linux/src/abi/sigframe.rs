@@ -150,10 +150,7 @@ pub const ILL_ILLOPN: i32 = 2;
 pub const TRAP_BRKPT: i32 = 1;
 
 impl Siginfo {
-    /// A fault's: the address it was at.
-    pub fn fault(sig: u32, code: i32, addr: u64) -> Siginfo {
-        let mut fields = [0; 14];
-        fields[0] = addr;
+    fn with(sig: u32, code: i32, fields: [u64; 14]) -> Siginfo {
         Siginfo {
             si_signo: sig as i32,
             si_code: code,
@@ -162,16 +159,18 @@ impl Siginfo {
         }
     }
 
+    /// A fault's: the address it was at.
+    pub fn fault(sig: u32, code: i32, addr: u64) -> Siginfo {
+        let mut fields = [0; 14];
+        fields[0] = addr;
+        Siginfo::with(sig, code, fields)
+    }
+
     /// One sent by a process (`kill`, `tgkill`): its pid, uid 0.
     pub fn user(sig: u32, code: i32, pid: u32) -> Siginfo {
         let mut fields = [0; 14];
         fields[0] = u64::from(pid);
-        Siginfo {
-            si_signo: sig as i32,
-            si_code: code,
-            fields,
-            ..Siginfo::default()
-        }
+        Siginfo::with(sig, code, fields)
     }
 
     /// `SIGCHLD`'s (and `waitid`'s): the child, how it ended (`CLD_*`), its status (exit
@@ -183,12 +182,7 @@ impl Siginfo {
         fields[1] = u64::from(status as u32);
         fields[2] = utime;
         fields[3] = stime;
-        Siginfo {
-            si_signo: sig as i32,
-            si_code: code,
-            fields,
-            ..Siginfo::default()
-        }
+        Siginfo::with(sig, code, fields)
     }
 
     /// The address of a fault's `siginfo`.
