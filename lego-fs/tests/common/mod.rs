@@ -152,21 +152,36 @@ impl Model {
         self.state.get(&(v, p.to_string()))
     }
 
+    /// Why `p` is not there: ENOTDIR when an ancestor is a file (POSIX's `file/x`), else
+    /// ENOENT.
+    fn missing(&self, v: u32, p: &str) -> FsError {
+        let mut at = parent(p);
+        while at != "/" {
+            match self.get(v, at) {
+                Some(Entry::File(_)) => return FsError::NotADirectory,
+                Some(Entry::Dir) => return FsError::NotFound,
+                None => at = parent(at),
+            }
+        }
+        FsError::NotFound
+    }
+
     fn check_parent(&self, v: u32, p: &str) -> Result<(), FsError> {
         let par = parent(p);
         if par == "/" {
             return Ok(());
         }
         match self.get(v, par) {
-            None => Err(FsError::NotFound),
+            None => Err(self.missing(v, par)),
             Some(Entry::File(_)) => Err(FsError::NotADirectory),
             Some(Entry::Dir) => Ok(()),
         }
     }
 
     fn file(&mut self, v: u32, p: &str) -> Result<&mut Vec<u8>, FsError> {
+        let missing = self.missing(v, p);
         match self.state.get_mut(&(v, p.to_string())) {
-            None => Err(FsError::NotFound),
+            None => Err(missing),
             Some(Entry::Dir) => Err(FsError::IsADirectory),
             Some(Entry::File(d)) => Ok(d),
         }
@@ -227,7 +242,7 @@ impl Model {
             Op::Rmdir(v, p) => {
                 let path = PATHS[p];
                 match self.get(v, path) {
-                    None => return Err(FsError::NotFound),
+                    None => return Err(self.missing(v, path)),
                     Some(Entry::File(_)) => return Err(FsError::NotADirectory),
                     Some(Entry::Dir) => {}
                 }
@@ -240,7 +255,7 @@ impl Model {
             Op::Rename(v, a, b) => {
                 let (from, to) = (PATHS[a], PATHS[b]);
                 let is_dir = match self.get(v, from) {
-                    None => return Err(FsError::NotFound),
+                    None => return Err(self.missing(v, from)),
                     Some(e) => *e == Entry::Dir,
                 };
                 self.check_parent(v, to)?;
@@ -281,7 +296,7 @@ impl Model {
                 Ok(Some(f[start..end].to_vec()))
             }
             Op::Fsync(v, p) => match self.get(v, PATHS[p]) {
-                None => Err(FsError::NotFound),
+                None => Err(self.missing(v, PATHS[p])),
                 Some(_) => Ok(None),
             },
             Op::Sync | Op::Remount => Ok(None),
