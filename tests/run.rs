@@ -181,6 +181,20 @@ fn static_programs_run_with_their_memory_on_mcomponents() {
         assert_eq!(status(&o), 0, "{libc}: {}{}", stdout(&o), stderr(&o));
         assert_eq!(stdout(&o), stdout(&native(&name_l, &[])), "{}", stderr(&o));
     }
+    // POSIX threads: join, a contended mutex, condition variables, a barrier, TLS,
+    // pthread_kill to one thread, detached threads, fork from a threaded process.
+    for libc in ["musl", "glibc"] {
+        let name_l = format!("threads-{libc}");
+        let o = run(&rt, name, &[&prog(&name_l), "4", "4000000"]);
+        assert_eq!(status(&o), 0, "{libc}: {}{}", stdout(&o), stderr(&o));
+        assert_eq!(
+            stdout(&o),
+            stdout(&native(&name_l, &["4", "4000000"])),
+            "{}",
+            stderr(&o)
+        );
+    }
+
     // Ended by a signal: the shell's status and line, no fault address.
     for (mode, code, line) in [
         ("abort", 134, "Aborted"),

@@ -173,6 +173,12 @@ impl Process {
         self.vfork_parent = 0;
         self.execed = true;
         self.clear_tid = 0;
+        // The other threads are gone with the old image; the one that exec'd becomes the
+        // first thread, with the process's id (Linux's `de_thread`).
+        self.threads.clear();
+        self.tid = self.pid;
+        self.robust_list = 0;
+        self.futex = None;
         0
     }
 }

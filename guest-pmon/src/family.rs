@@ -34,6 +34,8 @@ pub mod clone {
     pub const VFORK: u64 = 0x4000;
     /// A thread of the same process.
     pub const THREAD: u64 = 0x10000;
+    /// Share the signal handlers.
+    pub const SIGHAND: u64 = 0x800;
     /// Set the child's TLS base.
     pub const SETTLS: u64 = 0x80000;
     /// Write the child's id at `ptid` in the parent.
@@ -156,6 +158,9 @@ impl Pmon {
     /// copies the address space (`FORK`), and the child starts with an empty ExCache of its
     /// own, fetching what it touches.
     fn fork(&mut self, rpc: &mut Rpc, i: usize, a: ForkArgs) -> i64 {
+        if a.flags & clone::THREAD != 0 {
+            return self.clone_thread(rpc, i, a);
+        }
         if self.procs.len() >= crate::service::MAX_PROCESSES {
             return err(e::EAGAIN);
         }
@@ -361,9 +366,10 @@ impl Pmon {
             p.regs.rax = finish_wait(p, rpc, &w, Some(&r)) as u64;
             return;
         }
-        let live = self.procs.iter().any(|c| {
-            c.ppid == me && c.state != RunState::Exited && wait_names(w.target, pgid, c.pid, c.pgid)
-        });
+        let live = self
+            .procs
+            .iter()
+            .any(|c| c.ppid == me && !c.done() && wait_names(w.target, pgid, c.pid, c.pgid));
         let p = &mut self.procs[i];
         if !live {
             p.waiting = None;
@@ -383,14 +389,25 @@ impl Pmon {
     /// Completes the waits a child's end (or a signal) settles.
     pub(crate) fn check_waiters(&mut self, rpc: &mut Rpc) {
         for i in 0..self.procs.len() {
-            let p = &mut self.procs[i];
-            let Some(w) = p.waiting else { continue };
-            if p.state != RunState::Sleeping(u64::MAX) {
-                // A signal ended the wait.
-                p.waiting = None;
-                continue;
+            // Each thread in turn as the running one (`wait` serves the running one).
+            for k in 0..=self.procs[i].threads.len() {
+                let other = k < self.procs[i].threads.len();
+                if other {
+                    self.procs[i].swap_thread(k);
+                }
+                let p = &mut self.procs[i];
+                if let Some(w) = p.waiting {
+                    if p.state == RunState::Sleeping(u64::MAX) {
+                        self.wait(rpc, i, w);
+                    } else {
+                        // A signal ended the wait.
+                        p.waiting = None;
+                    }
+                }
+                if other {
+                    self.procs[i].swap_thread(k);
+                }
             }
-            self.wait(rpc, i, w);
         }
     }
 
@@ -414,22 +431,23 @@ impl Pmon {
 
     /// A `vfork` parent runs again once its child exec'd or ended.
     pub(crate) fn wake_vfork_parents(&mut self) {
-        for i in 0..self.procs.len() {
-            let Some(c) = self.procs[i].vfork_child else {
-                continue;
-            };
-            let me = self.procs[i].pid;
-            let held = self
-                .procs
-                .iter()
-                .any(|p| p.pid == c && p.vfork_parent == me && p.state != RunState::Exited);
-            if !held {
-                let p = &mut self.procs[i];
-                p.vfork_child = None;
-                if p.state == RunState::Sleeping(u64::MAX) {
-                    p.state = RunState::Runnable;
+        let held: Vec<(u32, u32)> = self
+            .procs
+            .iter()
+            .filter(|p| p.vfork_parent != 0 && !p.done())
+            .map(|p| (p.pid, p.vfork_parent))
+            .collect();
+        for p in &mut self.procs {
+            let me = p.pid;
+            p.each_thread(|t| {
+                let Some(c) = t.vfork_child else { return };
+                if !held.contains(&(c, me)) {
+                    t.vfork_child = None;
+                    if t.state == RunState::Sleeping(u64::MAX) {
+                        t.state = RunState::Runnable;
+                    }
                 }
-            }
+            });
         }
     }
 
@@ -474,9 +492,9 @@ impl Pmon {
         let hits: Vec<usize> = (0..self.procs.len())
             .filter(|&k| {
                 let q = &self.procs[k];
-                q.state != RunState::Exited
+                !q.done()
                     && match target {
-                        t if t > 0 => i64::from(q.pid) == t,
+                        t if t > 0 => i64::from(q.pid) == t || q.has_thread(t as u32),
                         0 => q.pgid == pgid,
                         -1 => q.session == session && q.pid != me,
                         t => i64::from(q.pgid) == -t,

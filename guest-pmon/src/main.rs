@@ -22,6 +22,8 @@ mod signal;
 mod stats;
 #[cfg(target_os = "none")]
 mod syscall;
+#[cfg(target_os = "none")]
+mod thread;
 
 #[cfg(target_os = "none")]
 mod monitor {

@@ -27,6 +27,7 @@ use crate::excache::{LineError, Lines};
 use crate::fd::FdTable;
 use crate::stats::Counters;
 use crate::syscall;
+use crate::thread::{FutexWait, Thread};
 
 /// Where the trampoline page is mapped: the last page of the user half, which Linux never
 /// gives a program (its `TASK_SIZE` ends below it).
@@ -139,10 +140,24 @@ pub struct WaitArgs {
     pub waitid: bool,
 }
 
-/// A process.
+/// A process, with its running thread's state (`crate::thread`: the others wait in
+/// `threads`).
 pub struct Process {
-    /// Cluster-wide id.
+    /// Cluster-wide id (the thread group's).
     pub pid: u32,
+    /// The running thread's id (`gettid`; the first thread's is `pid`).
+    pub tid: u32,
+    /// The other threads.
+    pub threads: Vec<Thread>,
+    /// `set_robust_list`'s head (the running thread's).
+    pub robust_list: u64,
+    /// The `futex` the running thread sleeps on.
+    pub futex: Option<FutexWait>,
+    /// CPU time the running thread used (ns).
+    pub cpu_ns: u64,
+    /// When the running thread's turn ends (the next runnable thread gets the CPU then, or
+    /// when this one blocks).
+    turn_end: u64,
     /// Its parent (a process here), or 1 if it has none here.
     pub ppid: u32,
     /// Process group and session ids.
@@ -375,6 +390,12 @@ impl Process {
         }
         let mut p = Process {
             pid,
+            tid: pid,
+            threads: Vec::new(),
+            robust_list: 0,
+            futex: None,
+            cpu_ns: 0,
+            turn_end: 0,
             ppid: 1,
             pgid: pid,
             sid: pid,
@@ -730,11 +751,19 @@ impl Process {
         if self.space.user_cr3() == 0 {
             self.space.activate();
         }
-        let slice_end = time::now_ns() + SLICE_NS;
+        let now = time::now_ns();
+        if self.state != RunState::Runnable || now >= self.turn_end {
+            self.pick_thread();
+            self.turn_end = now + SLICE_NS;
+        }
+        let slice_end = now + SLICE_NS;
+        let before = self.c.user_ns + self.c.system_ns;
         // Other programs ran on this CPU since: their FPU registers are there.
         self.fpu.restore();
         self.run_slice_inner(rpc, manager, slice_end);
         self.fpu.save();
+        // The thread's clock is its share of the process's (user and system time).
+        self.cpu_ns += self.c.user_ns + self.c.system_ns - before;
     }
 
     fn run_slice_inner(&mut self, rpc: &mut Rpc, manager: u32, slice_end: u64) {
@@ -839,6 +868,11 @@ impl Process {
             data_va: phys_to_virt(self.trampoline) as u64
                 + usermode::trampoline_data_offset(0) as u64,
         }
+    }
+
+    /// Whether the process ended (every thread with it).
+    pub fn done(&self) -> bool {
+        self.end.is_some()
     }
 
     /// Ends the process with signal `sig` (a fault at `addr`).

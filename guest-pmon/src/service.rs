@@ -20,7 +20,7 @@ use spin::Mutex;
 use zerocopy::{FromBytes, IntoBytes};
 
 use crate::family::Zombie;
-use crate::process::{End, Process, RunState, parse_start};
+use crate::process::{End, Process, parse_start};
 
 /// Most processes a pComponent runs at once (a fork past it is `EAGAIN`).
 pub(crate) const MAX_PROCESSES: usize = 64;
@@ -224,7 +224,7 @@ impl Pmon {
     /// session's first process is reported to the managers (its `lego run` ends) and takes
     /// the rest of its session with it; a child leaves a zombie for its parent.
     fn reap(&mut self, rpc: &mut Rpc) {
-        while let Some(i) = self.procs.iter().position(|p| p.state == RunState::Exited) {
+        while let Some(i) = self.procs.iter().position(Process::done) {
             let p = self.procs.remove(i);
             if i < self.next {
                 self.next -= 1;
@@ -332,6 +332,7 @@ impl Service for Pmon {
                 if let Some(op) = self.procs[i].op.take() {
                     self.serve_op(rpc, i, op);
                 }
+                self.procs[i].retire_thread();
                 break;
             }
         }
@@ -339,7 +340,7 @@ impl Service for Pmon {
         self.job_notices();
         self.check_waiters(rpc);
         self.wake_vfork_parents();
-        set_threads(self.procs.len() as u32);
+        set_threads(self.procs.iter().map(|p| 1 + p.threads.len() as u32).sum());
         // A start or a signal that came in while this pass waited on the fabric (a program's
         // output goes out by RPC, and handlers run meanwhile) is served now: idling until the
         // next fabric event would lose it (a Ctrl-C to a program that then paused).

@@ -29,6 +29,47 @@ impl Process {
     /// `SIGCONT` continues a stopped process whatever its mask and action, and `SIGKILL`
     /// wakes one to die.
     pub fn send_signal(&mut self, sig: u32, info: Siginfo) {
+        self.job_control(sig);
+        // Linux queues a process's signal for all its threads and wakes one that does not
+        // block it; here it goes to that thread's own pending set.
+        if self.sig.mask & s::mask_bit(sig).unwrap_or(0) != 0
+            && let Some(k) = self.threads.iter().position(|t| !t.sig.blocks(sig))
+        {
+            self.swap_thread(k);
+            self.sig.send(sig, info);
+            self.swap_thread(k);
+            return;
+        }
+        self.sig.send(sig, info);
+    }
+
+    /// Sends `sig` to thread `tid` of this process (`tgkill`); `false` if it has none.
+    pub fn send_thread_signal(&mut self, tid: u32, sig: u32, info: Siginfo) -> bool {
+        let k = if tid == self.tid {
+            None
+        } else {
+            match self.thread_index(tid) {
+                Some(k) => Some(k),
+                None => return false,
+            }
+        };
+        self.job_control(sig);
+        match k {
+            None => {
+                self.sig.send(sig, info);
+            }
+            Some(k) => {
+                self.swap_thread(k);
+                self.sig.send(sig, info);
+                self.swap_thread(k);
+            }
+        }
+        true
+    }
+
+    /// What sending `sig` does to the whole process at once: `SIGCONT` continues it,
+    /// `SIGKILL` wakes a stopped one to die.
+    fn job_control(&mut self, sig: u32) {
         if self.stopped.is_some() {
             if sig == s::SIGCONT {
                 self.stopped = None;
@@ -38,12 +79,11 @@ impl Process {
                 self.stopped = None;
             }
         }
-        self.sig.send(sig, info);
     }
 
-    /// Whether the monitor should run it: runnable, and not stopped.
+    /// Whether the monitor should run it: a thread is runnable, and it is not stopped.
     pub fn can_run(&self) -> bool {
-        self.state == RunState::Runnable && self.stopped.is_none()
+        self.any_runnable() && self.stopped.is_none()
     }
 
     /// A fault's signal at the faulting instruction (`vector`, `error`, `cr2` go into the
@@ -100,19 +140,27 @@ impl Process {
             self.regs.rax = err(e::EINTR) as u64;
         }
         self.retry_syscall = false;
+        self.futex = None;
         self.state = RunState::Runnable;
     }
 
     /// Wakes a sleeping process whose time came, or whom a signal interrupts.
     pub fn wake(&mut self, rpc: &mut Rpc, now: u64) {
+        self.check_timer(now);
+        self.each_thread(|t| t.wake_thread(rpc, now));
+    }
+
+    fn wake_thread(&mut self, rpc: &mut Rpc, now: u64) {
         let RunState::Sleeping(deadline) = self.state else {
             return;
         };
-        self.check_timer(now);
         if self.sig.deliverable() {
             self.interrupt_sleep(rpc);
         } else if deadline <= now {
             self.sleep_rem = 0;
+            if self.futex.take().is_some() {
+                self.regs.rax = err(e::ETIMEDOUT) as u64;
+            }
             // `ppoll`/`pselect6`'s mask was for the wait only.
             if let Some(m) = self.sig.saved_mask.take() {
                 self.sig.mask = m;
@@ -123,12 +171,20 @@ impl Process {
 
     /// When this process next needs the CPU if it sleeps (its wake-up or its timer).
     pub fn wake_time(&self) -> Option<u64> {
-        let t = match self.state {
-            RunState::Sleeping(t) => t,
-            // A stopped process needs nothing but a signal (which wakes the monitor).
-            RunState::Runnable if self.stopped.is_some() => u64::MAX,
-            _ => return None,
-        };
+        if self.done() {
+            return None;
+        }
+        let mut t = u64::MAX;
+        // A stopped process needs nothing but a signal (which wakes the monitor).
+        if self.stopped.is_none() {
+            for st in self.thread_states() {
+                match st {
+                    RunState::Sleeping(w) => t = t.min(w),
+                    RunState::Runnable => return None,
+                    RunState::Exited => {}
+                }
+            }
+        }
         Some(match self.itimer.0 {
             0 => t,
             a => t.min(a),

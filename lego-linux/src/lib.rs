@@ -27,6 +27,7 @@ pub mod abi;
 pub mod children;
 pub mod elf;
 pub mod errno;
+pub mod futex;
 pub mod signal;
 pub mod sigstate;
 pub mod stack;

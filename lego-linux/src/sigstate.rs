@@ -6,8 +6,9 @@
 //! Like Linux: a signal whose action is to ignore it is dropped when sent (unless blocked),
 //! synchronous fault signals are delivered before others, then the lowest number first; a
 //! fault signal that is blocked or ignored kills (`force_sig_fault`). Unlike Linux, real-time
-//! signals do not queue more than one instance each, and stop/continue signals are ignored
-//! (there is no job control).
+//! signals do not queue more than one instance each, and a signal sent to the process waits
+//! in the pending set of the thread the monitor picked (one that does not block it), not in a
+//! shared one.
 
 use crate::abi::sigframe::Siginfo;
 use crate::abi::signal::{KernelSigaction, SA_NODEFER, SA_RESETHAND, SIG_DFL, SIG_IGN};
@@ -46,18 +47,37 @@ pub const STOPS: u64 = (1 << (s::SIGSTOP - 1))
     | (1 << (s::SIGTTIN - 1))
     | (1 << (s::SIGTTOU - 1));
 
-/// One process's signal state.
+/// One process's signal state: the actions (shared by its threads) and the running thread's
+/// own part (mask, pending set, alternate stack). The other threads' parts wait in
+/// [`ThreadSig`]s, exchanged with [`SigState::swap_thread`].
 #[derive(Clone, Debug)]
 pub struct SigState {
     actions: [KernelSigaction; 65],
     /// Blocked signals (bit `sig - 1`).
     pub mask: u64,
     pending: u64,
-    info: [Siginfo; 65],
+    info: alloc::boxed::Box<[Siginfo; 65]>,
     /// `sigaltstack`: (`ss_sp`, `ss_flags`, `ss_size`).
     pub altstack: (u64, u32, u64),
     /// The mask to restore after the handler `rt_sigsuspend` waited for.
     pub saved_mask: Option<u64>,
+}
+
+/// A thread's own part of the signal state while another thread of its process runs.
+#[derive(Clone, Debug)]
+pub struct ThreadSig {
+    mask: u64,
+    pending: u64,
+    info: alloc::boxed::Box<[Siginfo; 65]>,
+    altstack: (u64, u32, u64),
+    saved_mask: Option<u64>,
+}
+
+impl ThreadSig {
+    /// Whether this thread blocks `sig`.
+    pub fn blocks(&self, sig: u32) -> bool {
+        self.mask & bit(sig) != 0
+    }
 }
 
 impl Default for SigState {
@@ -66,7 +86,7 @@ impl Default for SigState {
             actions: [KernelSigaction::default(); 65],
             mask: 0,
             pending: 0,
-            info: [Siginfo::default(); 65],
+            info: alloc::boxed::Box::new([Siginfo::default(); 65]),
             altstack: (0, crate::abi::signal::SS_DISABLE as u32, 0),
             saved_mask: None,
         }
@@ -114,10 +134,32 @@ impl SigState {
     pub fn fork_copy(&self) -> SigState {
         SigState {
             pending: 0,
-            info: [Siginfo::default(); 65],
+            info: alloc::boxed::Box::new([Siginfo::default(); 65]),
             saved_mask: None,
             ..self.clone()
         }
+    }
+
+    /// A new thread's part (`clone` with `CLONE_THREAD`): the creator's mask, nothing pending,
+    /// no alternate stack (Linux clears it for a thread sharing the address space).
+    pub fn new_thread(&self) -> ThreadSig {
+        ThreadSig {
+            mask: self.mask,
+            pending: 0,
+            info: alloc::boxed::Box::new([Siginfo::default(); 65]),
+            altstack: (0, crate::abi::signal::SS_DISABLE as u32, 0),
+            saved_mask: None,
+        }
+    }
+
+    /// Exchanges the running thread's part with `t` (a thread switch): cheap, the
+    /// `siginfo`s move by pointer.
+    pub fn swap_thread(&mut self, t: &mut ThreadSig) {
+        core::mem::swap(&mut self.mask, &mut t.mask);
+        core::mem::swap(&mut self.pending, &mut t.pending);
+        core::mem::swap(&mut self.info, &mut t.info);
+        core::mem::swap(&mut self.altstack, &mut t.altstack);
+        core::mem::swap(&mut self.saved_mask, &mut t.saved_mask);
     }
 
     /// `execve`: handlers go back to the default (ignored signals stay ignored), the
@@ -290,6 +332,29 @@ mod tests {
         assert_eq!(child.action(s::SIGUSR1).sa_handler, SIG_DFL);
         assert!(child.ignores(s::SIGUSR2));
         assert_eq!(child.mask, st.mask);
+    }
+
+    #[test]
+    fn threads_share_actions_and_keep_their_own_mask_and_pending() {
+        let mut st = SigState::default();
+        st.set_action(s::SIGUSR1, handler(0x1234)).unwrap();
+        st.set_mask(SIG_SETMASK, 1 << (s::SIGUSR2 - 1)).unwrap();
+        let mut other = st.new_thread();
+        assert!(other.blocks(s::SIGUSR2) && !other.blocks(s::SIGUSR1));
+        st.send(s::SIGUSR1, info(s::SIGUSR1));
+        // The other thread runs: it sees the shared action, its own (empty) pending set.
+        st.swap_thread(&mut other);
+        assert_eq!(st.pending(), 0);
+        assert_eq!(st.action(s::SIGUSR1).sa_handler, 0x1234);
+        st.set_mask(SIG_SETMASK, 0).unwrap();
+        st.send(s::SIGUSR2, info(s::SIGUSR2));
+        st.set_action(s::SIGUSR2, handler(0x99)).unwrap();
+        // Back to the first: its pending SIGUSR1 and mask are there, and so is the new action.
+        st.swap_thread(&mut other);
+        assert_eq!(st.pending(), 1 << (s::SIGUSR1 - 1));
+        assert_eq!(st.mask, 1 << (s::SIGUSR2 - 1));
+        assert_eq!(st.action(s::SIGUSR2).sa_handler, 0x99);
+        assert!(!other.blocks(s::SIGUSR2));
     }
 
     #[test]

@@ -17,7 +17,8 @@ use crate::process::{Process, RunState};
 
 const NS: u64 = 1_000_000_000;
 
-fn realtime(p: &Process) -> u64 {
+/// `CLOCK_REALTIME` now, in ns since the epoch.
+pub(crate) fn realtime(p: &Process) -> u64 {
     p.clock_base.0 + (time::now_ns() - p.clock_base.1)
 }
 
@@ -33,7 +34,8 @@ fn clock(p: &Process, id: u64) -> Option<u64> {
     match id {
         0 | 5 | 8 | 11 => Some(realtime(p)), // REALTIME, REALTIME_COARSE, REALTIME_ALARM, TAI
         1 | 4 | 6 | 7 | 9 => Some(time::now_ns()), // MONOTONIC(_RAW, _COARSE), BOOTTIME(_ALARM)
-        2 | 3 => Some(p.c.user_ns + p.c.system_ns), // PROCESS_ and THREAD_CPUTIME_ID
+        2 => Some(p.c.user_ns + p.c.system_ns), // PROCESS_CPUTIME_ID
+        3 => Some(p.cpu_ns),                 // THREAD_CPUTIME_ID
         _ => None,
     }
 }
@@ -73,9 +75,8 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
         },
         nr::SET_TID_ADDRESS => {
             p.clear_tid = a[0];
-            i64::from(p.pid)
+            i64::from(p.tid)
         }
-        nr::SET_ROBUST_LIST => 0,
         // Restartable sequences need the kernel to keep the area current; without that, the C
         // library is told there are none (it copes).
         nr::RSEQ => err(e::ENOSYS),
@@ -163,9 +164,16 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
             }
             (Some(_), Ok(_)) => err(e::EINVAL),
         },
-        nr::GETPID | nr::GETTID => i64::from(p.pid),
+        nr::GETPID => i64::from(p.pid),
+        nr::GETTID => i64::from(p.tid),
         nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => 0,
-        nr::SCHED_YIELD => 0,
+        nr::SCHED_YIELD => {
+            if !p.threads.is_empty() {
+                // Another thread of the process runs first (its next pass wakes this one).
+                p.state = RunState::Sleeping(time::now_ns());
+            }
+            0
+        }
         nr::UMASK => 0o022,
         nr::GETRANDOM => {
             let len = a[1].min(1 << 20) as usize;

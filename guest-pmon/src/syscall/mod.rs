@@ -9,6 +9,7 @@
 extern crate alloc;
 
 pub(crate) mod fs;
+pub(crate) mod futex;
 mod io;
 mod misc;
 mod mm;
@@ -25,6 +26,7 @@ use lego_linux::errno::{self as e, Errno};
 use lego_linux::sysno as nr;
 
 use crate::process::Process;
+pub(crate) use misc::realtime;
 
 /// The end of the user half (`TASK_SIZE_MAX` + one page).
 pub const USER_END: u64 = 0x0000_8000_0000_0000;
@@ -198,12 +200,17 @@ pub fn dispatch(p: &mut Process, rpc: &mut Rpc, manager: u32) {
             p.sigreturn(rpc);
             return;
         }
+        nr::EXIT if !p.threads.is_empty() => {
+            futex::exit_thread(p, rpc);
+            return;
+        }
         nr::EXIT | nr::EXIT_GROUP => {
             p.exit(a[0] as u32);
             return;
         }
         _ => match signal::call(p, rpc, n, a)
             .or_else(|| process::call(p, rpc, n, a))
+            .or_else(|| futex::call(p, rpc, n, a))
             .or_else(|| poll::call(p, rpc, n, a))
             .or_else(|| misc::call(p, rpc, n, a))
         {

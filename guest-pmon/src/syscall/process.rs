@@ -2,7 +2,6 @@
 //! ids (`getppid`, process groups, sessions). Creating and waiting need every process of the
 //! pComponent: those leave an `Op` the monitor finishes (`crate::family`).
 
-use guest_rt::println;
 use guest_rt::rpc::Rpc;
 use lego_linux::errno as e;
 use lego_linux::signal as s;
@@ -33,14 +32,13 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
             0,
         ),
         nr::CLONE => {
-            if a[0] & clone::THREAD != 0 {
-                println!(
-                    "pmon: pid {}: clone of a thread: not supported yet (ENOSYS)",
-                    p.pid
-                );
-                return Some(err(e::ENOSYS));
+            // Linux's rules: a thread shares the signal handlers, which needs the memory.
+            if (a[0] & clone::THREAD != 0 && a[0] & clone::SIGHAND == 0)
+                || (a[0] & clone::SIGHAND != 0 && a[0] & clone::VM == 0)
+            {
+                return Some(err(e::EINVAL));
             }
-            // A child sharing the address space (`posix_spawn`'s CLONE_VM|CLONE_VFORK) gets a
+            // A thread (`CLONE_THREAD`) joins this process. A child sharing the address space (`posix_spawn`'s CLONE_VM|CLONE_VFORK) gets a
             // copy: it runs on its own stack and execs or exits, which a copy serves.
             fork(p, a[0], a[1], a[2], a[3], a[4])
         }

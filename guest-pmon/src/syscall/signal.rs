@@ -51,17 +51,30 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
         nr::SIGALTSTACK => altstack(p, rpc, a),
         nr::KILL | nr::TKILL | nr::TGKILL => {
             let (target, sig, code) = match n {
-                nr::TGKILL => {
-                    if a[0] as i32 != a[1] as i32 {
-                        return Some(err(e::ESRCH));
-                    }
-                    (i64::from(a[1] as i32), a[2], SI_TKILL)
-                }
+                nr::TGKILL => (i64::from(a[1] as i32), a[2], SI_TKILL),
                 nr::TKILL => (i64::from(a[0] as i32), a[1], SI_TKILL),
                 _ => (i64::from(a[0] as i32), a[1], SI_USER),
             };
             if sig > u64::from(s::NSIG) {
                 return Some(err(e::EINVAL));
+            }
+            if n == nr::TGKILL && (a[0] as i32 <= 0 || target <= 0) {
+                return Some(err(e::EINVAL));
+            }
+            if n != nr::KILL && target > 0 && p.has_thread(target as u32) {
+                // One of my threads (`pthread_kill`, `raise`).
+                if n == nr::TGKILL && a[0] as u32 != p.pid {
+                    return Some(err(e::ESRCH));
+                }
+                if sig != 0 {
+                    let info = Siginfo::user(sig as u32, code, p.pid);
+                    p.send_thread_signal(target as u32, sig as u32, info);
+                }
+                return Some(0);
+            }
+            if n == nr::TGKILL && a[0] as i32 != a[1] as i32 {
+                // A thread of another process: only their first threads are known here.
+                return Some(err(e::ESRCH));
             }
             if target == i64::from(p.pid) {
                 if sig != 0 {
