@@ -417,7 +417,7 @@ mod tests {
 
     #[test]
     fn layouts_are_fixed() {
-        assert_eq!(core::mem::size_of::<ExecRequest>(), 80);
+        assert_eq!(core::mem::size_of::<ExecRequest>(), 88);
         assert_eq!(core::mem::size_of::<ExecReply>(), 48);
         assert_eq!(core::mem::size_of::<Vma>(), 24);
         assert_eq!(core::mem::size_of::<FetchRequest>(), 24);
