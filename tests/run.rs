@@ -64,7 +64,7 @@ fn static_programs_run_with_their_memory_on_mcomponents() {
     require_kvm();
     let rt = Rt::new();
     let name = "run";
-    up(&rt, name, &["--mmon-mem", "1G"]);
+    up(&rt, name, &["--mmon-mem", "1G", "--pmon-vcpus", "2"]);
 
     // Hello, musl and glibc: output and exit status (the number of arguments).
     for libc in ["musl", "glibc"] {
@@ -182,15 +182,30 @@ fn static_programs_run_with_their_memory_on_mcomponents() {
         assert_eq!(stdout(&o), stdout(&native(&name_l, &[])), "{}", stderr(&o));
     }
     // POSIX threads: join, a contended mutex, condition variables, a barrier, TLS,
-    // pthread_kill to one thread, detached threads, fork from a threaded process.
+    // pthread_kill to one thread, detached threads, fork from a threaded process. The first
+    // part splits a computation over 4 threads: on this 2-vCPU pComponent their CPU time
+    // exceeds the wall time (they ran in parallel, the boot CPU and the worker).
     for libc in ["musl", "glibc"] {
         let name_l = format!("threads-{libc}");
-        let o = run(&rt, name, &[&prog(&name_l), "4", "4000000"]);
+        let args = ["4", "600000000"];
+        let o = run(&rt, name, &[&prog(&name_l), args[0], args[1]]);
         assert_eq!(status(&o), 0, "{libc}: {}{}", stdout(&o), stderr(&o));
         assert_eq!(
             stdout(&o),
-            stdout(&native(&name_l, &["4", "4000000"])),
+            stdout(&native(&name_l, &args)),
             "{}",
+            stderr(&o)
+        );
+        let ratio = stderr(&o)
+            .lines()
+            .find_map(|l| l.strip_prefix("parallel: "))
+            .and_then(|l| l.rsplit("ratio ").next())
+            .and_then(|r| r.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("{libc}: no parallel line: {}", stderr(&o)));
+        eprintln!("threads-{libc}: CPU time / wall time {ratio:.2}");
+        assert!(
+            ratio > 1.2,
+            "{libc}: the threads did not run in parallel: {}",
             stderr(&o)
         );
     }

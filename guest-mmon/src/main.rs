@@ -83,6 +83,7 @@ mod monitor {
         MonitorReady {
             excache_bytes: 0,
             service: Some(Box::new(Mmon { files, memory })),
+            worker: None,
         }
     }
 }

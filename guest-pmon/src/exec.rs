@@ -175,6 +175,7 @@ impl Process {
         self.clear_tid = 0;
         // The other threads are gone with the old image; the one that exec'd becomes the
         // first thread, with the process's id (Linux's `de_thread`).
+        crate::worker::recall(self.pid);
         self.threads.clear();
         self.tid = self.pid;
         self.robust_list = 0;

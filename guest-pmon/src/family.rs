@@ -358,25 +358,23 @@ impl Pmon {
         }
         let p = &mut self.procs[i];
         if let Some(r) = found {
-            p.waiting = None;
-            p.retry_syscall = false;
-            if p.state == RunState::Sleeping(u64::MAX) {
-                p.state = RunState::Runnable;
-            }
             p.regs.rax = finish_wait(p, rpc, &w, Some(&r)) as u64;
+            wait_over(p);
             return;
         }
+        // A child that ended but is not reaped yet counts: its zombie comes with the reap.
         let live = self
             .procs
             .iter()
-            .any(|c| c.ppid == me && !c.done() && wait_names(w.target, pgid, c.pid, c.pgid));
+            .any(|c| c.ppid == me && wait_names(w.target, pgid, c.pid, c.pgid));
         let p = &mut self.procs[i];
         if !live {
-            p.waiting = None;
+            // Also for a waiter whose last child went without a zombie (SIGCHLD ignored).
             p.regs.rax = err(e::ECHILD) as u64;
+            wait_over(p);
         } else if w.options & WNOHANG != 0 {
-            p.waiting = None;
             p.regs.rax = finish_wait(p, rpc, &w, None) as u64;
+            wait_over(p);
         } else {
             // Asleep in the syscall: made again after a handler with SA_RESTART.
             p.waiting = Some(w);
@@ -556,6 +554,15 @@ impl Pmon {
             Some(z) => pick(z.pgid, z.sid),
             None => err(e::ESRCH),
         }
+    }
+}
+
+/// The running thread's wait is answered: it no longer sleeps in it.
+fn wait_over(p: &mut Process) {
+    p.waiting = None;
+    p.retry_syscall = false;
+    if p.state == RunState::Sleeping(u64::MAX) {
+        p.state = RunState::Runnable;
     }
 }
 

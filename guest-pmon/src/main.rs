@@ -11,6 +11,8 @@ mod family;
 #[cfg(target_os = "none")]
 mod fd;
 #[cfg(target_os = "none")]
+mod parallel;
+#[cfg(target_os = "none")]
 mod pipe;
 #[cfg(target_os = "none")]
 mod process;
@@ -24,6 +26,8 @@ mod stats;
 mod syscall;
 #[cfg(target_os = "none")]
 mod thread;
+#[cfg(target_os = "none")]
+mod worker;
 
 #[cfg(target_os = "none")]
 mod monitor {
@@ -46,6 +50,8 @@ mod monitor {
         MonitorReady {
             excache_bytes: len,
             service: Some(Box::new(crate::service::Pmon::new((gpa, len), manager))),
+            // The other vCPUs run user threads in parallel.
+            worker: Some(crate::worker::main),
         }
     }
 }

@@ -33,7 +33,7 @@ use crate::thread::{FutexWait, Thread};
 /// gives a program (its `TASK_SIZE` ends below it).
 pub const TRAMPOLINE_VA: u64 = 0x7fff_ffff_f000;
 /// How long a program runs before the monitor polls the fabric again.
-const SLICE_NS: u64 = 10_000_000;
+pub(crate) const SLICE_NS: u64 = 10_000_000;
 /// Frames a trap-floor run maps first touches to (beyond them, the ordinary path).
 const FLOOR_FRAMES: u64 = 4096;
 /// Most touched-page chunks (2 MiB each) a process may have before p-local fills stop.
@@ -46,6 +46,9 @@ pub enum RunState {
     Runnable,
     /// Waiting until this time (`time::now_ns`): a sleep, or stdin with nothing yet.
     Sleeping(u64),
+    /// Running on this worker CPU (`crate::worker`): its registers and FPU area are the
+    /// job's until it comes back.
+    OnCpu(u8),
     /// Done.
     Exited,
 }
@@ -756,6 +759,10 @@ impl Process {
             self.pick_thread();
             self.turn_end = now + SLICE_NS;
         }
+        if self.state != RunState::Runnable {
+            // Every runnable thread is on a worker.
+            return;
+        }
         let slice_end = now + SLICE_NS;
         let before = self.c.user_ns + self.c.system_ns;
         // Other programs ran on this CPU since: their FPU registers are there.
@@ -767,24 +774,11 @@ impl Process {
     }
 
     fn run_slice_inner(&mut self, rpc: &mut Rpc, manager: u32, slice_end: u64) {
-        if self.retry_syscall {
-            self.retry_syscall = false;
-            let t = time::now_ns();
-            syscall::dispatch(self, rpc, manager);
-            self.c.system_ns += time::now_ns() - t;
-            if self.state != RunState::Runnable || self.op.is_some() {
+        loop {
+            if !self.prepare_entry(rpc, manager) {
                 return;
             }
-        }
-        loop {
             let now = time::now_ns();
-            self.check_timer(now);
-            if self.sig.deliverable() {
-                self.deliver_signals(rpc);
-                if self.state != RunState::Runnable || self.stopped.is_some() {
-                    return;
-                }
-            }
             let mut wake = slice_end;
             if self.itimer.0 != 0 {
                 wake = wake.min(self.itimer.0);
@@ -797,69 +791,101 @@ impl Process {
             let exit = usermode::enter(&mut self.regs, resume, self.space.user_cr3());
             let t1 = time::now_ns();
             self.c.user_ns += t1 - t0;
-            match exit {
-                Exit::Syscall => {
-                    syscall::dispatch(self, rpc, manager);
-                    if self.op.is_some() {
-                        // The monitor finishes it (a fork, a wait, a kill of another).
-                        self.c.system_ns += time::now_ns() - t1;
-                        return;
-                    }
-                }
-                Exit::Exception {
-                    vector: 14,
-                    cr2,
-                    error_code,
-                    ..
-                } => {
-                    if let Err(End::Signaled { sig, addr, .. }) = self.fault(rpc, cr2, error_code) {
-                        let code = match sig {
-                            11 if self.vma_at(addr).is_none() => SEGV_MAPERR,
-                            11 => SEGV_ACCERR,
-                            7 => BUS_ADRERR,
-                            _ => SI_KERNEL,
-                        };
-                        self.fault_signal(sig, code, addr, (14, error_code, cr2));
-                    }
-                }
-                Exit::Exception {
-                    vector,
-                    error_code,
-                    cr2,
-                    ..
-                } => {
-                    let rip = self.regs.rip;
-                    // (signal, si_code, si_addr) as Linux's trap handlers send them.
-                    let (sig, code, addr) = match vector {
-                        0 => (8, FPE_INTDIV, rip),      // #DE
-                        16 | 19 => (8, SI_KERNEL, rip), // #MF, #XM
-                        6 => (4, ILL_ILLOPN, rip),      // #UD
-                        3 => (5, SI_KERNEL, 0),         // #BP (int3)
-                        1 => (5, TRAP_BRKPT, rip),      // #DB
-                        17 => (7, SI_KERNEL, 0),        // #AC
-                        _ => (11, SI_KERNEL, 0),        // #GP, #SS, ...
-                    };
-                    self.fault_signal(sig, code, addr, (u64::from(vector), error_code, cr2));
-                }
-                Exit::Interrupt { .. } => {
-                    self.c.interrupts += 1;
-                }
-            }
-            if self.sig.deliverable() {
-                // A syscall that went to sleep with a signal already there (`rt_sigsuspend`
-                // unblocking one) does not sleep.
-                self.interrupt_sleep(rpc);
-                self.deliver_signals(rpc);
-            }
-            self.c.system_ns += time::now_ns() - t1;
-            if self.state != RunState::Runnable || time::now_ns() >= slice_end {
-                return;
-            }
-            if matches!(exit, Exit::Interrupt { .. }) {
-                // Let the monitor look at the fabric (a kill, stdin, a peer's request).
+            if !self.handle_exit(rpc, manager, exit, t1) || time::now_ns() >= slice_end {
                 return;
             }
         }
+    }
+
+    /// Readies the running thread for user code: a syscall to make again (stdin had nothing
+    /// yet), the interval timer, pending signals. `false` if it cannot run now (it sleeps,
+    /// stopped, ended, or left work for the monitor).
+    pub fn prepare_entry(&mut self, rpc: &mut Rpc, manager: u32) -> bool {
+        if self.retry_syscall {
+            self.retry_syscall = false;
+            let t = time::now_ns();
+            syscall::dispatch(self, rpc, manager);
+            self.c.system_ns += time::now_ns() - t;
+            if self.state != RunState::Runnable || self.op.is_some() {
+                return false;
+            }
+        }
+        self.check_timer(time::now_ns());
+        if self.sig.deliverable() {
+            self.deliver_signals(rpc);
+            if self.state != RunState::Runnable || self.stopped.is_some() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Handles how the running thread left user code at `t1` (on this CPU or a worker): the
+    /// syscall, the fault or the interrupt, then its signals. `true` if it may go on at once
+    /// (still runnable, no work left for the monitor, not an interrupt, which lets the
+    /// monitor look at the fabric).
+    pub fn handle_exit(&mut self, rpc: &mut Rpc, manager: u32, exit: Exit, t1: u64) -> bool {
+        match exit {
+            Exit::Syscall => {
+                syscall::dispatch(self, rpc, manager);
+                if self.op.is_some() {
+                    // The monitor finishes it (a fork, a wait, a kill of another).
+                    self.c.system_ns += time::now_ns() - t1;
+                    return false;
+                }
+            }
+            Exit::Exception {
+                vector: 14,
+                cr2,
+                error_code,
+                ..
+            } => {
+                if let Err(End::Signaled { sig, addr, .. }) = self.fault(rpc, cr2, error_code) {
+                    let code = match sig {
+                        11 if self.vma_at(addr).is_none() => SEGV_MAPERR,
+                        11 => SEGV_ACCERR,
+                        7 => BUS_ADRERR,
+                        _ => SI_KERNEL,
+                    };
+                    self.fault_signal(sig, code, addr, (14, error_code, cr2));
+                }
+            }
+            Exit::Exception {
+                vector,
+                error_code,
+                cr2,
+                ..
+            } => {
+                let rip = self.regs.rip;
+                // (signal, si_code, si_addr) as Linux's trap handlers send them.
+                let (sig, code, addr) = match vector {
+                    0 => (8, FPE_INTDIV, rip),      // #DE
+                    16 | 19 => (8, SI_KERNEL, rip), // #MF, #XM
+                    6 => (4, ILL_ILLOPN, rip),      // #UD
+                    3 => (5, SI_KERNEL, 0),         // #BP (int3)
+                    1 => (5, TRAP_BRKPT, rip),      // #DB
+                    17 => (7, SI_KERNEL, 0),        // #AC
+                    _ => (11, SI_KERNEL, 0),        // #GP, #SS, ...
+                };
+                self.fault_signal(sig, code, addr, (u64::from(vector), error_code, cr2));
+            }
+            Exit::Interrupt { .. } => {
+                self.c.interrupts += 1;
+            }
+        }
+        if self.sig.deliverable() {
+            // A syscall that went to sleep with a signal already there (`rt_sigsuspend`
+            // unblocking one) does not sleep.
+            self.interrupt_sleep(rpc);
+            self.deliver_signals(rpc);
+        }
+        self.c.system_ns += time::now_ns() - t1;
+        self.state == RunState::Runnable && !matches!(exit, Exit::Interrupt { .. })
+    }
+
+    /// The trampoline frame (workers find their CPU's part of it).
+    pub fn trampoline(&self) -> u64 {
+        self.trampoline
     }
 
     fn trampoline_resume(&self) -> Resume {

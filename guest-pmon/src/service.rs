@@ -71,6 +71,12 @@ pub struct Pmon {
     /// Children that ended and were not waited for.
     pub(crate) zombies: Vec<Zombie>,
     next: usize,
+    /// Where handing threads to workers goes on (`crate::parallel`).
+    pub(crate) next_out: usize,
+    /// FPU areas that stand in for those of threads out on workers: boxed, since a thread's
+    /// and a job's areas are exchanged by pointer.
+    #[allow(clippy::vec_box)]
+    pub(crate) fpu_spares: Vec<alloc::boxed::Box<guest_rt::arch::fpu::FpuState>>,
     pub(crate) pool: Pool,
 }
 
@@ -84,6 +90,8 @@ impl Pmon {
             procs: Vec::new(),
             zombies: Vec::new(),
             next: 0,
+            next_out: 0,
+            fpu_spares: Vec::new(),
             pool: Pool {
                 free: if excache.1 > 0 {
                     alloc::vec![excache]
@@ -225,6 +233,8 @@ impl Pmon {
     /// the rest of its session with it; a child leaves a zombie for its parent.
     fn reap(&mut self, rpc: &mut Rpc) {
         while let Some(i) = self.procs.iter().position(Process::done) {
+            // No worker may still run its threads on the page table about to go.
+            crate::worker::recall(self.procs[i].pid);
             let p = self.procs.remove(i);
             if i < self.next {
                 self.next -= 1;
@@ -319,10 +329,12 @@ impl Service for Pmon {
                 p.send_signal(sig, Siginfo::user(sig, SI_USER, 0));
             }
         }
+        self.collect(rpc);
         let now = time::now_ns();
         for p in &mut self.procs {
             p.wake(rpc, now);
         }
+        self.hand_out(rpc);
         let n = self.procs.len();
         for k in 0..n {
             let i = (self.next + k) % n;
@@ -344,7 +356,10 @@ impl Service for Pmon {
         // A start or a signal that came in while this pass waited on the fabric (a program's
         // output goes out by RPC, and handlers run meanwhile) is served now: idling until the
         // next fabric event would lose it (a Ctrl-C to a program that then paused).
-        if !self.signals.lock().is_empty() || !self.starts.lock().is_empty() {
+        if !self.signals.lock().is_empty()
+            || !self.starts.lock().is_empty()
+            || crate::worker::any_done()
+        {
             return 0;
         }
         let mut wake = u64::MAX;

@@ -19,6 +19,13 @@ use crate::process::{JobEvent, Process, RunState};
 use crate::syscall::{copy_in, copy_out, err, write_val};
 use guest_rt::arch::fpu::FpuState;
 
+/// A thread out on a worker comes back at once to take its signal.
+fn kick_if_out(state: RunState) {
+    if let RunState::OnCpu(cpu) = state {
+        crate::worker::kick(usize::from(cpu));
+    }
+}
+
 /// Most frames set up in one go (each pending signal gets one, nested).
 const MAX_FRAMES: usize = 64;
 /// RFLAGS bits a handler starts with cleared: TF, DF, RF.
@@ -38,9 +45,11 @@ impl Process {
             self.swap_thread(k);
             self.sig.send(sig, info);
             self.swap_thread(k);
+            kick_if_out(self.threads[k].state);
             return;
         }
         self.sig.send(sig, info);
+        kick_if_out(self.state);
     }
 
     /// Sends `sig` to thread `tid` of this process (`tgkill`); `false` if it has none.
@@ -57,11 +66,13 @@ impl Process {
         match k {
             None => {
                 self.sig.send(sig, info);
+                kick_if_out(self.state);
             }
             Some(k) => {
                 self.swap_thread(k);
                 self.sig.send(sig, info);
                 self.swap_thread(k);
+                kick_if_out(self.threads[k].state);
             }
         }
         true
@@ -181,7 +192,8 @@ impl Process {
                 match st {
                     RunState::Sleeping(w) => t = t.min(w),
                     RunState::Runnable => return None,
-                    RunState::Exited => {}
+                    // A worker kicks the monitor when it is done.
+                    RunState::Exited | RunState::OnCpu(_) => {}
                 }
             }
         }

@@ -38,6 +38,8 @@ pub struct MonitorReady {
     pub excache_bytes: u64,
     /// The monitor's own requests (storage, buffer cache, ...), served once the fabric is up.
     pub service: Option<Box<dyn crate::service::Service>>,
+    /// What the other CPUs run (`f(cpu)`, forever); `None`: they halt.
+    pub worker: Option<fn(usize) -> !>,
 }
 
 impl core::fmt::Debug for MonitorReady {
@@ -122,6 +124,9 @@ fn boot_cpu(bi: &'static BootInfo, t0: u64) -> ! {
         bi.role() == lego_abi::Role::Pmon && bi.cmdline_value("isolation") != Some("off"),
     );
     smp::advance(Stage::SharedReady);
+    if features.x2apic {
+        smp::set_apic_id(0, apic::id());
+    }
     smp::mark_online(0);
     percpu::this().set_online();
 
@@ -193,6 +198,9 @@ fn boot_cpu(bi: &'static BootInfo, t0: u64) -> ! {
     r.guest_boot_ns = time::ticks_to_ns(rdtsc() - t0);
     println!("ready in {} us (guest time)", r.guest_boot_ns / 1000);
     power::report_ready(&r);
+    if let Some(w) = ready.worker {
+        smp::start_workers(w);
+    }
 
     if bi.has_flag(flags::SHUTDOWN_AFTER_READY) {
         power::poweroff(0);
@@ -209,6 +217,7 @@ fn other_cpu(cpu: usize, t0: u64) -> ! {
     let t2 = rdtsc();
     cpu_init(cpu, cpuid::features());
     percpu::this().set_online();
+    smp::set_apic_id(cpu, apic::id());
     smp::mark_online(cpu);
     println!(
         "cpu {cpu} online (apic id {}): native after {} us, waited {} us, up after {} us",
@@ -217,7 +226,7 @@ fn other_cpu(cpu: usize, t0: u64) -> ! {
         time::ticks_to_ns(t2 - t1) / 1000,
         time::ticks_to_ns(rdtsc() - t0) / 1000
     );
-    idle()
+    smp::other_cpu_idle(cpu)
 }
 
 /// Sleeps three times for 100 us on the timer; returns the median lateness in ns.
@@ -247,12 +256,5 @@ fn inject_fault(kind: &str) {
         }
         "panic" => panic!("injected panic"),
         other => println!("unknown fault kind '{other}', ignoring"),
-    }
-}
-
-/// The idle loop: halt until an interrupt, forever.
-fn idle() -> ! {
-    loop {
-        platform::halt_until_interrupt();
     }
 }

@@ -60,3 +60,57 @@ pub fn wait_all_online(count: u32, timeout_ns: u64) -> u64 {
         pause();
     }
 }
+
+/// Each CPU's x2APIC id (by index), for IPIs.
+static APIC_IDS: [AtomicU32; lego_abi::boot::MAX_CPUS] =
+    [const { AtomicU32::new(u32::MAX) }; lego_abi::boot::MAX_CPUS];
+
+/// Records `cpu`'s x2APIC id (each CPU at bring-up).
+pub fn set_apic_id(cpu: usize, id: u32) {
+    if let Some(a) = APIC_IDS.get(cpu) {
+        a.store(id, Ordering::Release);
+    }
+}
+
+/// Interrupts `cpu` with the wake-up vector: it leaves user code (an exit to its monitor) or
+/// a halt. Nothing happens for a CPU that is not online.
+pub fn kick(cpu: usize) {
+    let id = APIC_IDS
+        .get(cpu)
+        .map_or(u32::MAX, |a| a.load(Ordering::Acquire));
+    if id != u32::MAX {
+        crate::arch::apic::send_ipi(id, crate::arch::trap::WAKE_VECTOR);
+    }
+}
+
+/// What the other CPUs run once the monitor is ready (a pComponent's workers), as a
+/// function address (0: none: they halt).
+static WORKER: AtomicU64 = AtomicU64::new(0);
+
+/// Starts `f(cpu)` on every other online CPU (the boot CPU, once its monitor is ready).
+pub fn start_workers(f: fn(usize) -> !) {
+    WORKER.store(f as usize as u64, Ordering::Release);
+    let online = online_mask();
+    for cpu in 1..64 {
+        if online & (1 << cpu) != 0 {
+            kick(cpu);
+        }
+    }
+}
+
+/// The other CPUs' life: halt until the boot CPU gives them work ([`start_workers`]).
+pub fn other_cpu_idle(cpu: usize) -> ! {
+    loop {
+        let irq = crate::platform::irq_save();
+        let f = WORKER.load(Ordering::Acquire);
+        if f != 0 {
+            crate::platform::irq_restore(irq);
+            // SAFETY: only `start_workers` stores here, the address of a `fn(usize) -> !`.
+            let f: fn(usize) -> ! = unsafe { core::mem::transmute(f as usize) };
+            f(cpu);
+        }
+        // A kick between the load and the halt is pending and ends the halt at once.
+        crate::platform::halt_until_interrupt();
+        crate::platform::irq_restore(irq);
+    }
+}

@@ -62,6 +62,7 @@ mod monitor {
         MonitorReady {
             excache_bytes: 0,
             service: service.map(|s| Box::new(s) as Box<dyn guest_rt::service::Service>),
+            worker: None,
         }
     }
 }

@@ -2,7 +2,9 @@
  * barrier, thread-local storage, pthread_kill to one thread, detached threads, fork from a
  * threaded process, and a CPU-bound split whose CPU time over wall time says whether the
  * threads ran in parallel. Prints only deterministic lines (compared with a native run),
- * except "parallel: ..." which the test reads apart. Usage: threads [NTHREADS] [WORK] */
+ * except "parallel: ..." which the test reads apart. Usage: threads [NTHREADS] [WORK] [MIB]:
+ * with MIB, only the memory part runs: each thread writes and checks MIB MiB of its own
+ * while the others run (misses and evictions under threads running in parallel). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
@@ -151,6 +153,39 @@ static void *detached(void *arg) {
     return NULL;
 }
 
+/* --- memory: each thread fills and checks its own region, several passes --- */
+static long mib;
+
+static void *memory_user(void *arg) {
+    long k = (long)arg;
+    size_t n = (size_t)mib << 20;
+    unsigned char *b = malloc(n);
+    if (!b)
+        return (void *)1L;
+    uint64_t bad = 0;
+    for (int pass = 0; pass < 3; pass++) {
+        for (size_t i = 0; i < n; i += 512)
+            b[i] = (unsigned char)(mix(i + k * 7919 + pass) & 0xff);
+        for (size_t i = 0; i < n; i += 512)
+            bad += b[i] != (unsigned char)(mix(i + k * 7919 + pass) & 0xff);
+    }
+    free(b);
+    return (void *)(long)(bad ? 2 : 0);
+}
+
+static int memory_only(void) {
+    pthread_t t[16];
+    for (long i = 0; i < nthreads; i++)
+        CHECK(pthread_create(&t[i], NULL, memory_user, (void *)i) == 0);
+    for (int i = 0; i < nthreads; i++) {
+        void *r;
+        CHECK(pthread_join(t[i], &r) == 0);
+        CHECK(r == NULL);
+    }
+    printf("memory: %d threads x %ld MiB ok\n", nthreads, mib);
+    return 0;
+}
+
 /* --- a thread that sleeps while another forks --- */
 static void *sleeper(void *arg) {
     (void)arg;
@@ -166,6 +201,10 @@ int main(int argc, char **argv) {
         work = atol(argv[2]);
     CHECK(nthreads >= 1 && nthreads <= 16);
     setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc > 3) {
+        mib = atol(argv[3]);
+        return memory_only();
+    }
 
     /* 1: the split, checked against one thread doing it all. */
     pthread_t t[16];

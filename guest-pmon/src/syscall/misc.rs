@@ -17,6 +17,11 @@ use crate::process::{Process, RunState};
 
 const NS: u64 = 1_000_000_000;
 
+/// The CPUs that run programs: the boot CPU and the workers.
+fn cpus() -> u64 {
+    1 | crate::worker::workers()
+}
+
 /// `CLOCK_REALTIME` now, in ns since the epoch.
 pub(crate) fn realtime(p: &Process) -> u64 {
     p.clock_base.0 + (time::now_ns() - p.clock_base.1)
@@ -277,7 +282,8 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
         // No supplementary groups.
         nr::GETGROUPS => 0,
         nr::GETCPU => {
-            // One CPU runs programs (the boot CPU), on node 0.
+            // The monitor answers on the boot CPU, node 0 (a thread's user code may run on
+            // any CPU of the pComponent between its syscalls).
             for va in [a[0], a[1]] {
                 if va != 0 {
                     let r = put(p, rpc, va, &0u32);
@@ -289,9 +295,10 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
             0
         }
         nr::SCHED_SETAFFINITY => {
-            // Programs run on CPU 0 only: a mask without it cannot be honoured.
+            // Threads run on whichever CPU is free: a mask with at least one of them is
+            // accepted (and not enforced), one with none cannot be honoured.
             match read_val::<u64>(p, rpc, a[2]) {
-                Ok(m) if a[1] >= 8 && m & 1 != 0 => 0,
+                Ok(m) if a[1] >= 8 && m & cpus() != 0 => 0,
                 Ok(_) => err(e::EINVAL),
                 Err(x) => err(x),
             }
@@ -301,7 +308,7 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
             if len < 8 {
                 return Some(err(e::EINVAL));
             }
-            let mask: u64 = 1;
+            let mask = cpus();
             match copy_out(p, rpc, a[2], &mask.to_le_bytes()) {
                 Ok(()) => 8,
                 Err(x) => err(x),

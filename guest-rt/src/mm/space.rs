@@ -9,6 +9,7 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::paging::{A, D, P, RW, US};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::{alloc_zeroed, phys_to_virt};
@@ -73,6 +74,14 @@ fn set_entry(pa: u64, i: usize, v: u64) {
     unsafe { table(pa).add(i).write_volatile(v) }
 }
 
+/// Entry `i` of table `pa` as an atomic: other CPUs running the space set A and D bits in
+/// leaves while the owner edits them, and a read-then-write would lose a D bit.
+fn atomic_entry(pa: u64, i: usize) -> &'static AtomicU64 {
+    // SAFETY: as in `entry`; a table entry is an aligned u64, and every access to a leaf the
+    // hardware may update goes through this atomic view or the hardware's own locked updates.
+    unsafe { AtomicU64::from_ptr(table(pa).add(i)) }
+}
+
 fn index(va: u64, level: u32) -> usize {
     ((va >> (12 + 9 * level)) & 511) as usize
 }
@@ -104,6 +113,9 @@ pub struct UserSpace {
     user_root: u64,
     /// Table pages below the root (for freeing).
     tables: u64,
+    /// The CPUs running user code on this space now (bit per CPU): a TLB flush must reach
+    /// them ([`UserSpace::flush_tlb`]).
+    running: Arc<AtomicU64>,
 }
 
 impl UserSpace {
@@ -128,6 +140,7 @@ impl UserSpace {
             root,
             user_root,
             tables: 0,
+            running: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -193,9 +206,9 @@ impl UserSpace {
     /// Marks `va`'s entry dirty (the monitor wrote the page through its own mapping).
     pub fn set_dirty(&mut self, va: u64) {
         if let Ok(Some((t, i))) = self.slot(va & !4095, false) {
-            let e = entry(t, i);
-            if e & P != 0 {
-                set_entry(t, i, e | D);
+            let a = atomic_entry(t, i);
+            if a.load(Ordering::Acquire) & P != 0 {
+                a.fetch_or(D, Ordering::AcqRel);
             }
         }
     }
@@ -204,11 +217,7 @@ impl UserSpace {
     /// the frame is reused or its contents read for a write-back.
     pub fn unmap(&mut self, va: u64) -> u64 {
         match self.slot(va & !4095, false) {
-            Ok(Some((t, i))) => {
-                let e = entry(t, i);
-                set_entry(t, i, 0);
-                e
-            }
+            Ok(Some((t, i))) => atomic_entry(t, i).swap(0, Ordering::AcqRel),
             _ => 0,
         }
     }
@@ -231,6 +240,34 @@ impl UserSpace {
     pub fn flush_tlb(&self) {
         if self.user_root == 0 {
             self.activate();
+        }
+        self.shootdown();
+    }
+
+    /// The handle other CPUs mark while they run this space ([`enter_running`]).
+    pub fn running(&self) -> Arc<AtomicU64> {
+        self.running.clone()
+    }
+
+    /// Makes every other CPU running this space leave it (a wake-up interrupt ends its user
+    /// run) and waits until they have: they load a page table again before they come back,
+    /// which flushes their TLB of its user entries. Cleared entries are then dead everywhere,
+    /// Linux's TLB shootdown.
+    pub fn shootdown(&self) {
+        let me = 1u64 << crate::percpu::this().cpu();
+        // Entries were cleared before this load; a CPU that marks itself after it loads the
+        // table afterwards, and sees them cleared.
+        let others = self.running.load(Ordering::SeqCst) & !me;
+        if others == 0 {
+            return;
+        }
+        for cpu in 0..64 {
+            if others & (1 << cpu) != 0 {
+                crate::smp::kick(cpu);
+            }
+        }
+        while self.running.load(Ordering::Acquire) & others != 0 {
+            crate::arch::pause();
         }
     }
 
@@ -279,4 +316,15 @@ impl UserSpace {
             free_table(self.user_root);
         }
     }
+}
+
+/// Marks this CPU as running the space whose handle is `running` (before it loads the page
+/// table and enters user code); [`leave_running`] after.
+pub fn enter_running(running: &AtomicU64) {
+    running.fetch_or(1 << crate::percpu::this().cpu(), Ordering::SeqCst);
+}
+
+/// Unmarks this CPU (its user run is over).
+pub fn leave_running(running: &AtomicU64) {
+    running.fetch_and(!(1 << crate::percpu::this().cpu()), Ordering::SeqCst);
 }
