@@ -294,6 +294,11 @@ impl Pmon {
         c.fds = p.fds.fork_copy();
         c.sig = p.sig.fork_copy();
         c.comm = p.comm.clone();
+        c.cred = p.cred.clone();
+        c.umask = p.umask;
+        c.personality = p.personality;
+        c.nice = p.nice;
+        c.sched = p.sched;
         c.stdin_eof = p.stdin_eof;
         c.exit_signal = (a.flags & 0xff) as u32;
         if a.flags & clone::VFORK != 0 {

@@ -9,6 +9,7 @@ extern crate alloc;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use spin::Mutex;
 
@@ -168,6 +169,19 @@ impl FdTable {
     /// A copy of the description of `fd` as it is now.
     pub fn open(&self, fd: i32) -> Option<Open> {
         self.fds.get(&fd).map(|s| s.desc.lock().clone())
+    }
+
+    /// The paths of the files open here (each once).
+    pub fn file_paths(&self) -> Vec<String> {
+        let mut v: Vec<String> = Vec::new();
+        for s in self.fds.values() {
+            if let Target::File(path) = &s.desc.lock().target
+                && !v.contains(path)
+            {
+                v.push(path.clone());
+            }
+        }
+        v
     }
 
     /// What `fd` refers to.

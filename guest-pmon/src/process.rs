@@ -158,6 +158,19 @@ pub struct Process {
     pub futex: Option<FutexWait>,
     /// CPU time the running thread used (ns).
     pub cpu_ns: u64,
+    /// `rt_sigtimedwait` of the running thread: the set it waits for and its deadline.
+    pub sigwait: Option<(u64, u64)>,
+    /// User and group ids.
+    pub cred: lego_linux::cred::Cred,
+    /// `umask`.
+    pub umask: u32,
+    /// `personality`.
+    pub personality: u32,
+    /// Nice value (`setpriority`), -20..=19.
+    pub nice: i32,
+    /// `sched_setscheduler`: (policy, priority), recorded (the monitor's round robin is
+    /// every thread's).
+    pub sched: (u32, u32),
     /// When the running thread's turn ends (the next runnable thread gets the CPU then, or
     /// when this one blocks).
     turn_end: u64,
@@ -398,6 +411,12 @@ impl Process {
             robust_list: 0,
             futex: None,
             cpu_ns: 0,
+            sigwait: None,
+            cred: lego_linux::cred::Cred::root(),
+            umask: 0o022,
+            personality: 0,
+            nice: 0,
+            sched: (0, 0),
             turn_end: 0,
             ppid: 1,
             pgid: pid,

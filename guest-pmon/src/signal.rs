@@ -152,6 +152,7 @@ impl Process {
         }
         self.retry_syscall = false;
         self.futex = None;
+        self.sigwait = None;
         self.state = RunState::Runnable;
     }
 
@@ -165,7 +166,13 @@ impl Process {
         let RunState::Sleeping(deadline) = self.state else {
             return;
         };
-        if self.sig.deliverable() {
+        if self
+            .sigwait
+            .is_some_and(|(set, _)| self.sig.pending() & set != 0)
+        {
+            // `rt_sigtimedwait` is made again and takes it.
+            self.state = RunState::Runnable;
+        } else if self.sig.deliverable() {
             self.interrupt_sleep(rpc);
         } else if deadline <= now {
             self.sleep_rem = 0;

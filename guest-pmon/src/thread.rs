@@ -64,6 +64,8 @@ pub struct Thread {
     pub futex: Option<FutexWait>,
     /// CPU time it used (ns).
     pub cpu_ns: u64,
+    /// See [`Process::sigwait`].
+    pub sigwait: Option<(u64, u64)>,
 }
 
 impl Process {
@@ -85,6 +87,7 @@ impl Process {
         core::mem::swap(&mut self.vfork_child, &mut t.vfork_child);
         core::mem::swap(&mut self.futex, &mut t.futex);
         core::mem::swap(&mut self.cpu_ns, &mut t.cpu_ns);
+        core::mem::swap(&mut self.sigwait, &mut t.sigwait);
     }
 
     /// Runs `f` on every thread in turn as the running one (the running thread first), then
@@ -204,6 +207,7 @@ impl Pmon {
             vfork_child: None,
             futex: None,
             cpu_ns: 0,
+            sigwait: None,
         };
         p.threads.push(t);
         i64::from(tid)

@@ -25,6 +25,7 @@ extern crate alloc;
 
 pub mod abi;
 pub mod children;
+pub mod cred;
 pub mod elf;
 pub mod errno;
 pub mod futex;

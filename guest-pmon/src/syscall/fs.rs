@@ -119,6 +119,11 @@ pub(crate) fn resolve(p: &mut Process, rpc: &mut Rpc, dirfd: i32, va: u64) -> Re
     }
 }
 
+/// Whether `path` is one of the devices (not a file of the vNode).
+pub(crate) fn is_device(path: &str) -> bool {
+    device(path).is_some()
+}
+
 /// The devices under `/dev` a program may open.
 fn device(path: &str) -> Option<Target> {
     match path {
@@ -238,7 +243,7 @@ fn open(p: &mut Process, rpc: &mut Rpc, path: String, flags: u32, mode: u32) -> 
             0,
             0,
             ff,
-            mode & 0o7777,
+            mode & 0o7777 & !p.umask,
             &[],
             &mut out,
         );
@@ -522,13 +527,29 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> i64 {
                 };
                 simple(p, rpc, op, &path, "", 0)
             }
-            nr::MKDIR => {
-                let path = resolve(p, rpc, f::AT_FDCWD, a[0])?;
-                simple(p, rpc, fsp::MKDIR, &path, "", 0)
-            }
-            nr::MKDIRAT => {
-                let path = resolve(p, rpc, fd, a[1])?;
-                simple(p, rpc, fsp::MKDIR, &path, "", 0)
+            nr::MKDIR | nr::MKDIRAT => {
+                let (path, mode) = if n == nr::MKDIR {
+                    (resolve(p, rpc, f::AT_FDCWD, a[0])?, a[1] as u32)
+                } else {
+                    (resolve(p, rpc, fd, a[1])?, a[2] as u32)
+                };
+                let mode = mode & 0o7777 & !p.umask;
+                match fs_req(
+                    p,
+                    rpc,
+                    fsp::MKDIR,
+                    &path,
+                    "",
+                    0,
+                    0,
+                    0,
+                    mode,
+                    &[],
+                    &mut [0u8; 64],
+                ) {
+                    Ok(_) => 0,
+                    Err(v) => v,
+                }
             }
             nr::RENAME => {
                 let from = resolve(p, rpc, f::AT_FDCWD, a[0])?;

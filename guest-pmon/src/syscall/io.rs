@@ -27,15 +27,42 @@ const MAX_RW: u64 = 0x7fff_f000;
 /// The read/write family.
 pub fn rw(p: &mut Process, rpc: &mut Rpc, manager: u32, n: u64, a: [u64; 6]) -> i64 {
     let fd = a[0] as i32;
+    let positioned = matches!(n, nr::PREAD64 | nr::PWRITE64 | nr::PREADV | nr::PWRITEV)
+        || (matches!(n, nr::PREADV2 | nr::PWRITEV2) && a[3] as i64 != -1);
+    if positioned {
+        // Linux's order: a negative offset, a bad descriptor, one without offsets.
+        if (a[3] as i64) < 0 {
+            return err(e::EINVAL);
+        }
+        match p.fds.open(fd).map(|o| o.target) {
+            None => return err(e::EBADF),
+            Some(Target::Stdin | Target::Output(_) | Target::Pipe(_)) => {
+                return err(e::ESPIPE);
+            }
+            Some(_) => {}
+        }
+    }
     match n {
         nr::READ => read(p, rpc, manager, fd, a[1], a[2].min(MAX_RW), None),
         nr::WRITE => write(p, rpc, manager, fd, a[1], a[2].min(MAX_RW), None),
         nr::PREAD64 => read(p, rpc, manager, fd, a[1], a[2].min(MAX_RW), Some(a[3])),
         nr::PWRITE64 => write(p, rpc, manager, fd, a[1], a[2].min(MAX_RW), Some(a[3])),
-        nr::READV | nr::WRITEV => {
+        nr::READV | nr::WRITEV | nr::PREADV | nr::PWRITEV | nr::PREADV2 | nr::PWRITEV2 => {
             let cnt = a[2] as usize;
             if cnt > 1024 {
                 return err(e::EINVAL);
+            }
+            let reading = matches!(n, nr::READV | nr::PREADV | nr::PREADV2);
+            // preadv/pwritev: at an offset (the file's own is left); the `2` forms take -1
+            // for "the file's own" and `RWF_*` flags (none is kept: they are hints).
+            let at = match n {
+                nr::PREADV | nr::PWRITEV => Some(a[3]),
+                nr::PREADV2 | nr::PWRITEV2 if a[3] as i64 == -1 => None,
+                nr::PREADV2 | nr::PWRITEV2 => Some(a[3]),
+                _ => None,
+            };
+            if matches!(n, nr::PREADV2 | nr::PWRITEV2) && a[5] & !0x1f != 0 {
+                return err(e::EOPNOTSUPP);
             }
             let mut total: i64 = 0;
             for i in 0..cnt {
@@ -46,10 +73,11 @@ pub fn rw(p: &mut Process, rpc: &mut Rpc, manager: u32, n: u64, a: [u64; 6]) -> 
                 if v[1] == 0 {
                     continue;
                 }
-                let r = if n == nr::READV {
-                    read(p, rpc, manager, fd, v[0], v[1].min(MAX_RW), None)
+                let off = at.map(|o| o + total as u64);
+                let r = if reading {
+                    read(p, rpc, manager, fd, v[0], v[1].min(MAX_RW), off)
                 } else {
-                    write(p, rpc, manager, fd, v[0], v[1].min(MAX_RW), None)
+                    write(p, rpc, manager, fd, v[0], v[1].min(MAX_RW), off)
                 };
                 if r < 0 {
                     return if total > 0 { total } else { r };

@@ -8,13 +8,16 @@
 
 extern crate alloc;
 
+mod cred;
 pub(crate) mod fs;
+mod fsinfo;
 pub(crate) mod futex;
 mod io;
 mod misc;
 mod mm;
 mod poll;
 mod process;
+mod residency;
 mod signal;
 
 use alloc::vec::Vec;
@@ -152,9 +155,16 @@ pub fn dispatch(p: &mut Process, rpc: &mut Rpc, manager: u32) {
     p.c.syscalls += 1;
     *p.c.by_syscall.entry(n as u32).or_insert(0) += 1;
     let ret: i64 = match n {
-        nr::READ | nr::WRITE | nr::READV | nr::WRITEV | nr::PREAD64 | nr::PWRITE64 => {
-            io::rw(p, rpc, manager, n, a)
-        }
+        nr::READ
+        | nr::WRITE
+        | nr::READV
+        | nr::WRITEV
+        | nr::PREAD64
+        | nr::PWRITE64
+        | nr::PREADV
+        | nr::PWRITEV
+        | nr::PREADV2
+        | nr::PWRITEV2 => io::rw(p, rpc, manager, n, a),
         nr::OPEN
         | nr::OPENAT
         | nr::CLOSE
@@ -211,6 +221,9 @@ pub fn dispatch(p: &mut Process, rpc: &mut Rpc, manager: u32) {
         _ => match signal::call(p, rpc, n, a)
             .or_else(|| process::call(p, rpc, n, a))
             .or_else(|| futex::call(p, rpc, n, a))
+            .or_else(|| cred::call(p, rpc, n, a))
+            .or_else(|| residency::call(p, rpc, n, a))
+            .or_else(|| fsinfo::call(p, rpc, n, a))
             .or_else(|| poll::call(p, rpc, n, a))
             .or_else(|| misc::call(p, rpc, n, a))
         {

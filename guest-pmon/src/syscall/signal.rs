@@ -8,7 +8,7 @@ use lego_linux::abi::sigframe::{SI_TKILL, SI_USER, Siginfo};
 use lego_linux::abi::signal::{
     KernelSigaction, MINSIGSTKSZ, SIGSET_SIZE, SS_AUTODISARM, SS_DISABLE, SS_ONSTACK, StackT,
 };
-use lego_linux::abi::time::{ITIMER_REAL, Itimerval, Timeval};
+use lego_linux::abi::time::{ITIMER_REAL, Itimerval, Timespec, Timeval};
 use lego_linux::errno as e;
 use lego_linux::signal as s;
 use lego_linux::sysno as nr;
@@ -17,6 +17,49 @@ use super::{err, put, read_val, write_val};
 use crate::process::{Op, Process, RunState};
 
 const NS: u64 = 1_000_000_000;
+
+/// `rt_sigtimedwait(set, info, timeout, size)`: takes a pending signal of `set` (blocked or
+/// not); without one, sleeps until one comes (`sigwait` in `crate::signal`'s wake-up) or the
+/// timeout passes (`EAGAIN`). A signal outside the set that is delivered ends it with `EINTR`.
+fn sigtimedwait(p: &mut Process, rpc: &mut Rpc, a: [u64; 6]) -> i64 {
+    if a[3] != SIGSET_SIZE {
+        return err(e::EINVAL);
+    }
+    let set: u64 = match read_val(p, rpc, a[0]) {
+        Ok(v) => v,
+        Err(x) => return err(x),
+    };
+    // SIGKILL and SIGSTOP cannot be waited for.
+    let set = set & !lego_linux::sigstate::UNBLOCKABLE;
+    if let Some((sig, info)) = p.sig.take_from(set) {
+        p.sigwait = None;
+        if a[1] != 0 && write_val(p, rpc, a[1], &info).is_err() {
+            return err(e::EFAULT);
+        }
+        return i64::from(sig);
+    }
+    let now = time::now_ns();
+    let deadline = match p.sigwait {
+        // Made again after a wake-up: the first call's deadline stands.
+        Some((_, d)) => d,
+        None if a[2] == 0 => u64::MAX,
+        None => match read_val::<Timespec>(p, rpc, a[2]) {
+            Ok(t) if t.tv_sec >= 0 && (0..NS as i64).contains(&t.tv_nsec) => {
+                now.saturating_add((t.tv_sec as u64).saturating_mul(NS) + t.tv_nsec as u64)
+            }
+            Ok(_) => return err(e::EINVAL),
+            Err(x) => return err(x),
+        },
+    };
+    if deadline <= now {
+        p.sigwait = None;
+        return err(e::EAGAIN);
+    }
+    p.sigwait = Some((set, deadline));
+    p.retry_syscall = true;
+    p.state = RunState::Sleeping(deadline);
+    0
+}
 
 /// The syscalls of this family; `None` for one that is not.
 pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> {
@@ -112,6 +155,37 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
             let _ = p.sig.set_mask(lego_linux::abi::signal::SIG_SETMASK, set);
             p.state = RunState::Sleeping(u64::MAX);
             err(e::EINTR)
+        }
+        nr::RT_SIGTIMEDWAIT => sigtimedwait(p, rpc, a),
+        nr::RT_SIGQUEUEINFO | nr::RT_TGSIGQUEUEINFO => {
+            // The caller's own siginfo, for itself or one of its threads (`sigqueue`,
+            // `pthread_sigqueue`). Others may not pose as the kernel: si_code >= 0 is EPERM
+            // unless it is a signal to oneself, as Linux.
+            let (tgid, tid, sig, va) = if n == nr::RT_SIGQUEUEINFO {
+                (a[0] as i32, 0, a[1], a[2])
+            } else {
+                (a[0] as i32, a[1] as i32, a[2], a[3])
+            };
+            if sig == 0 || sig > u64::from(s::NSIG) || tgid <= 0 || tid < 0 {
+                return Some(err(e::EINVAL));
+            }
+            let mut info: Siginfo = match read_val(p, rpc, va) {
+                Ok(v) => v,
+                Err(x) => return Some(err(x)),
+            };
+            if tgid as u32 != p.pid || (tid != 0 && !p.has_thread(tid as u32)) {
+                return Some(err(e::ESRCH));
+            }
+            if info.si_code >= 0 && n == nr::RT_TGSIGQUEUEINFO && tid as u32 != p.tid {
+                return Some(err(e::EPERM));
+            }
+            info.si_signo = sig as i32;
+            if tid == 0 {
+                p.send_signal(sig as u32, info);
+            } else {
+                p.send_thread_signal(tid as u32, sig as u32, info);
+            }
+            0
         }
         nr::PAUSE => {
             p.state = RunState::Sleeping(u64::MAX);

@@ -217,3 +217,40 @@ pub const fn is_reg(mode: u32) -> bool {
 pub const fn dtype_of_mode(mode: u32) -> u8 {
     (file_type(mode) >> 12) as u8
 }
+
+/// What `statfs` and `fstatfs` write (x86-64: every count a `long`).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
+#[repr(C)]
+pub struct Statfs {
+    /// The file system's magic number.
+    pub f_type: i64,
+    /// Its block size.
+    pub f_bsize: i64,
+    /// Data blocks in all.
+    pub f_blocks: u64,
+    /// Free blocks.
+    pub f_bfree: u64,
+    /// Free blocks an unprivileged user may take.
+    pub f_bavail: u64,
+    /// Inodes in all (0: not counted).
+    pub f_files: u64,
+    /// Free inodes.
+    pub f_ffree: u64,
+    /// File system id.
+    pub f_fsid: [i32; 2],
+    /// Longest file name.
+    pub f_namelen: i64,
+    /// Fragment size.
+    pub f_frsize: i64,
+    /// Mount flags (`ST_*`).
+    pub f_flags: i64,
+    /// Zero.
+    pub f_spare: [i64; 4],
+}
+
+const _: () = assert!(size_of::<Statfs>() == 120);
+
+/// `ST_VALID`: `f_flags` is meaningful.
+pub const ST_VALID: i64 = 0x20;
