@@ -168,6 +168,8 @@ pub struct Process {
     pub personality: u32,
     /// Nice value (`setpriority`), -20..=19.
     pub nice: i32,
+    /// Registered for `membarrier`'s private expedited command.
+    pub membarrier: bool,
     /// `sched_setscheduler`: (policy, priority), recorded (the monitor's round robin is
     /// every thread's).
     pub sched: (u32, u32),
@@ -417,6 +419,7 @@ impl Process {
             personality: 0,
             nice: 0,
             sched: (0, 0),
+            membarrier: false,
             turn_end: 0,
             ppid: 1,
             pgid: pid,

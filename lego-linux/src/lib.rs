@@ -32,4 +32,5 @@ pub mod futex;
 pub mod signal;
 pub mod sigstate;
 pub mod stack;
+pub mod support;
 pub mod sysno;

@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 use guest_rt::rpc::{Rpc, RpcError};
 use lego_linux::abi::dirent::DirentWriter;
 use lego_linux::abi::fcntl as f;
-use lego_linux::abi::stat::{S_IFCHR, S_IFDIR, S_IFIFO, S_IFREG, Stat};
+use lego_linux::abi::stat::{S_IFCHR, S_IFDIR, S_IFIFO, S_IFREG, STATX_RESERVED, Stat, Statx};
 use lego_linux::abi::tty::{Termios, Winsize};
 use lego_linux::errno::{self as e, Errno};
 use lego_linux::sysno as nr;
@@ -361,6 +361,29 @@ fn fstat(p: &mut Process, rpc: &mut Rpc, fd: i32) -> Result<Stat, i64> {
     }
 }
 
+/// What `*at` stat calls name: `path_va` under `dirfd`, or with `AT_EMPTY_PATH` and an
+/// empty path the descriptor itself.
+fn stat_fd_path(
+    p: &mut Process,
+    rpc: &mut Rpc,
+    dirfd: i32,
+    path_va: u64,
+    flags: u32,
+) -> Result<Result<Stat, i64>, i64> {
+    let raw = read_cstr(p, rpc, path_va, fsp::MAX_PATH).map_err(err)?;
+    Ok(if raw.is_empty() && flags & f::AT_EMPTY_PATH != 0 {
+        if dirfd == f::AT_FDCWD {
+            let cwd = p.cwd.clone();
+            stat_at(p, rpc, &cwd)
+        } else {
+            fstat(p, rpc, dirfd)
+        }
+    } else {
+        let path = resolve(p, rpc, dirfd, path_va)?;
+        stat_at(p, rpc, &path)
+    })
+}
+
 fn put_stat(p: &mut Process, rpc: &mut Rpc, va: u64, st: Result<Stat, i64>) -> i64 {
     match st {
         Ok(s) => match write_val(p, rpc, va, &s) {
@@ -486,20 +509,35 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> i64 {
                 put_stat(p, rpc, a[1], st)
             }
             nr::NEWFSTATAT => {
-                let flags = a[3] as u32;
-                let raw = read_cstr(p, rpc, a[1], fsp::MAX_PATH).map_err(err)?;
-                let st = if raw.is_empty() && flags & f::AT_EMPTY_PATH != 0 {
-                    if fd == f::AT_FDCWD {
-                        let cwd = p.cwd.clone();
-                        stat_at(p, rpc, &cwd)
-                    } else {
-                        fstat(p, rpc, fd)
-                    }
-                } else {
-                    let path = resolve(p, rpc, fd, a[1])?;
-                    stat_at(p, rpc, &path)
-                };
+                let st = stat_fd_path(p, rpc, fd, a[1], a[3] as u32)?;
                 put_stat(p, rpc, a[2], st)
+            }
+            nr::STATX => {
+                // AT_SYMLINK_NOFOLLOW, AT_NO_AUTOMOUNT, AT_EMPTY_PATH and the sync type.
+                let flags = a[2] as u32;
+                if flags & !(0x100 | 0x800 | f::AT_EMPTY_PATH | 0x6000) != 0
+                    || flags & 0x6000 == 0x6000
+                    || a[3] as u32 & STATX_RESERVED != 0
+                {
+                    return Ok(err(e::EINVAL));
+                }
+                match stat_fd_path(p, rpc, fd, a[1], flags)? {
+                    Ok(s) => match write_val(p, rpc, a[4], &Statx::from_stat(&s)) {
+                        Ok(()) => 0,
+                        Err(x) => err(x),
+                    },
+                    Err(x) => x,
+                }
+            }
+            nr::UTIME | nr::UTIMES | nr::FUTIMESAT => {
+                // As `utimensat`: the file must exist; its times are not kept.
+                let (dirfd, va) = if n == nr::FUTIMESAT {
+                    (fd, a[1])
+                } else {
+                    (f::AT_FDCWD, a[0])
+                };
+                let path = resolve(p, rpc, dirfd, va)?;
+                stat_at(p, rpc, &path).map(|_| 0)?
             }
             nr::ACCESS => {
                 let path = resolve(p, rpc, f::AT_FDCWD, a[0])?;

@@ -1,4 +1,4 @@
-//! `futex`, robust lists, and what a thread's end does to them. A waiter is a thread of the
+//! `futex`, robust lists, `membarrier`, and what a thread's end does to them. A waiter is a thread of the
 //! same process asleep with its [`FutexWait`]; waking makes it runnable with `rax` 0. Keys are
 //! the word's user address: threads share one address space, and processes share no memory
 //! with each other (a forked child's pages are copies), so private and shared futexes are the
@@ -25,6 +25,7 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
             Ok(v) => v,
             Err(x) => err(x),
         },
+        nr::MEMBARRIER => membarrier(p, a[0] as u32, a[1] as u32),
         nr::SET_ROBUST_LIST => {
             if a[1] != fx::ROBUST_HEAD_LEN {
                 return Some(err(e::EINVAL));
@@ -130,6 +131,33 @@ fn futex(p: &mut Process, rpc: &mut Rpc, a: [u64; 6]) -> Result<i64, Errno> {
             }
             Ok(i64::from(woken))
         }
+    }
+}
+
+/// `MEMBARRIER_CMD_PRIVATE_EXPEDITED` and its registration.
+const MEMBARRIER_PRIVATE: u32 = 8;
+const MEMBARRIER_REGISTER_PRIVATE: u32 = 16;
+
+/// `membarrier(cmd, flags)`: the private expedited barrier makes every CPU running a thread of
+/// the process leave user code (a shootdown of its page table does exactly that: each one
+/// passes through the monitor, a full barrier) before it returns. The global commands are not
+/// offered (`QUERY` says which are).
+fn membarrier(p: &mut Process, cmd: u32, flags: u32) -> i64 {
+    if flags != 0 {
+        return err(e::EINVAL);
+    }
+    match cmd {
+        0 => i64::from(MEMBARRIER_PRIVATE | MEMBARRIER_REGISTER_PRIVATE),
+        MEMBARRIER_REGISTER_PRIVATE => {
+            p.membarrier = true;
+            0
+        }
+        MEMBARRIER_PRIVATE if !p.membarrier => err(e::EPERM),
+        MEMBARRIER_PRIVATE => {
+            p.space.shootdown();
+            0
+        }
+        _ => err(e::EINVAL),
     }
 }
 

@@ -173,6 +173,10 @@ pub fn dispatch(p: &mut Process, rpc: &mut Rpc, manager: u32) {
         | nr::STAT
         | nr::LSTAT
         | nr::NEWFSTATAT
+        | nr::STATX
+        | nr::UTIME
+        | nr::UTIMES
+        | nr::FUTIMESAT
         | nr::UTIMENSAT
         | nr::ACCESS
         | nr::FACCESSAT

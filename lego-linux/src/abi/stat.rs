@@ -254,3 +254,88 @@ const _: () = assert!(size_of::<Statfs>() == 120);
 
 /// `ST_VALID`: `f_flags` is meaningful.
 pub const ST_VALID: i64 = 0x20;
+
+/// `STATX__RESERVED`: must not be asked for.
+pub const STATX_RESERVED: u32 = 0x8000_0000;
+
+/// Linux's `new_decode_dev` halves of a `dev_t`: (major, minor).
+pub const fn dev_split(dev: u64) -> (u32, u32) {
+    (
+        ((dev >> 8) & 0xfff) as u32 | (((dev >> 32) & !0xfff) as u32),
+        (dev & 0xff) as u32 | (((dev >> 12) & !0xff) as u32),
+    )
+}
+
+impl Statx {
+    /// The `statx` of what `stat` says (the basic fields; no birth time).
+    pub fn from_stat(s: &Stat) -> Statx {
+        let ts = |sec: i64, nsec: u64| StatxTimestamp {
+            tv_sec: sec,
+            tv_nsec: nsec as u32,
+            reserved: 0,
+        };
+        let (rmaj, rmin) = dev_split(s.st_rdev);
+        let (dmaj, dmin) = dev_split(s.st_dev);
+        Statx {
+            stx_mask: STATX_BASIC_STATS,
+            stx_blksize: s.st_blksize as u32,
+            stx_nlink: s.st_nlink as u32,
+            stx_uid: s.st_uid,
+            stx_gid: s.st_gid,
+            stx_mode: s.st_mode as u16,
+            stx_ino: s.st_ino,
+            stx_size: s.st_size as u64,
+            stx_blocks: s.st_blocks as u64,
+            stx_atime: ts(s.st_atime, s.st_atime_nsec),
+            stx_ctime: ts(s.st_ctime, s.st_ctime_nsec),
+            stx_mtime: ts(s.st_mtime, s.st_mtime_nsec),
+            stx_rdev_major: rmaj,
+            stx_rdev_minor: rmin,
+            stx_dev_major: dmaj,
+            stx_dev_minor: dmin,
+            ..Statx::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod statx_tests {
+    use super::*;
+
+    #[test]
+    fn statx_carries_what_stat_says() {
+        let s = Stat {
+            st_dev: 0x4c45,
+            st_ino: 77,
+            st_nlink: 1,
+            st_mode: S_IFREG | 0o640,
+            st_rdev: (1 << 8) | 8, // 1:8, /dev/urandom
+            st_size: 12345,
+            st_blksize: 4096,
+            st_blocks: 32,
+            st_mtime: 9,
+            st_mtime_nsec: 5,
+            ..Stat::default()
+        };
+        let x = Statx::from_stat(&s);
+        assert_eq!(x.stx_mask, STATX_BASIC_STATS);
+        assert_eq!(
+            (x.stx_mode, x.stx_ino, x.stx_size),
+            ((S_IFREG | 0o640) as u16, 77, 12345)
+        );
+        assert_eq!((x.stx_rdev_major, x.stx_rdev_minor), (1, 8));
+        assert_eq!((x.stx_dev_major, x.stx_dev_minor), (0x4c, 0x45));
+        assert_eq!((x.stx_mtime.tv_sec, x.stx_mtime.tv_nsec), (9, 5));
+        assert_eq!(x.stx_btime, StatxTimestamp::default());
+    }
+
+    #[test]
+    fn dev_split_matches_glibc_major_minor() {
+        // makedev(major, minor) as glibc builds it.
+        let makedev = |ma: u64, mi: u64| {
+            ((ma & 0xfff) << 8) | ((ma & !0xfff) << 32) | (mi & 0xff) | ((mi & !0xff) << 12)
+        };
+        assert_eq!(dev_split(makedev(259, 70000)), (259, 70000));
+        assert_eq!(dev_split(makedev(0x12345, 7)), (0x12345, 7));
+    }
+}
