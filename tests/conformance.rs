@@ -49,24 +49,8 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[
         "FAIL 86: (rename(\"file/\", \"x\")) == -1 && errno == (20)",
     ),
     (
-        "fault_partial",
-        "FAIL 17: syscall(SYS_read, z, m + 4000, 200) == 96 (errno 14)",
-    ),
-    (
         "fault_path",
         "FAIL 27: (syscall(59, b, 0, 0)) == -1 && errno == (14) (errno 38)",
-    ),
-    (
-        "fault_sys",
-        "FAIL 18: (syscall(160, 7, b)) == -1 && errno == (14)",
-    ),
-    (
-        "fd_emfile",
-        "FAIL 19: got.rlim_cur == LIM && got.rlim_max == rl.rlim_max",
-    ),
-    (
-        "fd_fcntl_dupfd",
-        "FAIL 28: (fcntl(fd, 0, -1)) == -1 && errno == (22) (errno 9)",
     ),
     (
         "file_creat",
@@ -183,10 +167,6 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[
     (
         "sys_prctl",
         "FAIL 10: prctl(PR_SET_NAME, \"conf-test\", 0, 0, 0) == 0 (errno 38)",
-    ),
-    (
-        "sys_rlimit",
-        "FAIL 27: getrlimit(RLIMIT_NOFILE, &r2) == 0 && r2.rlim_cur == 10 && r2.rlim_max == orig.rlim_max",
     ),
     (
         "sys_sched",

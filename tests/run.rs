@@ -538,6 +538,27 @@ fn memory_runs_out_cleanly_and_interrupts_keep_registers() {
     );
     let o = run(&rt, name, &[&prog("hello-glibc")]);
     assert_eq!(status(&o), 1, "the run after the fork bomb: {}", stderr(&o));
+    // Far more memory than the cluster has: refused, and the program goes on.
+    let o = run(&rt, name, &[&prog("hugemap-musl")]);
+    assert_eq!(status(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "mmap 1 TiB: ENOMEM\nmmap 4 TiB: ENOMEM\nbrk +1 TiB: refused\n1 MiB after: ok\n"
+    );
+    // Random syscalls with random arguments for 10 s (children that die are replaced): no
+    // monitor crashes, and the next program runs.
+    let o = run(&rt, name, &[&prog("sysfuzz-musl"), "10", "7"]);
+    assert_eq!(status(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("sysfuzz: done"), "{}", stdout(&o));
+    eprintln!("{}", stderr(&o).trim());
+    let o = run(&rt, name, &[&prog("hello-glibc")]);
+    assert_eq!(status(&o), 1, "the run after the fuzzer: {}", stderr(&o));
+    let st = rt.lego(&["status", "--name", name]);
+    let text = stdout(&st);
+    assert!(
+        st.status.success() && !text.contains("failed") && !text.contains("restart"),
+        "a component did not survive the fuzzer:\n{text}"
+    );
     let _ = rt.lego(&["down", "--name", name]);
 }
 

@@ -299,6 +299,7 @@ impl Pmon {
         c.personality = p.personality;
         c.nice = p.nice;
         c.sched = p.sched;
+        c.limits = p.limits;
         c.stdin_eof = p.stdin_eof;
         c.exit_signal = (a.flags & 0xff) as u32;
         if a.flags & clone::VFORK != 0 {

@@ -96,9 +96,20 @@ struct Slot {
 }
 
 /// The table.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FdTable {
     fds: BTreeMap<i32, Slot>,
+    /// Descriptors are below this (`RLIMIT_NOFILE`, at most [`MAX_FDS`]).
+    limit: usize,
+}
+
+impl Default for FdTable {
+    fn default() -> FdTable {
+        FdTable {
+            fds: BTreeMap::new(),
+            limit: MAX_FDS,
+        }
+    }
 }
 
 impl FdTable {
@@ -111,6 +122,17 @@ impl FdTable {
         t
     }
 
+    /// Sets the descriptor limit (`RLIMIT_NOFILE`): new descriptors stay below it (those
+    /// already above it stay open, as on Linux).
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit.min(MAX_FDS);
+    }
+
+    /// The descriptor limit.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
     /// The lowest free descriptor at or above `from`; `None` if the table is full.
     fn free_from(&self, from: i32) -> Option<i32> {
         if self.fds.len() >= MAX_FDS {
@@ -120,7 +142,7 @@ impl FdTable {
         while self.fds.contains_key(&fd) {
             fd += 1;
         }
-        ((fd as usize) < MAX_FDS).then_some(fd)
+        ((fd as usize) < self.limit).then_some(fd)
     }
 
     /// A new description `o` at the lowest free descriptor; `None` if the table is full.
@@ -151,12 +173,12 @@ impl FdTable {
     ) -> Result<i32, bool> {
         let desc = self.fds.get(&old).ok_or(true)?.desc.clone();
         match new {
-            Some(n) if n < 0 || n as usize >= MAX_FDS => Err(true),
+            Some(n) if n < 0 || n as usize >= self.limit => Err(true),
             Some(n) => {
                 self.fds.insert(n, Slot { desc, cloexec });
                 Ok(n)
             }
-            None if min < 0 || min as usize >= MAX_FDS => Err(true),
+            None if min < 0 || min as usize >= self.limit => Err(true),
             None => self.insert_desc(min, desc, cloexec).ok_or(false),
         }
     }
@@ -243,7 +265,10 @@ impl FdTable {
     /// A forked child's table: the same descriptions (one offset, one pipe end each) under
     /// the same numbers and flags.
     pub fn fork_copy(&self) -> FdTable {
-        let mut t = FdTable::default();
+        let mut t = FdTable {
+            limit: self.limit,
+            ..FdTable::default()
+        };
         for (&fd, slot) in &self.fds {
             t.fds.insert(
                 fd,

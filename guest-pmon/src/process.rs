@@ -168,6 +168,10 @@ pub struct Process {
     pub personality: u32,
     /// Nice value (`setpriority`), -20..=19.
     pub nice: i32,
+    /// Resource limits.
+    pub limits: lego_linux::rlimit::Limits,
+    /// Unknown syscall numbers (below 512) already logged.
+    pub unknown_logged: [u64; 8],
     /// Registered for `membarrier`'s private expedited command.
     pub membarrier: bool,
     /// `sched_setscheduler`: (policy, priority), recorded (the monitor's round robin is
@@ -420,6 +424,8 @@ impl Process {
             nice: 0,
             sched: (0, 0),
             membarrier: false,
+            limits: lego_linux::rlimit::Limits::new(crate::fd::MAX_FDS as u64),
+            unknown_logged: [0; 8],
             turn_end: 0,
             ppid: 1,
             pgid: pid,

@@ -125,10 +125,7 @@ pub const TABLE: &[(&str, Support)] = &[
     ),
     ("umask", Full),
     ("gettimeofday", Full),
-    (
-        "getrlimit",
-        Partial("fixed limits (stack 8 MiB, the rest as a default Linux); setting one is not kept"),
-    ),
+    ("getrlimit", Full),
     (
         "getrusage",
         Partial("CPU times; no page-fault or context-switch counts"),
@@ -202,7 +199,10 @@ pub const TABLE: &[(&str, Support)] = &[
         Partial("PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE, PR_SET_DUMPABLE"),
     ),
     ("arch_prctl", Partial("FS and GS bases")),
-    ("setrlimit", Partial("accepted, not kept")),
+    (
+        "setrlimit",
+        Partial("RLIMIT_NOFILE is enforced; the others are kept, not enforced"),
+    ),
     ("sync", Partial("the caller's open files")),
     ("gettid", Full),
     ("readahead", Full),
@@ -257,10 +257,7 @@ pub const TABLE: &[(&str, Support)] = &[
     ("preadv", Full),
     ("pwritev", Full),
     ("rt_tgsigqueueinfo", Partial("threads of the caller")),
-    (
-        "prlimit64",
-        Partial("the caller; as getrlimit and setrlimit"),
-    ),
+    ("prlimit64", Partial("the caller only; as setrlimit")),
     ("syncfs", Partial("the caller's open files")),
     (
         "getcpu",

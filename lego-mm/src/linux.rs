@@ -207,3 +207,47 @@ pub fn mremap_flags(flags: u32) -> Result<RemapFlags, Error> {
     }
     Ok(f)
 }
+
+/// Linux's overcommit heuristic (`vm.overcommit_memory = 0`): a single request for more
+/// accountable memory than the system has is refused with `ENOMEM`, whatever is free.
+/// Accountable: private writable mappings and shared anonymous ones (what could need memory
+/// of its own), unless `MAP_NORESERVE`. `limit` is the memory the process's vRegions can be
+/// placed on.
+pub fn overcommits(req: &MapRequest, mmap_flags: u32, limit: u64) -> bool {
+    let accountable = if req.flags.shared() {
+        matches!(req.kind, Kind::Anon)
+    } else {
+        req.prot.contains(Prot::WRITE)
+    };
+    accountable && mmap_flags & MAP_NORESERVE == 0 && req.len > limit
+}
+
+#[cfg(test)]
+mod overcommit_tests {
+    use super::*;
+
+    #[test]
+    fn only_accountable_requests_past_the_limit_are_refused() {
+        let rw = (Prot::READ | Prot::WRITE).bits();
+        let anon = MAP_PRIVATE | MAP_ANONYMOUS;
+        let big = 1u64 << 40;
+        let req = |len, prot, flags| mmap(0, len, prot, flags, None, 0).unwrap();
+        assert!(overcommits(&req(big, rw, anon), anon, 1 << 32));
+        assert!(!overcommits(&req(1 << 30, rw, anon), anon, 1 << 32));
+        // Read-only private memory needs none of its own; MAP_NORESERVE opts out.
+        assert!(!overcommits(
+            &req(big, Prot::READ.bits(), anon),
+            anon,
+            1 << 32
+        ));
+        let nores = anon | MAP_NORESERVE;
+        assert!(!overcommits(&req(big, rw, nores), nores, 1 << 32));
+        // Shared anonymous memory counts even when read-only.
+        let shared = MAP_SHARED | MAP_ANONYMOUS;
+        assert!(overcommits(
+            &req(big, Prot::READ.bits(), shared),
+            shared,
+            1 << 32
+        ));
+    }
+}

@@ -60,6 +60,9 @@ struct Proc {
     regions: VRegions,
     policy: Policy,
     files: Vec<FileRef>,
+    /// The most memory one request may ask for (`lego_mm::linux::overcommits`): what the
+    /// mComponents its vRegions may go to hold.
+    commit_limit: u64,
 }
 
 /// Every process whose home is here.
@@ -68,6 +71,8 @@ pub struct Home {
     procs: BTreeMap<u32, Proc>,
     /// Programs loaded.
     pub execs: u64,
+    /// This mComponent's memory for pages.
+    memory_bytes: u64,
 }
 
 /// A `MapReply` being built.
@@ -194,6 +199,14 @@ impl FileChunks<'_> {
 }
 
 impl Home {
+    /// The home of processes on an mComponent with `memory_bytes` for pages.
+    pub fn new(memory_bytes: u64) -> Home {
+        Home {
+            memory_bytes,
+            ..Home::default()
+        }
+    }
+
     /// `EXEC`.
     pub fn exec<W: World>(&mut self, w: &mut W, req: &[u8], out: &mut [u8]) -> Result<usize, u32> {
         let (h, rest) = decode::<proto::ExecRequest>(req)?;
@@ -347,6 +360,8 @@ impl Home {
             regions,
             policy,
             files: alloc::vec![file.clone()],
+            // Candidates are mComponents like this one: as much memory each.
+            commit_limit: self.memory_bytes.saturating_mul(n.max(1) as u64),
         };
         // Owners learn their vmas before they receive pages.
         if let Err(s) = self.tell_owners(w, h.pid, &p, 0..lego_mm::layout::USER_TOP) {
@@ -490,6 +505,7 @@ impl Home {
             regions: parent.regions.clone(),
             policy: parent.policy.clone(),
             files: parent.files.clone(),
+            commit_limit: parent.commit_limit,
         };
         let mut owners: Vec<u32> = child.regions.iter().map(|(_, o)| o).collect();
         owners.sort_unstable();
@@ -569,6 +585,9 @@ impl Home {
                 };
                 let mr = mmlinux::mmap(m.addr, m.len, m.prot, m.flags, file, m.offset)
                     .map_err(mm_fail)?;
+                if mmlinux::overcommits(&mr, m.flags, p.commit_limit) {
+                    return Err(fail(errno::ENOMEM));
+                }
                 if mr.flags.shared() && !matches!(mr.kind, Kind::Anon) {
                     // Writable shared file mappings are unsupported by design (LegoOS too).
                     if mr.prot.contains(Prot::WRITE) {
@@ -623,6 +642,11 @@ impl Home {
             proto::BRK => {
                 let (r, _) = decode::<proto::RangeRequest>(req)?;
                 let old = p.brk.current();
+                if r.addr > old && r.addr - old > p.commit_limit {
+                    // More than there is: refused, as Linux's heuristic refuses it.
+                    reply.head.result = old;
+                    return Ok(reply);
+                }
                 let o = p.brk.set(&mut p.tree, r.addr);
                 if let Some(g) = &o.grown
                     && p.regions.ensure_owned(g.clone(), &mut p.policy).is_err()
@@ -666,6 +690,9 @@ impl Home {
             proto::MREMAP => {
                 let (r, _) = decode::<proto::MremapRequest>(req)?;
                 let flags = mmlinux::mremap_flags(r.flags).map_err(mm_fail)?;
+                if r.new_len > r.old_len && r.new_len - r.old_len > p.commit_limit {
+                    return Err(fail(errno::ENOMEM));
+                }
                 let rm = p
                     .tree
                     .remap(r.old_addr, r.old_len, r.new_len, flags, r.new_addr)

@@ -88,12 +88,14 @@ pub struct Memory {
 impl Memory {
     /// Takes every free frame for vRegions; `None` without memory for the bookkeeping.
     pub fn new(me: u32) -> Option<Memory> {
-        let owner = Owner::new(Arena::take_all())?;
+        let arena = Arena::take_all();
+        let bytes = arena.total() * lego_proto::mem::PAGE as u64;
+        let owner = Owner::new(arena)?;
         guest_rt::service::set_mem_free(owner.free_bytes());
         Some(Memory {
             me,
             owner: Arc::new(Mutex::new(owner)),
-            home: Home::default(),
+            home: Home::new(bytes),
             reply: alloc::vec![0u8; lego_proto::rpc::MAX_PAYLOAD].into_boxed_slice(),
         })
     }

@@ -703,6 +703,10 @@ fn fcntl(p: &mut Process, fd: i32, cmd: u32, arg: u64) -> i64 {
     const F_DUPFD_CLOEXEC: u32 = 1030;
     const F_GETPIPE_SZ: u32 = 1032;
     match cmd {
+        // A lowest descriptor outside the limit is EINVAL here (dup2's target is EBADF).
+        F_DUPFD | F_DUPFD_CLOEXEC if p.fds.contains(fd) && arg >= p.fds.limit() as u64 => {
+            err(e::EINVAL)
+        }
         F_DUPFD => dup_to(p, fd, None, arg as i32, false),
         F_DUPFD_CLOEXEC => dup_to(p, fd, None, arg as i32, true),
         F_GETFD => match p.fds.cloexec(fd) {

@@ -16,7 +16,7 @@ use lego_proto::proc as pp;
 use zerocopy::IntoBytes;
 
 use super::fs::fs_req;
-use super::{copy_in, copy_out, err, status_err};
+use super::{copy_in, copy_out, copy_out_prefix, err, status_err};
 use crate::fd::Target;
 use crate::pipe::PipeEnd;
 use crate::process::{Process, RunState};
@@ -132,14 +132,15 @@ fn read(
                         *b = x as u8;
                     }
                 }
-                if copy_out(p, rpc, buf + done, &chunk[..n]).is_err() {
+                let k = copy_out_prefix(p, rpc, buf + done, &chunk[..n]);
+                done += k as u64;
+                if k < n {
                     return if done > 0 {
                         done as i64
                     } else {
                         err(e::EFAULT)
                     };
                 }
-                done += n as u64;
             }
             done as i64
         }
@@ -227,11 +228,15 @@ fn read_pipe(
     p.stdin_waits = 0;
     let mut data = vec![0u8; (len as usize).min(avail)];
     let n = end.read(&mut data);
-    if copy_out(p, rpc, buf, &data[..n]).is_err() {
-        end.unread(&data[..n]);
+    // What fits before a bad page is read; the rest stays in the pipe.
+    let k = copy_out_prefix(p, rpc, buf, &data[..n]);
+    if k < n {
+        end.unread(&data[k..n]);
+    }
+    if k == 0 {
         return err(e::EFAULT);
     }
-    n as i64
+    k as i64
 }
 
 /// Writes a pipe: as much as fits (up to `PIPE_BUF` bytes all or nothing); `EPIPE` and

@@ -5,7 +5,7 @@ extern crate alloc;
 use guest_rt::rpc::Rpc;
 use guest_rt::time;
 use lego_linux::abi::resource::{
-    RLIM_INFINITY, RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD, Rlimit, Rusage, Sysinfo,
+    RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD, Rlimit, Rusage, Sysinfo,
 };
 use lego_linux::abi::time::{Timespec, Timeval, Tms};
 use lego_linux::abi::utsname::Utsname;
@@ -203,33 +203,35 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
             }
             done as i64
         }
-        nr::GETRLIMIT | nr::PRLIMIT64 => {
-            let (res, old) = if n == nr::GETRLIMIT {
-                (a[0], a[1])
-            } else {
-                if a[0] != 0 && a[0] != u64::from(p.pid) {
-                    return Some(err(e::ESRCH));
+        nr::GETRLIMIT | nr::SETRLIMIT | nr::PRLIMIT64 => {
+            // (resource, new, old) of the three forms; prlimit64 of the caller only.
+            let (res, new, old) = match n {
+                nr::GETRLIMIT => (a[0], 0, a[1]),
+                nr::SETRLIMIT => (a[0], a[1], 0),
+                _ => {
+                    if a[0] != 0 && a[0] != u64::from(p.pid) {
+                        return Some(err(e::ESRCH));
+                    }
+                    (a[1], a[2], a[3])
                 }
-                (a[1], a[3])
             };
-            let lim = match res {
-                3 => Rlimit {
-                    rlim_cur: 8 << 20,
-                    rlim_max: RLIM_INFINITY,
-                }, // STACK
-                7 => Rlimit {
-                    rlim_cur: crate::fd::MAX_FDS as u64,
-                    rlim_max: crate::fd::MAX_FDS as u64,
-                }, // NOFILE
-                0..=15 => Rlimit {
-                    rlim_cur: RLIM_INFINITY,
-                    rlim_max: RLIM_INFINITY,
-                },
-                _ => return Some(err(e::EINVAL)),
+            let prev = match p.limits.get(res) {
+                Ok(l) => l,
+                Err(x) => return Some(err(x)),
             };
-            if old != 0 { put(p, rpc, old, &lim) } else { 0 }
+            if new != 0 {
+                let want: Rlimit = match read_val(p, rpc, new) {
+                    Ok(v) => v,
+                    Err(x) => return Some(err(x)),
+                };
+                let privileged = p.cred.privileged();
+                if let Err(x) = p.limits.set(res, want, privileged) {
+                    return Some(err(x));
+                }
+                p.fds.set_limit(p.limits.nofile());
+            }
+            if old != 0 { put(p, rpc, old, &prev) } else { 0 }
         }
-        nr::SETRLIMIT => 0,
         nr::SYSINFO => {
             // The process's local memory is its ExCache: what a program sizing its buffers
             // from "physical memory" (glibc's qsort does) should see.

@@ -93,6 +93,24 @@ pub fn copy_out(p: &mut Process, rpc: &mut Rpc, va: u64, data: &[u8]) -> Result<
     Ok(())
 }
 
+/// Copies as much of `data` to user memory at `va` as fits before the first page the process
+/// cannot write; returns how many bytes that was (a read that runs into a bad page returns
+/// what it copied, as Linux's do).
+pub fn copy_out_prefix(p: &mut Process, rpc: &mut Rpc, va: u64, data: &[u8]) -> usize {
+    let mut done = 0usize;
+    while done < data.len() {
+        let Some(a) = va.checked_add(done as u64) else {
+            break;
+        };
+        let n = (4096 - (a & 4095) as usize).min(data.len() - done);
+        if copy_out(p, rpc, a, &data[done..done + n]).is_err() {
+            break;
+        }
+        done += n;
+    }
+    done
+}
+
 /// A NUL-terminated string of user memory (at most `max` bytes).
 pub fn read_cstr(p: &mut Process, rpc: &mut Rpc, va: u64, max: usize) -> Result<Vec<u8>, Errno> {
     let mut out = Vec::new();
@@ -233,13 +251,21 @@ pub fn dispatch(p: &mut Process, rpc: &mut Rpc, manager: u32) {
         {
             Some(v) => v,
             None => {
-                println!(
-                    "pmon: pid {}: unknown syscall {} ({}) at {:#x}: ENOSYS",
-                    p.pid,
-                    n,
-                    nr::name(n).unwrap_or("?"),
-                    r.rip
-                );
+                // One line per process and number: a program probing (or a fuzzer) does not
+                // flood the console.
+                // (Numbers past the table share the last bit.)
+                let k = n.min(511);
+                let (w, b) = ((k / 64) as usize, k % 64);
+                if p.unknown_logged[w] & (1 << b) == 0 {
+                    p.unknown_logged[w] |= 1 << b;
+                    println!(
+                        "pmon: pid {}: unknown syscall {} ({}) at {:#x}: ENOSYS",
+                        p.pid,
+                        n,
+                        nr::name(n).unwrap_or("?"),
+                        r.rip
+                    );
+                }
                 err(e::ENOSYS)
             }
         },
