@@ -569,3 +569,39 @@ fn without_a_cluster_run_says_how_to_start_one() {
     assert_eq!(status(&o), 1);
     assert!(stderr(&o).contains("lego up"), "{}", stderr(&o));
 }
+
+#[test]
+fn bench_abi_reports_both_sides() {
+    require_kvm();
+    let rt = Rt::new();
+    let v = rt.json(&[
+        "bench",
+        "abi",
+        "--syscalls",
+        "300",
+        "--forks",
+        "3",
+        "--pipe-mib",
+        "2",
+        "--json",
+    ]);
+    for key in ["syscall_getpid", "fork_exec_wait"] {
+        let r = &v[key];
+        for side in ["pcomponent", "host"] {
+            let p50 = r[side]["p50_ns"].as_f64().unwrap_or(-1.0);
+            let p99 = r[side]["p99_ns"].as_f64().unwrap_or(-1.0);
+            assert!(p50 > 0.0 && p99 >= p50, "{key} {side}: {v}");
+        }
+        assert!(r["ratio_p50"].as_f64().unwrap_or(0.0) > 0.0, "{v}");
+    }
+    let pipe = &v["pipe_mb_per_s"];
+    assert!(pipe["pcomponent"].as_f64().unwrap_or(0.0) > 0.0, "{v}");
+    assert!(pipe["host"].as_f64().unwrap_or(0.0) > 0.0, "{v}");
+    assert!(
+        v["trap_floor"]["p50_ns"].as_f64().unwrap_or(0.0) > 0.0,
+        "{v}"
+    );
+    // Its cluster is gone.
+    let ls = rt.lego(&["ls"]);
+    assert!(!stdout(&ls).contains("bench-abi"), "{}", stdout(&ls));
+}

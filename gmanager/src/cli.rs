@@ -318,6 +318,27 @@ pub enum BenchCommand {
     Miss(BenchMissArgs),
     /// A CPU-bound program with no misses on a pComponent against the same binary native.
     Run(BenchRunArgs),
+    /// The Linux ABI's basic costs on a pComponent next to the host's (p50/p99): a syscall
+    /// round trip (getpid), fork + exec + wait of a static program, pipe throughput; with
+    /// the platform's trap floor beside them. Compiles its program with gcc -static.
+    Abi(BenchAbiArgs),
+}
+
+/// `lego bench abi`.
+#[derive(Debug, Args)]
+pub struct BenchAbiArgs {
+    /// getpid calls timed.
+    #[arg(long, default_value_t = 5000, value_name = "N")]
+    pub syscalls: u64,
+    /// fork + exec + wait rounds timed.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub forks: u64,
+    /// MiB sent through the pipe.
+    #[arg(long, default_value_t = 32, value_name = "MIB")]
+    pub pipe_mib: u64,
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `lego bench miss`.

@@ -217,15 +217,17 @@ fn other_cpu(cpu: usize, t0: u64) -> ! {
     let t2 = rdtsc();
     cpu_init(cpu, cpuid::features());
     percpu::this().set_online();
-    smp::set_apic_id(cpu, apic::id());
-    smp::mark_online(cpu);
+    let id = apic::id();
+    smp::set_apic_id(cpu, id);
+    // The line goes out before the CPU counts as online: the boot CPU may report ready and
+    // power off (`lego boot`) as soon as every CPU is.
     println!(
-        "cpu {cpu} online (apic id {}): native after {} us, waited {} us, up after {} us",
-        apic::id(),
+        "cpu {cpu} online (apic id {id}): native after {} us, waited {} us, up after {} us",
         time::ticks_to_ns(t1 - t0) / 1000,
         time::ticks_to_ns(t2 - t1) / 1000,
         time::ticks_to_ns(rdtsc() - t0) / 1000
     );
+    smp::mark_online(cpu);
     smp::other_cpu_idle(cpu)
 }
 

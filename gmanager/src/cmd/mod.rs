@@ -23,6 +23,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Bench(BenchCommand::Storage(a)) => bench::storage::run(&a),
         Command::Bench(BenchCommand::Miss(a)) => bench::miss::run(&a),
         Command::Bench(BenchCommand::Run(a)) => bench::run::run(&a),
+        Command::Bench(BenchCommand::Abi(a)) => bench::abi::run(&a),
         Command::Up(a) => cluster::up(&a),
         Command::Status(a) => cluster::status(&a),
         Command::Logs(a) => cluster::logs(&a),

@@ -1,5 +1,6 @@
 //! Benchmarks. Each runs our system and its baseline side by side in one run and prints ratios.
 
+pub mod abi;
 pub mod boot;
 pub mod miss;
 mod programs;

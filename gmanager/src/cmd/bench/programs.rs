@@ -12,6 +12,11 @@ pub const MISSBENCH: (&str, &str) = (
     "missbench",
     include_str!("../../../../testprogs/c/missbench.c"),
 );
+/// The ABI benchmark's program.
+pub const ABIBENCH: (&str, &str) = (
+    "abibench",
+    include_str!("../../../../testprogs/c/abibench.c"),
+);
 /// The CPU-bound program.
 pub const SPIN: (&str, &str) = ("spin", include_str!("../../../../testprogs/c/spin.c"));
 
