@@ -30,53 +30,53 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[
     ),
     (
         "dir_at",
-        "FAIL 76: (unlinkat(sfd, \"h2\", 0x1)) == -1 && errno == (22)",
+        "FAIL 42: (unlinkat(sfd, \"h2\", 0x1)) == -1 && errno == (22)",
     ),
     (
         "dir_fstatat",
-        "FAIL 69: (fstatat(dfd, \"f\", &a, 0x40000000)) == -1 && errno == (22)",
+        "FAIL 35: (fstatat(dfd, \"f\", &a, 0x40000000)) == -1 && errno == (22)",
     ),
     (
         "dir_mkdir",
-        "FAIL 85: fstat(dfd, &st) == 0 && S_ISDIR(st.st_mode) (errno 2)",
+        "FAIL 51: fstat(dfd, &st) == 0 && S_ISDIR(st.st_mode)",
     ),
     (
         "dir_notdir",
-        "FAIL 56: (stat(\"f/x\", &st)) == -1 && errno == (20) (errno 2)",
+        "FAIL 23: (stat(\"f/\", &st)) == -1 && errno == (20)",
     ),
     (
         "dir_rename",
-        "FAIL 86: (rename(\"file/\", \"x\")) == -1 && errno == (20)",
+        "FAIL 52: (rename(\"file/\", \"x\")) == -1 && errno == (20)",
     ),
     (
         "fault_path",
-        "FAIL 27: (syscall(59, b, 0, 0)) == -1 && errno == (14) (errno 38)",
+        "FAIL 36: symlink(\"target\", \"fault_path.d/link\") == 0",
     ),
     (
         "file_creat",
-        "FAIL 75: (open(\"d\", 00 | 0100 | 0200, 0644)) == -1 && errno == (17) (errno 21)",
+        "FAIL 41: (open(\"d\", 00 | 0100 | 0200, 0644)) == -1 && errno == (17)",
     ),
     ("file_dev", "FAIL 16: lseek(n, 100, SEEK_SET) == 0"),
     (
         "file_errors",
-        "FAIL 52: (open(\"f/\", 00)) == -1 && errno == (20)",
+        "FAIL 18: (open(\"f/\", 00)) == -1 && errno == (20)",
     ),
     (
         "file_ftruncate",
-        "FAIL 85: (ftruncate(fd, -1)) == -1 && errno == (22) (errno 27)",
+        "FAIL 51: (ftruncate(fd, -1)) == -1 && errno == (22)",
     ),
-    (
-        "file_rename",
-        "FAIL 77: link(\"c\", \"c2\") == 0 (errno 38)",
-    ),
-    ("file_stat", "FAIL 73: link(\"f\", \"f2\") == 0 (errno 38)"),
-    ("file_sync", "FAIL 62: syncfs(fd) == 0 (errno 38)"),
+    ("file_rename", "FAIL 43: link(\"c\", \"c2\") == 0"),
+    ("file_stat", "FAIL 39: link(\"f\", \"f2\") == 0"),
+    ("file_sync", "FAIL 33: (fsync(p[0])) == -1 && errno == (22)"),
     (
         "file_unlink",
-        "FAIL 57: fstat(fd, &st) == 0 && st.st_size == 8 && st.st_nlink == 0 (errno 2)",
+        "FAIL 23: fstat(fd, &st) == 0 && st.st_size == 8 && st.st_nlink == 0",
     ),
-    ("id_session", "FAIL 8: pg > 0"),
-    ("id_umask", "FAIL 11: umask(077) == 077"),
+    ("id_session", "FAIL 15: getpgid(getppid()) > 0"),
+    (
+        "id_umask",
+        "FAIL 27: fchmod(fd, 0777) == 0 && close(fd) == 0",
+    ),
     (
         "mm_anon",
         "FAIL 52: mmap(NULL, 4096, PROT_READ, MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED && errno == EINVAL",
@@ -90,66 +90,41 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("mm_mremap", "FAIL 40: pattern_ok(q, 2 * 4096)"),
     (
         "path_access",
-        "FAIL 62: (access(\"f/x\", 0)) == -1 && errno == (20) (errno 2)",
+        "FAIL 29: (access(\"f/\", 0)) == -1 && errno == (20)",
     ),
     (
         "path_chdir_err",
-        "FAIL 63: (chdir(\"file/x\")) == -1 && errno == (20) (errno 2)",
+        "FAIL 34: (chdir(\"missing/..\")) == -1 && errno == (2)",
     ),
     (
         "path_dots",
-        "FAIL 73: (stat(\"missing/../a\", &st)) == -1 && errno == (2)",
+        "FAIL 39: (stat(\"missing/../a\", &st)) == -1 && errno == (2)",
     ),
     (
         "path_empty",
-        "FAIL 64: (link(\"f\", \"\")) == -1 && errno == (2) (errno 38)",
+        "FAIL 30: (link(\"f\", \"\")) == -1 && errno == (2)",
     ),
-    (
-        "path_proc_exe",
-        "FAIL 68: stat(\"/proc/self/exe\", &st2) == 0 && st2.st_ino == st.st_ino && st2.st_dev == st.st_dev (errno 2)",
-    ),
-    ("path_relative", "FAIL 77: has(\"f\", \"in sub\") (errno 2)"),
+    ("path_relative", "FAIL 43: has(\"f\", \"in sub\")"),
     (
         "path_toolong",
-        "FAIL 85: (stat(p, &st)) == -1 && errno == (36)",
+        "FAIL 51: (stat(p, &st)) == -1 && errno == (36)",
     ),
-    (
-        "pipe_epipe_ign",
-        "FAIL 17: write(p[1], \"x\", 0) == 0 (errno 32)",
-    ),
+    ("pipe_epipe_ign", "FAIL 17: write(p[1], \"x\", 0) == 0"),
     (
         "pipe_fstat",
         "FAIL 16: r.st_ino == w.st_ino && r.st_dev == w.st_dev",
     ),
-    (
-        "pipe_sigpipe",
-        "FAIL 46: write(p[1], \"z\", 0) == 0 (errno 32)",
-    ),
-    ("proc_cmdline", "FAIL 25: fd >= 0"),
-    ("proc_cpuinfo", "FAIL 7: f != NULL"),
-    (
-        "proc_exe",
-        "FAIL 21: stat(\"/proc/self/exe\", &b) == 0 (errno 2)",
-    ),
-    (
-        "proc_fd",
-        "FAIL 20: listed(0) == 1 && listed(1) == 1 && listed(2) == 1 (errno 2)",
-    ),
-    ("proc_loadavg", "FAIL 8: fd >= 0"),
-    ("proc_maps", "FAIL 24: f != NULL"),
-    ("proc_meminfo", "FAIL 7: f != NULL"),
-    ("proc_self", "FAIL 10: n > 0"),
-    ("proc_stat", "FAIL 9: fd >= 0"),
-    ("proc_status", "FAIL 8: f != NULL"),
-    ("proc_sys_cpu_online", "FAIL 8: fd >= 0"),
-    ("proc_uptime", "FAIL 9: fd >= 0"),
-    ("process_vfork", "FAIL 15: c > 0"),
+    ("pipe_sigpipe", "FAIL 46: write(p[1], \"z\", 0) == 0"),
+    ("process_vfork", "FAIL 16: shared == 2"),
     ("signal_bus", "FAIL 46: p != MAP_FAILED"),
     (
         "signal_itimer",
-        "FAIL 60: setitimer(ITIMER_VIRTUAL, &it, NULL) == 0 (errno 22)",
+        "FAIL 60: setitimer(ITIMER_VIRTUAL, &it, NULL) == 0",
     ),
-    ("signal_kill", "FAIL 11: kill(-getpgrp(), 0) == 0 (errno 3)"),
+    (
+        "signal_kill",
+        "FAIL 17: (kill(999999, 65)) == -1 && errno == (3)",
+    ),
     ("signal_mask", "FAIL 43: rt == 3"),
     (
         "signal_raw_action",
@@ -158,15 +133,12 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("signal_segv", "FAIL 67: faults(run, p)"),
     (
         "signal_siginfo",
-        "FAIL 39: sigqueue(getpid(), SIGUSR1, (union sigval){.sival_int = 4242}) == 0 (errno 38)",
+        "FAIL 60: (syscall(129, 999999, 10, &si)) == -1 && errno == (1)",
     ),
-    (
-        "signal_timedwait",
-        "FAIL 31: syscall(SYS_rt_sigtimedwait, &set, &si, &zero, 8) == SIGUSR1 (errno 38)",
-    ),
+    ("signal_timedwait", "FAIL 54: ok"),
     (
         "sys_prctl",
-        "FAIL 10: prctl(PR_SET_NAME, \"conf-test\", 0, 0, 0) == 0 (errno 38)",
+        "FAIL 19: prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0",
     ),
     (
         "sys_sched",
@@ -179,7 +151,7 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("time_cputime", "FAIL 41: clock_getcpuclockid(0, &cid) == 0"),
     (
         "time_getres",
-        "FAIL 34: (syscall(227, 100, &t)) == -1 && errno == (22) (errno 38)",
+        "FAIL 34: (syscall(227, 100, &t)) == -1 && errno == (22)",
     ),
 ];
 
@@ -323,6 +295,7 @@ fn conformance_suite_matches_linux() {
     let (mut passed, mut failed) = (0, 0);
     let mut problems = Vec::new();
     let mut now_passing = Vec::new();
+    let mut moved = Vec::new();
     for (family, stem) in &progs {
         let fails = &results[stem];
         let f = families.entry(family).or_default();
@@ -337,10 +310,18 @@ fn conformance_suite_matches_linux() {
         } else {
             failed += 1;
             f.1 += 1;
-            if !expected.contains_key(stem.as_str()) {
-                for l in fails {
-                    problems.push(format!("{stem}: {l}"));
+            match expected.get(stem.as_str()) {
+                None => {
+                    for l in fails {
+                        problems.push(format!("{stem}: {l}"));
+                    }
                 }
+                // Still failing, but somewhere else now: said so that the reason is updated.
+                // (The lines quote the programs' output with Debug escapes.)
+                Some(why) if !fails.iter().any(|l| l.replace("\\\"", "\"").contains(why)) => {
+                    moved.push(format!("{stem}: now {}", fails[0]));
+                }
+                Some(_) => {}
             }
         }
     }
@@ -362,6 +343,12 @@ fn conformance_suite_matches_linux() {
         println!(
             "expected to fail but passed (take them off EXPECTED_FAILURES): {}",
             now_passing.join(" ")
+        );
+    }
+    if !moved.is_empty() {
+        println!(
+            "expected failures that fail elsewhere now (update their reasons):\n  {}",
+            moved.join("\n  ")
         );
     }
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));

@@ -294,6 +294,8 @@ impl Pmon {
         c.fds = p.fds.fork_copy();
         c.sig = p.sig.fork_copy();
         c.comm = p.comm.clone();
+        c.cmdline = p.cmdline.clone();
+        c.environ = p.environ.clone();
         c.cred = p.cred.clone();
         c.umask = p.umask;
         c.personality = p.personality;

@@ -47,6 +47,8 @@ pub enum Target {
     },
     /// One end of a pipe.
     Pipe(PipeEnd),
+    /// A `/proc` or `/sys` file: its text as it was when opened (`crate::procfs`).
+    Pseudo(alloc::sync::Arc<Vec<u8>>),
 }
 
 /// An open file description.
@@ -191,6 +193,11 @@ impl FdTable {
     /// A copy of the description of `fd` as it is now.
     pub fn open(&self, fd: i32) -> Option<Open> {
         self.fds.get(&fd).map(|s| s.desc.lock().clone())
+    }
+
+    /// The open descriptors, in order.
+    pub fn numbers(&self) -> Vec<i32> {
+        self.fds.keys().copied().collect()
     }
 
     /// The paths of the files open here (each once).

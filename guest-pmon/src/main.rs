@@ -17,6 +17,8 @@ mod pipe;
 #[cfg(target_os = "none")]
 mod process;
 #[cfg(target_os = "none")]
+mod procfs;
+#[cfg(target_os = "none")]
 mod service;
 #[cfg(target_os = "none")]
 mod signal;

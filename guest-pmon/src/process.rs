@@ -170,6 +170,11 @@ pub struct Process {
     pub nice: i32,
     /// Resource limits.
     pub limits: lego_linux::rlimit::Limits,
+    /// The arguments and environment of the running program, NUL-terminated strings
+    /// (`/proc/self/cmdline`, `environ`).
+    pub cmdline: Vec<u8>,
+    /// See `cmdline`.
+    pub environ: Vec<u8>,
     /// Unknown syscall numbers (below 512) already logged.
     pub unknown_logged: [u64; 8],
     /// Registered for `membarrier`'s private expedited command.
@@ -426,6 +431,8 @@ impl Process {
             membarrier: false,
             limits: lego_linux::rlimit::Limits::new(crate::fd::MAX_FDS as u64),
             unknown_logged: [0; 8],
+            cmdline: Vec::new(),
+            environ: Vec::new(),
             turn_end: 0,
             ppid: 1,
             pgid: pid,
@@ -557,6 +564,8 @@ impl Process {
         self.vmas.clear();
         self.regions.clear();
         self.touched = TouchedPages::new(TOUCHED_CHUNKS);
+        self.cmdline = args.to_vec();
+        self.environ = env.to_vec();
         for c in rest[..nv * vsize].chunks_exact(vsize) {
             if let Ok(v) = proto::Vma::read_from_bytes(c) {
                 self.vmas.insert(v.start, v);

@@ -29,6 +29,7 @@ pub mod cred;
 pub mod elf;
 pub mod errno;
 pub mod futex;
+pub mod procfs;
 pub mod rlimit;
 pub mod signal;
 pub mod sigstate;

@@ -236,6 +236,20 @@ impl SigState {
         self.info[sig as usize] = info;
     }
 
+    /// Signals whose action is `SIG_IGN` (`/proc/PID/status`'s `SigIgn`).
+    pub fn ignored_set(&self) -> u64 {
+        (1..65u32)
+            .filter(|&s| self.action(s).sa_handler == SIG_IGN)
+            .fold(0, |m, s| m | bit(s))
+    }
+
+    /// Signals with a handler (`SigCgt`).
+    pub fn caught_set(&self) -> u64 {
+        (1..65u32)
+            .filter(|&s| !matches!(self.action(s).sa_handler, SIG_IGN | SIG_DFL))
+            .fold(0, |m, s| m | bit(s))
+    }
+
     /// Pending signals.
     pub fn pending(&self) -> u64 {
         self.pending

@@ -29,7 +29,9 @@ pub const TABLE: &[(&str, Support)] = &[
     ("write", Full),
     (
         "open",
-        Partial("no /proc or /sys files; devices: null, zero, full, random, urandom, std streams"),
+        Partial(
+            "/proc: this process, meminfo, cpuinfo, stat, uptime, loadavg, version, sys/vm; /sys: cpu lists; /dev: null, zero, full, random, urandom, std streams",
+        ),
     ),
     ("close", Full),
     ("stat", Full),
@@ -121,7 +123,7 @@ pub const TABLE: &[(&str, Support)] = &[
     ("unlink", Full),
     (
         "readlink",
-        Partial("/proc/self/exe only: no symbolic links in the storage"),
+        Partial("/proc links only: no symbolic links in the storage"),
     ),
     ("umask", Full),
     ("gettimeofday", Full),

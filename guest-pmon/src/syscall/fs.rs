@@ -11,7 +11,9 @@ use alloc::vec::Vec;
 use guest_rt::rpc::{Rpc, RpcError};
 use lego_linux::abi::dirent::DirentWriter;
 use lego_linux::abi::fcntl as f;
-use lego_linux::abi::stat::{S_IFCHR, S_IFDIR, S_IFIFO, S_IFREG, STATX_RESERVED, Stat, Statx};
+use lego_linux::abi::stat::{
+    S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, STATX_RESERVED, Stat, Statx,
+};
 use lego_linux::abi::tty::{Termios, Winsize};
 use lego_linux::errno::{self as e, Errno};
 use lego_linux::sysno as nr;
@@ -25,6 +27,7 @@ use super::{copy_out, err, read_cstr, read_val, status_err, write_val};
 use crate::fd::{Open, Target};
 use crate::pipe::PipeEnd;
 use crate::process::Process;
+use crate::procfs::{self, Node};
 
 /// One file-protocol request to the vNode's buffer cache; returns the reply's length.
 #[allow(clippy::too_many_arguments)]
@@ -174,6 +177,10 @@ fn stat_of(target: &Target, fs: Option<FsStat>, ino: u64) -> Stat {
             st.st_mode = S_IFCHR | 0o666;
             st.st_rdev = (1 << 8) | 7;
         }
+        (Target::Pseudo(_), _) => {
+            st.st_mode = S_IFREG | 0o444;
+            st.st_dev = 0x16;
+        }
         (Target::Pipe(_), _) => {
             st.st_mode = S_IFIFO | 0o600;
             st.st_dev = 0x0e;
@@ -216,7 +223,29 @@ fn open(p: &mut Process, rpc: &mut Rpc, path: String, flags: u32, mode: u32) -> 
             None => err(e::EMFILE),
         };
     }
-    if path.starts_with("/proc/") || path.starts_with("/sys/") || path.starts_with("/dev/") {
+    if procfs::is_pseudo(&path) {
+        let target = match procfs::lookup(p, &path, true) {
+            Err(x) => return err(x),
+            // `/proc/self/exe`, `fd/N`, `cwd`: the file they name, opened anew.
+            Ok(Node::Link(t)) if t.starts_with('/') && !procfs::is_pseudo(&t) => {
+                return open(p, rpc, t, flags & !f::O_CREAT, mode);
+            }
+            Ok(Node::Link(_)) => return err(e::ENOENT),
+            Ok(_) if flags & f::O_ACCMODE != f::O_RDONLY || flags & f::O_CREAT != 0 => {
+                return err(e::EACCES);
+            }
+            Ok(Node::File(d)) => Target::Pseudo(alloc::sync::Arc::new(d)),
+            Ok(Node::Dir(_)) => Target::Dir { path, next: 0 },
+        };
+        return match p
+            .fds
+            .insert_cloexec(Open::new(target, flags), flags & f::O_CLOEXEC != 0)
+        {
+            Some(fd) => i64::from(fd),
+            None => err(e::EMFILE),
+        };
+    }
+    if path.starts_with("/dev/") {
         return err(e::ENOENT);
     }
     let acc = flags & f::O_ACCMODE;
@@ -294,8 +323,30 @@ fn getdents(p: &mut Process, rpc: &mut Rpc, fd: i32, buf: u64, len: u64) -> i64 
         }
         next += 1;
     }
+    if procfs::is_pseudo(&path) {
+        // A /proc or /sys directory: its entries as they are now, from the cursor on.
+        let entries = match procfs::lookup(p, &path, true) {
+            Ok(Node::Dir(v)) => v,
+            Ok(_) => return err(e::ENOTDIR),
+            Err(x) => return err(x),
+        };
+        while next >= 2 && next != DIR_END {
+            let Some((name, is_dir)) = entries.get((next - 2) as usize) else {
+                next = DIR_END;
+                break;
+            };
+            let full = normalize(&path, name);
+            let t = if *is_dir { 4 } else { 8 };
+            if w.push(hash(&full), (next + 1) as i64, t, name.as_bytes())
+                .is_err()
+            {
+                break;
+            }
+            next += 1;
+        }
+    }
     let mut reply = vec![0u8; fsp::MAX_IO];
-    'outer: while next >= 2 && next != DIR_END {
+    'outer: while next >= 2 && next != DIR_END && !procfs::is_pseudo(&path) {
         let n = match fs_req(
             p,
             rpc,
@@ -343,6 +394,39 @@ fn getdents(p: &mut Process, rpc: &mut Rpc, fd: i32, buf: u64, len: u64) -> i64 
 }
 
 fn stat_at(p: &mut Process, rpc: &mut Rpc, path: &str) -> Result<Stat, i64> {
+    stat_link(p, rpc, path, true)
+}
+
+/// `stat` (`follow`) or `lstat` of `path`: /proc's links (`exe`, `cwd`, `fd/N`) are the only
+/// symbolic links; followed, they lead to the file, device or directory they name.
+fn stat_link(p: &mut Process, rpc: &mut Rpc, path: &str, follow: bool) -> Result<Stat, i64> {
+    if procfs::is_pseudo(path) {
+        let mut st = Stat {
+            st_dev: 0x16,
+            st_ino: hash(path),
+            st_nlink: 1,
+            st_blksize: 1024,
+            ..Stat::default()
+        };
+        match procfs::lookup(p, path, follow).map_err(err)? {
+            Node::File(_) => st.st_mode = S_IFREG | 0o444,
+            Node::Dir(_) => {
+                st.st_mode = S_IFDIR | 0o555;
+                st.st_nlink = 2;
+                // /proc/self and /proc/PID are the same directory.
+                st.st_ino = hash(&procfs::canonical(p, path));
+            }
+            Node::Link(t) if follow && t.starts_with('/') && !procfs::is_pseudo(&t) => {
+                return stat_at(p, rpc, &t);
+            }
+            Node::Link(_) if follow => return Err(err(e::ENOENT)),
+            Node::Link(t) => {
+                st.st_mode = S_IFLNK | 0o777;
+                st.st_size = t.len() as i64;
+            }
+        }
+        return Ok(st);
+    }
     if let Some(t) = device(path) {
         return Ok(stat_of(&t, None, hash(path)));
     }
@@ -380,7 +464,8 @@ fn stat_fd_path(
         }
     } else {
         let path = resolve(p, rpc, dirfd, path_va)?;
-        stat_at(p, rpc, &path)
+        // AT_SYMLINK_NOFOLLOW: a link itself.
+        stat_link(p, rpc, &path, flags & 0x100 == 0)
     })
 }
 
@@ -505,7 +590,7 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> i64 {
             }
             nr::STAT | nr::LSTAT => {
                 let path = resolve(p, rpc, f::AT_FDCWD, a[0])?;
-                let st = stat_at(p, rpc, &path);
+                let st = stat_link(p, rpc, &path, n == nr::STAT);
                 put_stat(p, rpc, a[1], st)
             }
             nr::NEWFSTATAT => {
@@ -628,6 +713,16 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> i64 {
             }
             nr::CHDIR => {
                 let path = resolve(p, rpc, f::AT_FDCWD, a[0])?;
+                if procfs::is_pseudo(&path) {
+                    return Ok(match procfs::lookup(p, &path, true) {
+                        Ok(Node::Dir(_)) => {
+                            p.cwd = procfs::canonical(p, &path);
+                            0
+                        }
+                        Ok(_) => err(e::ENOTDIR),
+                        Err(x) => err(x),
+                    });
+                }
                 let st = stat_path(p, rpc, &path)?;
                 if st.kind != kind::DIR {
                     return Ok(err(e::ENOTDIR));
@@ -641,16 +736,22 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> i64 {
                 } else {
                     (a[1], a[2], a[3])
                 };
-                let raw = read_cstr(p, rpc, pv, fsp::MAX_PATH).map_err(err)?;
-                if raw == b"/proc/self/exe" {
-                    let exe = p.exe.clone().into_bytes();
-                    let k = exe.len().min(len as usize);
-                    copy_out(p, rpc, buf, &exe[..k]).map_err(err)?;
-                    k as i64
+                let path = resolve(p, rpc, if n == nr::READLINK { f::AT_FDCWD } else { fd }, pv)?;
+                if (len as i64) <= 0 {
+                    return Ok(err(e::EINVAL));
+                }
+                if procfs::is_pseudo(&path) {
+                    match procfs::lookup(p, &path, false) {
+                        Ok(Node::Link(t)) => {
+                            let k = t.len().min(len as usize);
+                            copy_out(p, rpc, buf, &t.as_bytes()[..k]).map_err(err)?;
+                            k as i64
+                        }
+                        Ok(_) => err(e::EINVAL),
+                        Err(x) => err(x),
+                    }
                 } else {
                     // No symbolic links in the vNode's storage: an existing file is not one.
-                    let path =
-                        resolve(p, rpc, if n == nr::READLINK { f::AT_FDCWD } else { fd }, pv)?;
                     stat_at(p, rpc, &path)?;
                     err(e::EINVAL)
                 }

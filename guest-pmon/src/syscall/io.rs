@@ -146,6 +146,20 @@ fn read(
         }
         Target::Output(_) => err(e::EBADF),
         Target::Dir { .. } => err(e::EISDIR),
+        Target::Pseudo(data) => {
+            let start = usize::try_from(offset)
+                .unwrap_or(usize::MAX)
+                .min(data.len());
+            let end = start.saturating_add(len as usize).min(data.len());
+            let k = copy_out_prefix(p, rpc, buf, &data[start..end]);
+            if k == 0 && end > start {
+                return err(e::EFAULT);
+            }
+            if at.is_none() {
+                p.fds.update(fd, |o| o.offset = offset + k as u64);
+            }
+            k as i64
+        }
         Target::Pipe(end) => read_pipe(p, rpc, &end, buf, len, nonblocking),
         Target::Stdin => read_stdin(p, rpc, manager, buf, len),
         Target::File(path) => {
@@ -327,6 +341,8 @@ fn write(
         Target::Full => err(e::ENOSPC),
         Target::Pipe(end) => write_pipe(p, rpc, &end, buf, len, nonblocking),
         Target::Stdin | Target::Dir { .. } => err(e::EBADF),
+        // /proc and /sys files here are read-only.
+        Target::Pseudo(_) => err(e::EACCES),
         Target::Output(which) => {
             let mut done = 0u64;
             let mut msg: Vec<u8> = Vec::new();
