@@ -47,6 +47,8 @@ pub enum Target {
     },
     /// One end of a pipe.
     Pipe(PipeEnd),
+    /// An eventfd.
+    Event(crate::eventfd::EventFd),
     /// A `/proc` or `/sys` file: its text as it was when opened (`crate::procfs`).
     Pseudo(alloc::sync::Arc<Vec<u8>>),
 }

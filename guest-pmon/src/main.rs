@@ -3,6 +3,8 @@
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(target_os = "none")]
+mod eventfd;
+#[cfg(target_os = "none")]
 mod excache;
 #[cfg(target_os = "none")]
 mod exec;

@@ -199,6 +199,7 @@ pub fn fd_link(t: &Target, fd: i32) -> String {
         Target::Stdin | Target::Output(_) => String::from("/dev/pts/0"),
         Target::Pipe(_) => format!("pipe:[{}]", 4000 + fd),
         Target::Pseudo(_) => format!("anon_inode:[proc-{fd}]"),
+        Target::Event(_) => String::from("anon_inode:[eventfd]"),
     }
 }
 

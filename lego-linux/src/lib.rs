@@ -28,6 +28,7 @@ pub mod children;
 pub mod cred;
 pub mod elf;
 pub mod errno;
+pub mod eventfd;
 pub mod futex;
 pub mod procfs;
 pub mod rlimit;

@@ -267,6 +267,8 @@ pub const TABLE: &[(&str, Support)] = &[
     ),
     ("renameat2", Partial("no flags")),
     ("getrandom", Full),
+    ("eventfd", Full),
+    ("eventfd2", Full),
     (
         "membarrier",
         Partial("QUERY and the private expedited commands"),

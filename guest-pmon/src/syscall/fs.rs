@@ -177,6 +177,11 @@ fn stat_of(target: &Target, fs: Option<FsStat>, ino: u64) -> Stat {
             st.st_mode = S_IFCHR | 0o666;
             st.st_rdev = (1 << 8) | 7;
         }
+        (Target::Event(_), _) => {
+            // An anonymous inode: permissions and no file type, as Linux shows it.
+            st.st_mode = 0o600;
+            st.st_dev = 0x0e;
+        }
         (Target::Pseudo(_), _) => {
             st.st_mode = S_IFREG | 0o444;
             st.st_dev = 0x16;

@@ -146,6 +146,23 @@ fn read(
         }
         Target::Output(_) => err(e::EBADF),
         Target::Dir { .. } => err(e::EISDIR),
+        Target::Event(ev) => {
+            if len < 8 {
+                return err(e::EINVAL);
+            }
+            match ev.with(|c| c.read()) {
+                Ok(v) => match copy_out(p, rpc, buf, &v.to_le_bytes()) {
+                    Ok(()) => 8,
+                    Err(x) => {
+                        // Not taken after all.
+                        ev.with(|c| c.count += v);
+                        err(x)
+                    }
+                },
+                Err(_) if nonblocking => err(e::EAGAIN),
+                Err(_) => wait_and_retry(p),
+            }
+        }
         Target::Pseudo(data) => {
             let start = usize::try_from(offset)
                 .unwrap_or(usize::MAX)
@@ -343,6 +360,20 @@ fn write(
         Target::Stdin | Target::Dir { .. } => err(e::EBADF),
         // /proc and /sys files here are read-only.
         Target::Pseudo(_) => err(e::EACCES),
+        Target::Event(ev) => {
+            if len < 8 {
+                return err(e::EINVAL);
+            }
+            let mut v = [0u8; 8];
+            if copy_in(p, rpc, buf, &mut v).is_err() {
+                return err(e::EFAULT);
+            }
+            match ev.with(|c| c.write(u64::from_le_bytes(v))) {
+                Ok(()) => 8,
+                Err(x) if x == e::EAGAIN && !nonblocking => wait_and_retry(p),
+                Err(x) => err(x),
+            }
+        }
         Target::Output(which) => {
             let mut done = 0u64;
             let mut msg: Vec<u8> = Vec::new();

@@ -9,6 +9,7 @@
 extern crate alloc;
 
 mod cred;
+mod eventfd;
 pub(crate) mod fs;
 mod fsinfo;
 pub(crate) mod futex;
@@ -246,6 +247,7 @@ pub fn dispatch(p: &mut Process, rpc: &mut Rpc, manager: u32) {
             .or_else(|| cred::call(p, rpc, n, a))
             .or_else(|| residency::call(p, rpc, n, a))
             .or_else(|| fsinfo::call(p, rpc, n, a))
+            .or_else(|| eventfd::call(p, rpc, n, a))
             .or_else(|| poll::call(p, rpc, n, a))
             .or_else(|| misc::call(p, rpc, n, a))
         {

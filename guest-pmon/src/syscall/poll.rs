@@ -54,6 +54,16 @@ fn ready(p: &Process, fd: i32) -> u16 {
             }
             m
         }
+        Some(Target::Event(ev)) => ev.with(|c| {
+            let mut m = 0;
+            if c.readable() {
+                m |= POLLIN | POLLRDNORM;
+            }
+            if c.writable() {
+                m |= POLLOUT | POLLWRNORM;
+            }
+            m
+        }),
         Some(_) => POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM,
     }
 }
