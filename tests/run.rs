@@ -605,3 +605,64 @@ fn bench_abi_reports_both_sides() {
     let ls = rt.lego(&["ls"]);
     assert!(!stdout(&ls).contains("bench-abi"), "{}", stdout(&ls));
 }
+
+#[test]
+fn ps_lists_processes_and_signal_reaches_one() {
+    require_kvm();
+    let rt = Rt::new();
+    let name = "ps";
+    up(&rt, name, &[]);
+    // A program with 4 threads computing for a while, in the background.
+    let child = Command::new(env!("CARGO_BIN_EXE_lego"))
+        .args(["run", "--name", name])
+        .args([prog("threads-musl").as_str(), "4", "40000000000"])
+        .env("LEGO_RUNTIME_DIR", rt.dir.path())
+        .env("LEGO_STATE_DIR", rt.state.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("lego run");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let row = loop {
+        let v = rt.json(&["ps", "--name", name, "--json"]);
+        let found = v.as_array().and_then(|rows| {
+            rows.iter()
+                .find(|r| r["comm"] == "threads-musl" && r["threads"] == 5)
+                .cloned()
+        });
+        if let Some(r) = found {
+            break r;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "lego ps never showed the program's 5 threads: {v}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(row["component"], "p0", "{row}");
+    assert_eq!(row["pid"], row["session"], "{row}");
+    assert!(row["excache_bytes"].as_u64().unwrap_or(0) > 0, "{row}");
+    let pid = row["pid"].as_u64().expect("a pid").to_string();
+    // The table as text has a line for it.
+    let text = rt.lego(&["ps", "--name", name]);
+    assert!(
+        stdout(&text)
+            .lines()
+            .any(|l| l.contains("threads-musl") && l.contains(&pid)),
+        "{}",
+        stdout(&text)
+    );
+    // Bad requests: an unknown process, something that is not a signal.
+    let o = rt.lego(&["signal", "--name", name, "999999", "TERM"]);
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert!(stderr(&o).contains("no process 999999"), "{}", stderr(&o));
+    let o = rt.lego(&["signal", "--name", name, &pid, "NOTASIGNAL"]);
+    assert_eq!(status(&o), 2, "{}", stderr(&o));
+    // SIGTERM ends it as a shell would see it.
+    let o = rt.lego(&["signal", "--name", name, &pid, "SIGTERM"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = child.wait_with_output().expect("lego run ends");
+    assert_eq!(status(&out), 143, "{}", stderr(&out));
+    let _ = rt.lego(&["down", "--name", name]);
+}

@@ -48,6 +48,12 @@ pub enum Command {
     Status(StatusArgs),
     /// Show a component's console log.
     Logs(LogsArgs),
+    /// List the cluster's processes: pid, parent, `lego run` session, pComponent, vNode, home
+    /// mComponent, threads, state, ExCache, mapped memory, CPU time, name.
+    Ps(StatusArgs),
+    /// Send a signal to one process: `lego signal 105 TERM` (a number or a name, with or
+    /// without SIG).
+    Signal(SignalArgs),
     /// Kill a component's VMM outright (a hardware failure); returns once it is seen failed.
     Kill(ComponentArgs),
     /// Start a failed or killed component again; returns once it is ready.
@@ -575,6 +581,17 @@ pub struct LogsArgs {
     /// Keep printing new lines (a restart shows as a `--- NAME start N ---` line).
     #[arg(long, short)]
     pub follow: bool,
+}
+
+/// `lego signal`.
+#[derive(Debug, Args)]
+pub struct SignalArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArg,
+    /// The process (`lego ps` lists them).
+    pub pid: u32,
+    /// The signal: a number or a name (`TERM`, `SIGKILL`, `USR1`, `RTMIN+2`).
+    pub signal: String,
 }
 
 /// `lego kill` / `lego restart`.

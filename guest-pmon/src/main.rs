@@ -21,6 +21,8 @@ mod process;
 #[cfg(target_os = "none")]
 mod procfs;
 #[cfg(target_os = "none")]
+mod ps;
+#[cfg(target_os = "none")]
 mod service;
 #[cfg(target_os = "none")]
 mod signal;

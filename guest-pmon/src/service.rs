@@ -13,7 +13,6 @@ use guest_rt::rpc::Rpc;
 use guest_rt::service::{Service, set_threads};
 use guest_rt::{println, time};
 use lego_excache::Policy;
-use lego_linux::abi::sigframe::{SI_USER, Siginfo};
 use lego_proto::mem as memp;
 use lego_proto::proc::{self as pp, excache_policy};
 use spin::Mutex;
@@ -287,7 +286,16 @@ impl Pmon {
 }
 
 impl Service for Pmon {
+    fn deferred(&mut self, rpc: &mut Rpc, d: lego_rpc::rpc::Deferred) {
+        match d.opcode {
+            pp::PS => self.answer_ps(rpc, d),
+            _ => rpc.reply(d, Err(lego_proto::rpc::status::FAILED)),
+        }
+    }
+
     fn install(&mut self, rpc: &mut Rpc) {
+        // The table is the monitor's: answered outside the dispatcher.
+        rpc.handle(pp::PS, |_, _, _| Err(lego_rpc::rpc::DEFER));
         let starts = self.starts.clone();
         rpc.handle(pp::START, move |_, req, _| {
             let Some((h, _)) = parse_start(req) else {
@@ -321,13 +329,7 @@ impl Service for Pmon {
         for (pid, sig) in signals {
             // From the user (Ctrl-C, `lego signal`): the handlers may take it. A run's
             // signal goes to its whole session, as a terminal's to its foreground group.
-            for p in self
-                .procs
-                .iter_mut()
-                .filter(|p| p.pid == pid || p.session == pid)
-            {
-                p.send_signal(sig, Siginfo::user(sig, SI_USER, 0));
-            }
+            self.signal_from_user(pid, sig);
         }
         self.collect(rpc);
         let now = time::now_ns();

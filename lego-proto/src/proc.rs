@@ -25,10 +25,15 @@ pub const EXITED: u32 = 99;
 pub const SIGNAL: u32 = 100;
 /// P → managers: a process forked; a cluster-wide id for the child ([`NewPid`] → `u32`).
 pub const NEW_PID: u32 = 101;
+/// Managers → P: the processes it runs (empty request; reply: [`PsEntry`] each).
+pub const PS: u32 = 102;
 /// First and last process opcodes.
 pub const OP_BASE: u32 = 96;
 /// Last process opcode.
-pub const OP_LAST: u32 = 101;
+pub const OP_LAST: u32 = 102;
+/// In [`Signal::sig`]: the signal is for that process only (`lego signal`), not for the
+/// whole session it leads (a terminal's Ctrl-C).
+pub const SIGNAL_ONE: u32 = 1 << 31;
 
 /// `INPUT` status: nothing yet, ask again (the reply carries no bytes).
 pub const INPUT_AGAIN: u32 = 0x80;
@@ -162,6 +167,41 @@ pub struct Signal {
     pub sig: u32,
 }
 
+/// One process in a [`PS`] reply.
+#[repr(C)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
+pub struct PsEntry {
+    /// The process.
+    pub pid: u32,
+    /// Its parent.
+    pub ppid: u32,
+    /// The `lego run` it belongs to.
+    pub session: u32,
+    /// Its vNode.
+    pub vnode: u32,
+    /// Its home mComponent.
+    pub home: u32,
+    /// Threads.
+    pub threads: u32,
+    /// `R`, `S`, `T` (stopped), `Z` (ended, not reaped yet).
+    pub state: u32,
+    /// Zero.
+    pub _pad: u32,
+    /// ExCache bytes.
+    pub excache: u64,
+    /// Mapped bytes.
+    pub vm_bytes: u64,
+    /// CPU time, ns.
+    pub cpu_ns: u64,
+    /// Its name (NUL-padded).
+    pub comm: [u8; 16],
+}
+
+/// Most entries a [`PS`] reply carries.
+pub const MAX_PS: usize = crate::rpc::MAX_PAYLOAD / core::mem::size_of::<PsEntry>();
+
 /// `NEW_PID`.
 #[repr(C)]
 #[derive(
@@ -278,6 +318,7 @@ mod tests {
         assert_eq!(core::mem::size_of::<StartRequest>(), 120);
         assert_eq!(core::mem::size_of::<Exited>(), 40);
         assert_eq!(core::mem::size_of::<ProcStats>(), 144);
+        assert_eq!(core::mem::size_of::<PsEntry>(), 72);
         const { assert!(OP_BASE > crate::mem::OP_LAST) };
         const {
             assert!(

@@ -438,6 +438,27 @@ impl Daemon {
                     .map_err(|e| format!("{e} in cluster {}", self.spec.name)),
             )),
             Request::Run(r) => Some(reply(self.run(r))),
+            Request::Ps | Request::Signal { .. } => {
+                let signal = match req {
+                    Request::Signal { sig, .. } if sig == 0 || sig > 64 => {
+                        return Some(reply(Err(format!("{sig} is not a signal (1 to 64)"))));
+                    }
+                    Request::Signal { pid, sig } => Some((pid, sig)),
+                    _ => None,
+                };
+                let pcomps = self
+                    .candidates()
+                    .into_iter()
+                    .filter(|c| c.role == "pmon" && c.ready)
+                    .map(|c| (c.id, c.name))
+                    .collect();
+                let _ = self.fabric.send(FabricCmd::Ps {
+                    pcomps,
+                    signal,
+                    reply: tx,
+                });
+                None
+            }
             Request::File { vnode, op } => match self.file_target(&vnode) {
                 Ok(target) => {
                     let _ = self.fabric.send(FabricCmd::File {

@@ -67,6 +67,16 @@ pub enum FabricCmd {
         /// The signal.
         sig: u32,
     },
+    /// The processes of these pComponents (id, name); with `signal` (pid, sig), that
+    /// process gets the signal instead. The answer (a reply line) goes to `reply`.
+    Ps {
+        /// The pComponents.
+        pcomps: Vec<(u32, String)>,
+        /// A signal for one of their processes.
+        signal: Option<(u32, u32)>,
+        /// The control connection waiting for the answer.
+        reply: Sender<String>,
+    },
     /// Free a process's memory at its home (its pComponent died).
     MemExit {
         /// The home mComponent.
@@ -319,6 +329,13 @@ fn serve(
                         req.as_bytes(),
                     );
                 }
+                FabricCmd::Ps {
+                    pcomps,
+                    signal,
+                    reply: tx,
+                } => {
+                    let _ = tx.send(reply(ps(&mut rpc, staging, &pcomps, signal)));
+                }
                 FabricCmd::MemExit { home, pid } => {
                     let req = lego_proto::mem::PidRequest { pid, _pad: 0 };
                     let _ = staged_call(
@@ -386,6 +403,60 @@ fn serve(
 }
 
 /// One call with its request staged in the endpoint's memory (peers read it from there).
+/// `lego ps` and `lego signal`: every pComponent's table (a pComponent that does not answer
+/// is left out); then, for a signal, the process's pComponent gets it.
+fn ps(
+    rpc: &mut Rpc<HostEndpoint>,
+    staging: &mut [u8],
+    pcomps: &[(u32, String)],
+    signal: Option<(u32, u32)>,
+) -> Result<serde_json::Value, String> {
+    use lego_proto::proc::{self as pp, PsEntry};
+    use zerocopy::FromBytes;
+    let mut rows = Vec::new();
+    let mut out = vec![0u8; lego_proto::rpc::MAX_PAYLOAD];
+    for (id, name) in pcomps {
+        let stage = staging.get_mut(..0).unwrap_or_default();
+        let Ok(n) = rpc.call(*id, pp::PS, stage, &mut out) else {
+            continue;
+        };
+        let size = core::mem::size_of::<PsEntry>();
+        for c in out[..n].chunks_exact(size) {
+            let Ok(e) = PsEntry::read_from_bytes(c) else {
+                continue;
+            };
+            let comm_len = e.comm.iter().position(|&b| b == 0).unwrap_or(e.comm.len());
+            rows.push((
+                *id,
+                serde_json::json!({
+                    "pid": e.pid, "ppid": e.ppid, "session": e.session,
+                    "component": name, "vnode": e.vnode, "home": e.home,
+                    "threads": e.threads,
+                    "state": char::from_u32(e.state).unwrap_or('?').to_string(),
+                    "excache_bytes": e.excache, "vm_bytes": e.vm_bytes,
+                    "cpu_ms": e.cpu_ns / 1_000_000,
+                    "comm": String::from_utf8_lossy(&e.comm[..comm_len]),
+                }),
+            ));
+        }
+    }
+    let Some((pid, sig)) = signal else {
+        return Ok(serde_json::Value::Array(
+            rows.into_iter().map(|(_, v)| v).collect(),
+        ));
+    };
+    let (id, row) = rows
+        .into_iter()
+        .find(|(_, v)| v["pid"] == pid)
+        .ok_or_else(|| format!("no process {pid} in the cluster (`lego ps` lists them)"))?;
+    let req = pp::Signal {
+        pid,
+        sig: sig | pp::SIGNAL_ONE,
+    };
+    staged_call(rpc, staging, id, pp::SIGNAL, req.as_bytes())?;
+    Ok(serde_json::json!({"pid": pid, "signal": sig, "component": row["component"]}))
+}
+
 fn staged_call(
     rpc: &mut Rpc<HostEndpoint>,
     staging: &mut [u8],

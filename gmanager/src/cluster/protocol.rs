@@ -58,6 +58,15 @@ pub enum Request {
     },
     /// Run a program; after the reply the connection carries its streams (`sessions`).
     Run(super::sessions::RunRequest),
+    /// The processes of every pComponent.
+    Ps,
+    /// A signal for one process.
+    Signal {
+        /// The process.
+        pid: u32,
+        /// The signal (1..=64).
+        sig: u32,
+    },
 }
 
 /// How often a waiting client looks at the manager (stopped, dead) while it waits for an

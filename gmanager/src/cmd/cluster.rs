@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use crate::cli::{ClusterDaemonArgs, ComponentArgs, DownArgs, LogsArgs, StatusArgs, UpArgs};
+use crate::cli::{
+    ClusterDaemonArgs, ComponentArgs, DownArgs, LogsArgs, SignalArgs, StatusArgs, UpArgs,
+};
 use crate::cluster::paths::{self, ClusterDir, StateDir};
 use crate::cluster::procs::{alive, cluster_pids, lego_alive, manager_pid};
 use crate::cluster::protocol::{Request, request};
@@ -362,6 +364,76 @@ pub fn status(a: &StatusArgs) -> Result<u8> {
         request(&dir, &a.cluster.name, &Request::Status, QUICK)?,
         a.json,
     )?;
+    Ok(exit::OK)
+}
+
+/// `lego ps`.
+pub fn ps(a: &StatusArgs) -> Result<u8> {
+    let dir = ClusterDir::of(&a.cluster.name);
+    let v = request(&dir, &a.cluster.name, &Request::Ps, QUICK)?;
+    if a.json {
+        return show(v, true).map(|()| exit::OK);
+    }
+    let rows = v.as_array().cloned().unwrap_or_default();
+    println!(
+        "{:>7} {:>7} {:>7} {:<6} {:>5} {:>4} {:>7} {:<5} {:>9} {:>9} {:>9}  NAME",
+        "PID",
+        "PPID",
+        "SESSION",
+        "PCOMP",
+        "VNODE",
+        "HOME",
+        "THREADS",
+        "STATE",
+        "EXCACHE",
+        "VM",
+        "CPU"
+    );
+    for r in &rows {
+        let n = |k: &str| r[k].as_u64().unwrap_or(0);
+        println!(
+            "{:>7} {:>7} {:>7} {:<6} {:>5} {:>4} {:>7} {:<5} {:>9} {:>9} {:>7.1} s  {}",
+            n("pid"),
+            n("ppid"),
+            n("session"),
+            r["component"].as_str().unwrap_or("?"),
+            n("vnode"),
+            n("home"),
+            n("threads"),
+            r["state"].as_str().unwrap_or("?"),
+            crate::size::human(n("excache_bytes")),
+            crate::size::human(n("vm_bytes")),
+            n("cpu_ms") as f64 / 1000.0,
+            r["comm"].as_str().unwrap_or("")
+        );
+    }
+    Ok(exit::OK)
+}
+
+/// `lego signal`.
+pub fn signal(a: &SignalArgs) -> Result<u8> {
+    let s = a.signal.to_ascii_uppercase();
+    let Some(sig) = s
+        .parse::<u32>()
+        .ok()
+        .or_else(|| lego_linux::signal::by_name(&s))
+        .filter(|n| (1..=64).contains(n))
+    else {
+        eprintln!(
+            "error: `{}` is not a signal: a number from 1 to 64 or a name (TERM, KILL, USR1, ...)",
+            a.signal
+        );
+        return Ok(exit::USAGE);
+    };
+    let dir = ClusterDir::of(&a.cluster.name);
+    let req = Request::Signal { pid: a.pid, sig };
+    let v = request(&dir, &a.cluster.name, &req, QUICK)?;
+    println!(
+        "signal {} sent to process {} on {}",
+        lego_linux::signal::name(sig).unwrap_or("?"),
+        a.pid,
+        v["component"].as_str().unwrap_or("?")
+    );
     Ok(exit::OK)
 }
 

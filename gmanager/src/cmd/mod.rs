@@ -28,6 +28,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Status(a) => cluster::status(&a),
         Command::Logs(a) => cluster::logs(&a),
         Command::Kill(a) => cluster::kill(&a),
+        Command::Ps(a) => cluster::ps(&a),
+        Command::Signal(a) => cluster::signal(&a),
         Command::Restart(a) => cluster::restart(&a),
         Command::Down(a) => cluster::down(&a),
         Command::Vnode(c) => vnode::run(&c),
