@@ -394,9 +394,24 @@ fn static_programs_run_with_their_memory_on_mcomponents() {
             "{policy}: fault_around in {s}"
         );
         let owners = s["owners"].as_array().expect("owners");
-        assert_eq!(owners.len(), 2, "{policy}: memory on both mComponents: {s}");
-        for o in owners {
-            assert!(o["fetched"].as_u64().unwrap_or(0) > 0, "{policy}: {s}");
+        // The data is in one vRegion, the stack in another (on the other mComponent). FIFO
+        // and LRU always evict stack lines at some point; random eviction may keep the few
+        // hot ones all along, and then only the data's owner saw traffic (it did once).
+        let want_owners = if policy == "random" { 1..=2 } else { 2..=2 };
+        assert!(
+            want_owners.contains(&owners.len()),
+            "{policy}: memory on both mComponents: {s}"
+        );
+        assert!(
+            owners
+                .iter()
+                .any(|o| o["fetched"].as_u64().unwrap_or(0) > 0),
+            "{policy}: {s}"
+        );
+        if policy != "random" {
+            for o in owners {
+                assert!(o["fetched"].as_u64().unwrap_or(0) > 0, "{policy}: {s}");
+            }
         }
     }
 

@@ -112,13 +112,45 @@ pub(crate) fn resolve(p: &mut Process, rpc: &mut Rpc, dirfd: i32, va: u64) -> Re
         return Err(err(e::ENOENT));
     }
     let path = core::str::from_utf8(&raw).map_err(|_| err(e::EINVAL))?;
-    if path.starts_with('/') || dirfd == f::AT_FDCWD {
-        return Ok(normalize(&p.cwd, path));
+    let base = if path.starts_with('/') || dirfd == f::AT_FDCWD {
+        p.cwd.clone()
+    } else {
+        match p.fds.target(dirfd) {
+            Some(Target::Dir { path: d, .. }) => d,
+            Some(_) => return Err(err(e::ENOTDIR)),
+            None => return Err(err(e::EBADF)),
+        }
+    };
+    // Linux walks the path: what comes before a `.` or `..` must be a directory that exists
+    // (`missing/..` is ENOENT, `file/.` ENOTDIR), and a trailing `/` names a directory.
+    // Normalizing alone would hide both; the checks cost a lookup only for such paths.
+    let comps: Vec<&str> = path.split('/').collect();
+    for (i, c) in comps.iter().enumerate() {
+        if (*c == ".." || *c == ".") && i > 0 {
+            let before = comps[..i].join("/");
+            if !before.is_empty() && before != "." {
+                must_be_dir(p, rpc, &normalize(&base, &before))?;
+            }
+        }
     }
-    match p.fds.target(dirfd) {
-        Some(Target::Dir { path: d, .. }) => Ok(normalize(&d, path)),
-        Some(_) => Err(err(e::ENOTDIR)),
-        None => Err(err(e::EBADF)),
+    let full = normalize(&base, path);
+    if path.ends_with('/') && full != "/" {
+        match must_be_dir(p, rpc, &full) {
+            Err(x) if x == err(e::ENOTDIR) => return Err(x),
+            _ => {}
+        }
+    }
+    Ok(full)
+}
+
+/// `Ok` if `path` is a directory; `ENOTDIR` if it is something else; its lookup's error if
+/// it is not there.
+fn must_be_dir(p: &mut Process, rpc: &mut Rpc, path: &str) -> Result<(), i64> {
+    let st = stat_link(p, rpc, path, true)?;
+    if st.st_mode & 0o170000 == S_IFDIR {
+        Ok(())
+    } else {
+        Err(err(e::ENOTDIR))
     }
 }
 
@@ -284,7 +316,14 @@ fn open(p: &mut Process, rpc: &mut Rpc, path: String, flags: u32, mode: u32) -> 
         match r {
             Ok(n) => FsStat::read_from_bytes(&out[..n.min(64)]).map_err(|_| err(e::EIO)),
             // The storage opens files only: a directory is opened here.
-            Err(x) if x == err(e::EISDIR) && ff & fsflags::EXCL == 0 => stat_path(p, rpc, &path),
+            // (Unless it asked to write or truncate: a directory cannot be.)
+            Err(x)
+                if x == err(e::EISDIR)
+                    && ff & (fsflags::EXCL | fsflags::TRUNC) == 0
+                    && acc == f::O_RDONLY =>
+            {
+                stat_path(p, rpc, &path)
+            }
             Err(x) => Err(x),
         }
     };
@@ -434,6 +473,17 @@ fn stat_link(p: &mut Process, rpc: &mut Rpc, path: &str, follow: bool) -> Result
     }
     if let Some(t) = device(path) {
         return Ok(stat_of(&t, None, hash(path)));
+    }
+    if path == "/dev" {
+        // The devices' directory (it has no listing here).
+        return Ok(Stat {
+            st_dev: 0x05,
+            st_ino: hash(path),
+            st_nlink: 2,
+            st_mode: S_IFDIR | 0o755,
+            st_blksize: 4096,
+            ..Stat::default()
+        });
     }
     let st = stat_path(p, rpc, path)?;
     Ok(stat_of(&Target::File(String::new()), Some(st), hash(path)))
@@ -629,12 +679,18 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> i64 {
                 let path = resolve(p, rpc, dirfd, va)?;
                 stat_at(p, rpc, &path).map(|_| 0)?
             }
-            nr::ACCESS => {
-                let path = resolve(p, rpc, f::AT_FDCWD, a[0])?;
-                stat_at(p, rpc, &path).map(|_| 0)?
-            }
-            nr::FACCESSAT | nr::FACCESSAT2 => {
-                let path = resolve(p, rpc, fd, a[1])?;
+            nr::ACCESS | nr::FACCESSAT | nr::FACCESSAT2 => {
+                // F_OK or R/W/X_OK only; faccessat2's flags: AT_SYMLINK_NOFOLLOW,
+                // AT_EACCESS, AT_EMPTY_PATH.
+                let (dirfd, va, mode, flags) = match n {
+                    nr::ACCESS => (f::AT_FDCWD, a[0], a[1], 0),
+                    nr::FACCESSAT => (fd, a[1], a[2], 0),
+                    _ => (fd, a[1], a[2], a[3]),
+                };
+                if mode & !7 != 0 || flags & !(0x100 | 0x200 | u64::from(f::AT_EMPTY_PATH)) != 0 {
+                    return Ok(err(e::EINVAL));
+                }
+                let path = resolve(p, rpc, dirfd, va)?;
                 stat_at(p, rpc, &path).map(|_| 0)?
             }
             nr::GETDENTS64 => getdents(p, rpc, fd, a[1], a[2]),
@@ -718,6 +774,9 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> i64 {
             }
             nr::CHDIR => {
                 let path = resolve(p, rpc, f::AT_FDCWD, a[0])?;
+                if is_device(&path) {
+                    return Ok(err(e::ENOTDIR));
+                }
                 if procfs::is_pseudo(&path) {
                     return Ok(match procfs::lookup(p, &path, true) {
                         Ok(Node::Dir(_)) => {
