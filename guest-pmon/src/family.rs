@@ -227,17 +227,8 @@ impl Pmon {
         excache: (u64, u32),
         split: Option<u64>,
     ) -> Result<Process, Errno> {
-        let manager = self.manager;
+        let pid = self.new_pid(rpc, i).ok_or(e::EAGAIN)?;
         let p = &mut self.procs[i];
-        let req = pp::NewPid {
-            session: p.session,
-            parent: p.pid,
-        };
-        let mut out = [0u8; 4];
-        let pid = match rpc.call(manager, pp::NEW_PID, req.as_bytes(), &mut out) {
-            Ok(4) => u32::from_le_bytes(out),
-            _ => return Err(e::EAGAIN),
-        };
         // The child fetches everything from the owners: the parent's dirty lines go there
         // first (and its lines are dropped: the simple way to make every later write of the
         // parent a flush the owners see after the fork).
@@ -279,14 +270,7 @@ impl Pmon {
         c.flags = p.flags;
         c.winsize = p.winsize;
         c.clock_base = p.clock_base;
-        c.regs = p.regs;
-        c.regs.rax = 0;
-        if a.stack != 0 {
-            c.regs.rsp = a.stack;
-        }
-        if a.flags & clone::SETTLS != 0 {
-            c.regs.fs_base = a.tls;
-        }
+        c.regs = a.child_regs(&p.regs);
         *c.fpu = *p.fpu;
         c.vmas = p.vmas.clone();
         c.regions = p.regions.clone();
@@ -323,6 +307,20 @@ impl Pmon {
             excache.0 >> 10
         );
         Ok(c)
+    }
+
+    /// A cluster-wide id for a child or thread of `procs[i]`, from the managers.
+    pub(crate) fn new_pid(&self, rpc: &mut Rpc, i: usize) -> Option<u32> {
+        let p = &self.procs[i];
+        let req = pp::NewPid {
+            session: p.session,
+            parent: p.pid,
+        };
+        let mut out = [0u8; 4];
+        match rpc.call(self.manager, pp::NEW_PID, req.as_bytes(), &mut out) {
+            Ok(4) => Some(u32::from_le_bytes(out)),
+            _ => None,
+        }
     }
 
     /// `wait4`/`waitid`: a zombie child that matches is reaped (or left, `WNOWAIT`), or a

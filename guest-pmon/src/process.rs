@@ -126,6 +126,22 @@ pub struct ForkArgs {
     pub tls: u64,
 }
 
+impl ForkArgs {
+    /// The new child's or thread's registers: the caller's, returning 0 from `clone`, on
+    /// the stack and with the TLS base it was given.
+    pub fn child_regs(&self, parent: &UserRegs) -> UserRegs {
+        let mut r = *parent;
+        r.rax = 0;
+        if self.stack != 0 {
+            r.rsp = self.stack;
+        }
+        if self.flags & crate::family::clone::SETTLS != 0 {
+            r.fs_base = self.tls;
+        }
+        r
+    }
+}
+
 /// What `wait4` / `waitid` asked for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WaitArgs {

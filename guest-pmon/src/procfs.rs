@@ -16,7 +16,7 @@ use lego_linux::procfs as pf;
 use lego_proto::mem::vma_flags;
 
 use crate::fd::Target;
-use crate::process::{Process, RunState};
+use crate::process::Process;
 
 /// What a pseudo path is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -211,12 +211,6 @@ fn task_ids(p: &Process) -> Vec<(String, bool)> {
 }
 
 fn task_info(p: &Process, cpus: u32) -> pf::TaskInfo {
-    let vm: u64 = p.vmas.values().map(|v| v.end - v.start).sum();
-    let state = match p.state {
-        _ if p.stopped.is_some() => 'T',
-        RunState::Sleeping(_) if p.threads.is_empty() => 'S',
-        _ => 'R',
-    };
     let u = &p.cred.uid;
     let g = &p.cred.gid;
     pf::TaskInfo {
@@ -225,11 +219,11 @@ fn task_info(p: &Process, cpus: u32) -> pf::TaskInfo {
         pgid: p.pgid,
         sid: p.sid,
         comm: p.comm.clone(),
-        state,
+        state: p.state_letter(),
         uid: [u.real, u.effective, u.saved, u.fs],
         gid: [g.real, g.effective, g.saved, g.fs],
         threads: 1 + p.threads.len() as u32,
-        vm_bytes: vm,
+        vm_bytes: p.mapped_bytes(),
         rss_bytes: p.excache.0 - p.lines.free_bytes().min(p.excache.0),
         cpu_ns: (p.c.user_ns, p.c.system_ns),
         children_ns: p.children_ns,

@@ -13,19 +13,34 @@ use lego_rpc::rpc::Deferred;
 use zerocopy::IntoBytes;
 
 use crate::process::{Process, RunState};
+
+impl Process {
+    /// Where it is, as `ps` and `/proc/PID/stat` say: `T` stopped, `Z` ended, `R` a thread
+    /// runs or can, else `S`.
+    pub fn state_letter(&self) -> char {
+        if self.stopped.is_some() {
+            'T'
+        } else if self.done() {
+            'Z'
+        } else if self
+            .thread_states()
+            .any(|t| matches!(t, RunState::Runnable | RunState::OnCpu(_)))
+        {
+            'R'
+        } else {
+            'S'
+        }
+    }
+
+    /// Bytes its vmas map.
+    pub fn mapped_bytes(&self) -> u64 {
+        self.vmas.values().map(|v| v.end - v.start).sum()
+    }
+}
 use crate::service::Pmon;
 
 /// The `PS` entry of `p`.
 fn entry(p: &Process) -> PsEntry {
-    let state = if p.stopped.is_some() {
-        b'T'
-    } else if p.done() {
-        b'Z'
-    } else if p.any_runnable() || p.thread_states().any(|t| matches!(t, RunState::OnCpu(_))) {
-        b'R'
-    } else {
-        b'S'
-    };
     let mut comm = [0u8; 16];
     let n = p.comm.len().min(15);
     comm[..n].copy_from_slice(&p.comm.as_bytes()[..n]);
@@ -36,10 +51,10 @@ fn entry(p: &Process) -> PsEntry {
         vnode: p.vnode.0,
         home: p.home,
         threads: 1 + p.threads.len() as u32,
-        state: u32::from(state),
+        state: u32::from(p.state_letter()),
         _pad: 0,
         excache: p.excache.0,
-        vm_bytes: p.vmas.values().map(|v| v.end - v.start).sum(),
+        vm_bytes: p.mapped_bytes(),
         cpu_ns: p.c.user_ns + p.c.system_ns,
         comm,
     }

@@ -39,17 +39,12 @@ impl Process {
         self.job_control(sig);
         // Linux queues a process's signal for all its threads and wakes one that does not
         // block it; here it goes to that thread's own pending set.
-        if self.sig.mask & s::mask_bit(sig).unwrap_or(0) != 0
-            && let Some(k) = self.threads.iter().position(|t| !t.sig.blocks(sig))
-        {
-            self.swap_thread(k);
-            self.sig.send(sig, info);
-            self.swap_thread(k);
-            kick_if_out(self.threads[k].state);
-            return;
-        }
-        self.sig.send(sig, info);
-        kick_if_out(self.state);
+        let k = if self.sig.mask & s::mask_bit(sig).unwrap_or(0) != 0 {
+            self.threads.iter().position(|t| !t.sig.blocks(sig))
+        } else {
+            None
+        };
+        self.send_to(k, sig, info);
     }
 
     /// Sends `sig` to thread `tid` of this process (`tgkill`); `false` if it has none.
@@ -63,6 +58,13 @@ impl Process {
             }
         };
         self.job_control(sig);
+        self.send_to(k, sig, info);
+        true
+    }
+
+    /// Puts `sig` in the pending set of `threads[k]` (`None`: the running thread), which a
+    /// worker running it hands back at once.
+    fn send_to(&mut self, k: Option<usize>, sig: u32, info: Siginfo) {
         match k {
             None => {
                 self.sig.send(sig, info);
@@ -75,7 +77,6 @@ impl Process {
                 kick_if_out(self.threads[k].state);
             }
         }
-        true
     }
 
     /// What sending `sig` does to the whole process at once: `SIGCONT` continues it,

@@ -12,8 +12,6 @@ use guest_rt::arch::usermode::UserRegs;
 use guest_rt::rpc::Rpc;
 use lego_linux::errno as e;
 use lego_linux::sigstate::ThreadSig;
-use lego_proto::proc as pp;
-use zerocopy::IntoBytes;
 
 use crate::family::clone;
 use crate::process::{ForkArgs, Process, RunState, WaitArgs};
@@ -158,28 +156,14 @@ impl Pmon {
     /// caller returns with `rax` 0 on the stack and TLS it was given. Its id comes from the
     /// managers (ids are cluster-wide, shared with processes).
     pub(crate) fn clone_thread(&mut self, rpc: &mut Rpc, i: usize, a: ForkArgs) -> i64 {
-        let manager = self.manager;
-        let p = &mut self.procs[i];
-        if p.threads.len() + 1 >= MAX_THREADS {
+        if self.procs[i].threads.len() + 1 >= MAX_THREADS {
             return err(e::EAGAIN);
         }
-        let req = pp::NewPid {
-            session: p.session,
-            parent: p.pid,
+        let Some(tid) = self.new_pid(rpc, i) else {
+            return err(e::EAGAIN);
         };
-        let mut out = [0u8; 4];
-        let tid = match rpc.call(manager, pp::NEW_PID, req.as_bytes(), &mut out) {
-            Ok(4) => u32::from_le_bytes(out),
-            _ => return err(e::EAGAIN),
-        };
-        let mut regs = p.regs;
-        regs.rax = 0;
-        if a.stack != 0 {
-            regs.rsp = a.stack;
-        }
-        if a.flags & clone::SETTLS != 0 {
-            regs.fs_base = a.tls;
-        }
+        let p = &mut self.procs[i];
+        let regs = a.child_regs(&p.regs);
         // Linux writes both ids before the thread runs; a bad address is ignored there too.
         if a.flags & clone::PARENT_SETTID != 0 {
             let _ = write_val(p, rpc, a.ptid, &(tid as i32));

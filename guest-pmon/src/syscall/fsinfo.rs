@@ -8,7 +8,7 @@ use lego_linux::abi::fcntl as f;
 use lego_linux::abi::stat::{ST_VALID, Statfs};
 use lego_linux::errno as e;
 use lego_linux::sysno as nr;
-use lego_proto::fs::{self as fsp, FsStatFs, kind};
+use lego_proto::fs::{self as fsp, FsStatFs};
 use zerocopy::FromBytes;
 
 use super::fs::{fs_req, resolve, stat_path};
@@ -82,16 +82,7 @@ pub fn call(p: &mut Process, rpc: &mut Rpc, n: u64, a: [u64; 6]) -> Option<i64> 
                 p.cwd = path;
                 0
             }
-            Some(Target::File(path)) => match stat_path(p, rpc, &path) {
-                // A directory opened O_PATH-style is a file target only if the storage said
-                // so; anything else is not a directory.
-                Ok(st) if st.kind == kind::DIR => {
-                    p.cwd = path;
-                    0
-                }
-                Ok(_) => err(e::ENOTDIR),
-                Err(x) => x,
-            },
+            // Directories open as `Dir` targets: anything else is not one.
             Some(_) => err(e::ENOTDIR),
         },
         nr::CREAT => super::fs::call(

@@ -6,17 +6,10 @@
 
 use serde_json::json;
 
+use super::miss::Figure;
 use super::programs::{ABIBENCH, BenchCluster, MISSBENCH, build, lego};
 use crate::cli::BenchAbiArgs;
 use crate::exit;
-
-/// p50, p99, mean (ns).
-#[derive(Clone, Copy, Debug, Default)]
-struct Timing {
-    p50: f64,
-    p99: f64,
-    mean: f64,
-}
 
 /// The numbers after `key` on its line of `out`.
 fn numbers(out: &str, key: &str) -> anyhow::Result<Vec<f64>> {
@@ -31,10 +24,10 @@ fn numbers(out: &str, key: &str) -> anyhow::Result<Vec<f64>> {
         .collect())
 }
 
-fn timing(out: &str, key: &str) -> anyhow::Result<Timing> {
+fn timing(out: &str, key: &str) -> anyhow::Result<Figure> {
     let v = numbers(out, key)?;
     match v[..] {
-        [p50, p99, mean, ..] => Ok(Timing { p50, p99, mean }),
+        [p50, p99, mean, ..] => Ok(Figure { p50, p99, mean }),
         _ => anyhow::bail!("the benchmark program's `{key}` line is short: {out}"),
     }
 }
@@ -88,24 +81,7 @@ pub fn run(a: &BenchAbiArgs) -> anyhow::Result<u8> {
         "plocal",
         "2048",
     ])?;
-    let floor = floor_out
-        .lines()
-        .rev()
-        .find(|l| l.split_whitespace().count() >= 5)
-        .map(|l| {
-            let f: Vec<f64> = l
-                .split_whitespace()
-                .skip(2)
-                .take(3)
-                .map(|x| x.parse().unwrap_or(f64::NAN))
-                .collect();
-            Timing {
-                p50: f[0],
-                p99: f[1],
-                mean: f[2],
-            }
-        })
-        .ok_or_else(|| anyhow::anyhow!("the trap-floor run printed nothing usable"))?;
+    let floor = super::miss::parse(&floor_out)?;
     let (sys_h, sys_o) = (timing(&host[0], "syscall")?, timing(&ours[0], "syscall")?);
     let (fx_h, fx_o) = (timing(&host[1], "forkexec")?, timing(&ours[1], "forkexec")?);
     let pipe_h = numbers(&host[2], "pipe")?
@@ -117,7 +93,7 @@ pub fn run(a: &BenchAbiArgs) -> anyhow::Result<u8> {
         .copied()
         .unwrap_or(f64::NAN);
     if a.json {
-        let t = |x: Timing| json!({"p50_ns": x.p50, "p99_ns": x.p99, "mean_ns": x.mean});
+        let t = |x: Figure| json!({"p50_ns": x.p50, "p99_ns": x.p99, "mean_ns": x.mean});
         let v = json!({
             "syscall_getpid": {"pcomponent": t(sys_o), "host": t(sys_h), "ratio_p50": sys_o.p50 / sys_h.p50},
             "fork_exec_wait": {"pcomponent": t(fx_o), "host": t(fx_h), "ratio_p50": fx_o.p50 / fx_h.p50},

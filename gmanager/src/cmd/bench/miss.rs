@@ -13,13 +13,14 @@ const TARGET_OVER_FLOOR_NS: f64 = 3000.0;
 
 /// One measured row: p50, p99, mean (ns).
 #[derive(Clone, Copy, Debug, Default)]
-struct Figure {
-    p50: f64,
-    p99: f64,
-    mean: f64,
+pub(super) struct Figure {
+    pub(super) p50: f64,
+    pub(super) p99: f64,
+    pub(super) mean: f64,
 }
 
-fn parse(out: &str) -> anyhow::Result<Figure> {
+/// The last result line of the miss program's output.
+pub(super) fn parse(out: &str) -> anyhow::Result<Figure> {
     let line = out
         .lines()
         .rev()
